@@ -1,0 +1,214 @@
+"""The ``beatmatch`` command line: run | console | import-catalog | import-library | train-genre | eval."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import logging
+import sys
+import time
+from collections.abc import Sequence
+
+from bot.config import Config, ConfigError, load_config
+from storage.errors import ImportFormatError
+
+log = logging.getLogger("beatmatch")
+
+
+class CommandError(Exception):
+    """A failure of a CLI command, shown to the operator without a traceback."""
+
+
+def _setup_logging(level: str) -> None:
+    logging.basicConfig(
+        level=getattr(logging, level.upper(), logging.INFO),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    for noisy in ("matplotlib", "PIL", "urllib3", "asyncio"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+def _config(args: argparse.Namespace) -> Config:
+    try:
+        return load_config(args.config)
+    except ConfigError as error:
+        raise CommandError(str(error)) from None
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    """Start the bot (chat fronts with tokens, else the console)."""
+    from bot.app import run, run_console
+
+    config = _config(args)
+    _setup_logging(config.logging.level)
+    runner = run_console(config) if args.command == "console" else run(config)
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(runner)
+    return 0
+
+
+def cmd_import_catalog(args: argparse.Namespace) -> int:
+    """Import a Kaggle-format catalog CSV (or CSV.gz, or URL) into the database."""
+    from bot.app import open_repository
+    from bot.progress import ProgressBar
+    from storage.catalog_import import import_catalog
+
+    config = _config(args)
+    _setup_logging(config.logging.level)
+    repo = open_repository(config)
+    started = time.perf_counter()
+    try:
+        result = import_catalog(repo, args.path, config.data_dir, ProgressBar("importing"))
+    finally:
+        repo.close()
+    print(
+        f"Catalog imported: {result['tracks']:,} tracks, {result['genre_labels']:,} genre "
+        f"labels in {time.perf_counter() - started:.1f} s (into {config.data_dir})."
+    )
+    return 0
+
+
+def cmd_import_library(args: argparse.Namespace) -> int:
+    """Import an Exportify CSV as the library of a console/CLI user."""
+    from bot.app import build
+    from bot.core.errors import UserFacingError
+    from bot.core.replies import ChatUser
+
+    config = _config(args)
+    _setup_logging(config.logging.level)
+    app = build(config, cooldown=0.0)
+
+    async def go() -> str:
+        reply = await app.service.import_library(ChatUser("console", args.user), args.path)
+        return reply.plain_text()
+
+    try:
+        print(asyncio.run(go()))
+    except UserFacingError as error:
+        raise CommandError(error.message) from None
+    finally:
+        app.close()
+    return 0
+
+
+def cmd_train_genre(args: argparse.Namespace) -> int:
+    """Train (or retrain) the genre classifier on the current catalog."""
+    from bot.app import load_catalog, open_repository
+    from bot.core.genre_models import GenreModels
+
+    config = _config(args)
+    _setup_logging(config.logging.level)
+    repo = open_repository(config)
+    try:
+        catalog = load_catalog(config, repo)
+    finally:
+        repo.close()
+    models = GenreModels(catalog, config.data_dir / "models")
+    models.path.unlink(missing_ok=True)
+    started = time.perf_counter()
+    models.model()
+    size = models.path.stat().st_size if models.path.exists() else 0
+    print(
+        f"Genre model trained on {catalog.size:,} tracks in {time.perf_counter() - started:.0f} "
+        f"s: {models.path} ({size / 2**20:.1f} MB)" + (" [demo catalog]" if catalog.is_demo else "")
+    )
+    return 0
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    """Offline evaluation: next-likes ranking or genre classification."""
+    from storage.catalog_csv import read_catalog
+
+    logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
+    started = time.perf_counter()
+    if args.protocol == "next-likes":
+        from recommender.evaluation.next_likes import evaluate_next_likes
+        from storage.exportify import read_exportify
+
+        catalog, _ = read_catalog(args.catalog)
+        library = read_exportify(args.library)
+        result: dict[str, object] = dict(
+            evaluate_next_likes(catalog, library.tracks, library.entries, seed=args.seed)
+        )
+    else:
+        from recommender.evaluation.genre import evaluate_genre
+
+        train_tracks, train_labels = read_catalog(args.catalog)
+        test_tracks, test_labels = read_catalog(args.test)
+        result = dict(
+            evaluate_genre(train_tracks, train_labels, test_tracks, test_labels, seed=args.seed)
+        )
+    if args.json:
+        print(json.dumps(result))
+    else:
+        for key, value in result.items():
+            print(f"{key:>24}: {value}")
+        print(f"{'seconds':>24}: {time.perf_counter() - started:.1f}")
+    return 0
+
+
+def parser() -> argparse.ArgumentParser:
+    """The argument parser of every subcommand."""
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
+        "--config",
+        metavar="PATH",
+        help="configuration file (TOML); "
+        "BEATMATCH_<SECTION>_<KEY> environment variables override it",
+    )
+    top = argparse.ArgumentParser(prog="beatmatch", description=__doc__)
+    sub = top.add_subparsers(dest="command", required=True)
+    sub.add_parser(
+        "run",
+        parents=[common],
+        help="start the bot: chat fronts with tokens, otherwise the console",
+    ).set_defaults(func=cmd_run)
+    sub.add_parser(
+        "console", parents=[common], help="the console chat (simulated heart)"
+    ).set_defaults(func=cmd_run)
+    p = sub.add_parser(
+        "import-catalog",
+        parents=[common],
+        help="import a catalog CSV/CSV.gz in the Spotify Tracks Dataset format",
+    )
+    p.add_argument("path", help="file path or http(s) URL")
+    p.set_defaults(func=cmd_import_catalog)
+    p = sub.add_parser("import-library", parents=[common], help="import an Exportify CSV")
+    p.add_argument("--user", required=True, help="console user name to import for")
+    p.add_argument("path")
+    p.set_defaults(func=cmd_import_library)
+    sub.add_parser(
+        "train-genre", parents=[common], help="train the genre classifier on the current catalog"
+    ).set_defaults(func=cmd_train_genre)
+    p = sub.add_parser("eval", help="offline evaluation")
+    protocols = p.add_subparsers(dest="protocol", required=True)
+    q = protocols.add_parser("next-likes", help="find a listener's later likes in the catalog")
+    q.add_argument("--catalog", required=True)
+    q.add_argument("--library", required=True, help="Exportify CSV")
+    q.add_argument("--seed", type=int, default=0)
+    q.add_argument("--json", action="store_true", help="print one JSON object")
+    q.set_defaults(func=cmd_eval)
+    q = protocols.add_parser("genre", help="genre classification on a held-out catalog")
+    q.add_argument("--catalog", required=True, help="training catalog")
+    q.add_argument("--test", required=True, help="test catalog (same columns)")
+    q.add_argument("--seed", type=int, default=0)
+    q.add_argument("--json", action="store_true", help="print one JSON object")
+    q.set_defaults(func=cmd_eval)
+    return top
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``beatmatch`` console script."""
+    args = parser().parse_args(argv)
+    try:
+        return int(args.func(args))
+    except (CommandError, ImportFormatError) as error:
+        print(f"beatmatch: {error}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,110 @@
+"""The console chat: type commands in a terminal (or pipe a script), read the replies.
+
+It drives the same service as Discord and Telegram, with a simulated heart for workout mode, so the
+whole product can be tried with no account anywhere.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from typing import TextIO
+
+from bot.core.commands import parse_int
+from bot.core.dispatch import handle_text, logged_apology
+from bot.core.errors import BadInput
+from bot.core.replies import ChatUser, Reply
+from bot.core.service import BeatmatchService
+
+MAX_WAIT_SECONDS = 120
+
+
+def render(reply: Reply) -> str:
+    """A reply as console text."""
+    text = reply.plain_text()
+    return ("! " + text) if reply.error else text
+
+
+class ConsoleChat:
+    """Reads commands line by line and prints replies; workout messages appear as they happen."""
+
+    def __init__(
+        self,
+        service: BeatmatchService,
+        user: ChatUser,
+        stdin: TextIO | None = None,
+        stdout: TextIO | None = None,
+    ) -> None:
+        self.service = service
+        self.user = user
+        self.stdin = stdin or sys.stdin
+        self.stdout = stdout or sys.stdout
+        self.interactive = self.stdin.isatty()
+
+    def say(self, text: str) -> None:
+        """Print one block of output."""
+        self.stdout.write(text.rstrip("\n") + "\n")
+        self.stdout.flush()
+
+    async def notify(self, message: str) -> None:
+        """Progress lines during long commands."""
+        self.say(f"… {message}")
+
+    async def push(self, _user_id: int, reply: Reply) -> None:
+        """Workout messages (the console has a single user)."""
+        self.say("\n" + render(reply))
+
+    async def run(self) -> None:
+        """The read–reply loop, until /quit or end of input."""
+        if self.service.workouts is not None:
+            self.service.workouts.notifier = self.push
+        self.say(
+            "beatmatch console — type /help for commands, /quit to leave."
+            + (f"\n{self.service.catalog.note}" if self.service.catalog.is_demo else "")
+        )
+        while True:
+            if self.interactive:
+                self.stdout.write("> ")
+                self.stdout.flush()
+            line = await asyncio.to_thread(self.stdin.readline)
+            if not line:
+                break
+            text = line.strip()
+            if not text:
+                continue
+            if not self.interactive:
+                shown = text if len(text) <= 120 else text[:117] + "…"
+                self.say(f"> {shown}")
+            if text.split()[0].lower() in ("/quit", "/exit"):
+                break
+            if text.split()[0].lower() == "/wait":
+                await self._wait(text)
+                continue
+            reply = await handle_text(
+                self.service, self.user, text, notify=self.notify, console=True
+            )
+            self.say(render(reply))
+        await self._finish_workout()
+        self.say("bye.")
+
+    async def _wait(self, text: str) -> None:
+        words = text.split()
+        try:
+            seconds = parse_int(
+                words[1] if len(words) > 1 else "", "Seconds to wait", 1, MAX_WAIT_SECONDS
+            )
+        except BadInput as error:
+            self.say("! " + error.message)
+            return
+        await asyncio.sleep(seconds)
+
+    async def _finish_workout(self) -> None:
+        workouts = self.service.workouts
+        if workouts is None:
+            return
+        uid = await self.service.uid(self.user)
+        if uid in workouts.live:
+            try:
+                self.say(render(await workouts.stop(uid, reason="Leaving the console.")))
+            except Exception:
+                self.say(render(logged_apology(self.user)))

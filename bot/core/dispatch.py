@@ -1,0 +1,97 @@
+"""Typed command text → the service method → a Reply; errors become replies, never tracebacks."""
+
+from __future__ import annotations
+
+import logging
+import secrets
+
+from bot.core.commands import ParsedCommand, parse_command
+from bot.core.errors import BadInput, UserFacingError
+from bot.core.replies import ChatUser, Reply
+from bot.core.service import BeatmatchService, Notify, _silent
+
+log = logging.getLogger(__name__)
+
+
+def apology(incident: str) -> Reply:
+    """What a user sees when something broke on our side."""
+    return Reply(
+        text=f"Sorry — something went wrong on my side (incident {incident}). "
+        "It has been logged; please try again in a moment.",
+        error=True,
+    )
+
+
+async def run_command(
+    service: BeatmatchService,
+    user: ChatUser,
+    command: ParsedCommand,
+    *,
+    notify: Notify = _silent,
+    console: bool = False,
+) -> Reply:
+    """Call the service method for one parsed command."""
+    words, options = command.words, command.options
+    match command.name:
+        case "help":
+            return await service.help(user, command.rest, console=console)
+        case "import":
+            return await service.import_library(user, command.rest, notify=notify)
+        case "recommend":
+            count = options.get("count") or (words[0] if words else None)
+            if len(words) > 1:
+                raise BadInput(
+                    "Use /recommend [count] [mood:NAME] [bpm:N], e.g. /recommend 5 mood:energetic."
+                )
+            return await service.recommend(
+                user, count, options.get("mood"), options.get("bpm"), notify=notify
+            )
+        case "genre":
+            return await service.genre(user, command.rest, notify=notify)
+        case "similar":
+            count = options.get("count")
+            query = list(words)
+            if count is None and len(query) > 1 and query[-1].isdigit() and len(query[-1]) < 4:
+                count = query.pop()
+            return await service.similar(user, " ".join(query), count)
+        case "like" | "dislike":
+            return await service.feedback(user, command.rest, 1 if command.name == "like" else -1)
+        case "profile":
+            if words:
+                raise BadInput(
+                    "Set profile fields as key:value, e.g. /profile age:34 resting_hr:58."
+                )
+            return await service.profile(user, options)
+        case "workout":
+            if len(words) > 1:
+                raise BadInput(
+                    "Use /workout start [goal:ZONE] [cadence:N], /workout stop or /workout status."
+                )
+            return await service.workout(user, words[0] if words else "", options)
+        case "forget":
+            return await service.forget(user)
+    raise BadInput(f"/{command.name} works only in the console.")
+
+
+async def handle_text(
+    service: BeatmatchService,
+    user: ChatUser,
+    text: str,
+    *,
+    notify: Notify = _silent,
+    console: bool = False,
+) -> Reply:
+    """Parse and run one typed command; any failure becomes a short reply."""
+    try:
+        return await run_command(service, user, parse_command(text), notify=notify, console=console)
+    except UserFacingError as error:
+        return Reply(text=error.message, error=True)
+    except Exception:
+        return logged_apology(user)
+
+
+def logged_apology(user: ChatUser) -> Reply:
+    """Log the exception being handled with an incident id, and return the apology reply."""
+    incident = secrets.token_hex(3)
+    log.exception("incident %s while serving a %s user", incident, user.platform)
+    return apology(incident)

@@ -1,0 +1,36 @@
+"""Two kinds of error: UserFacingError (its message is shown to the user) and everything else (a bug:
+logged with its traceback, the user sees a short apology with an incident id)."""
+
+from __future__ import annotations
+
+
+class UserFacingError(Exception):
+    """An error whose message is written for the person who typed the command."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class BadInput(UserFacingError):
+    """The command's arguments are wrong; the message says how to write them."""
+
+
+class NotFound(UserFacingError):
+    """The track, file or account asked for does not exist."""
+
+
+class CoolingDown(UserFacingError):
+    """The user sent the same heavy command again too soon."""
+
+    def __init__(self, seconds: float) -> None:
+        super().__init__(f"Easy there — try again in {max(1, round(seconds))} s.")
+        self.seconds = seconds
+
+
+class ServiceBusy(UserFacingError):
+    """An outside service (Spotify, ReccoBeats, Pulsoid) asked us to slow down or is down."""
+
+
+class NeedsLink(UserFacingError):
+    """The command needs a linked account the user has not linked (or must link again)."""

@@ -1,0 +1,97 @@
+"""What the core answers: Reply objects that every front (console, Discord, Telegram) renders."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+SPOTIFY_TRACK_URL = "https://open.spotify.com/track/{}"
+
+
+@dataclass(frozen=True)
+class ChatUser:
+    """Who sent a command: the platform and the platform's own user id."""
+
+    platform: str
+    user_id: str
+    display_name: str = ""
+
+
+@dataclass(frozen=True)
+class TrackCard:
+    """One track in a reply: name, artists, link and why it is there."""
+
+    track_id: str
+    name: str
+    artists: str
+    reason: str = ""
+    tempo: float | None = None
+    energy: float | None = None
+
+    @property
+    def url(self) -> str:
+        """The track's open.spotify.com link."""
+        return SPOTIFY_TRACK_URL.format(self.track_id)
+
+    @property
+    def artists_text(self) -> str:
+        """Artists joined for display ("A, B")."""
+        return (
+            ", ".join(a.strip() for a in self.artists.split(";") if a.strip()) or "unknown artist"
+        )
+
+    @property
+    def title(self) -> str:
+        """ "Name — Artists" for display."""
+        return f"{self.name or 'Untitled'} — {self.artists_text}"
+
+
+@dataclass(frozen=True)
+class Chart:
+    """A PNG image to send with a reply."""
+
+    path: Path
+    caption: str = ""
+
+
+@dataclass(frozen=True)
+class Button:
+    """A feedback button; ``action`` is "like" or "dislike"."""
+
+    label: str
+    action: str
+    track_id: str
+
+
+@dataclass(frozen=True)
+class Reply:
+    """A complete answer to one command."""
+
+    text: str
+    title: str = ""
+    tracks: tuple[TrackCard, ...] = ()
+    footer: str = ""
+    charts: tuple[Chart, ...] = ()
+    buttons: tuple[Button, ...] = ()
+    private: bool = False
+    error: bool = False
+    notes: tuple[str, ...] = field(default_factory=tuple)
+
+    def plain_text(self) -> str:
+        """The whole reply as plain text: what a console prints and what a chat falls back to."""
+        parts: list[str] = []
+        if self.title:
+            parts.append(self.title)
+        if self.text:
+            parts.append(self.text)
+        for number, card in enumerate(self.tracks, start=1):
+            line = f"{number:>2}. {card.title}\n    {card.url}"
+            if card.reason:
+                line += f"\n    why: {card.reason}"
+            parts.append(line)
+        parts.extend(self.notes)
+        for chart in self.charts:
+            parts.append(f"[chart] {chart.path}" + (f" — {chart.caption}" if chart.caption else ""))
+        if self.footer:
+            parts.append(self.footer)
+        return "\n".join(parts)

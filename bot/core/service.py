@@ -1,0 +1,463 @@
+"""The core service: one method per command, chat-library-free, returning Reply objects.
+
+Blocking work (sqlite, model fitting, file parsing) runs in worker threads so the event loop that
+also serves chats and heart-rate streams never stalls.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from bot.core.catalog import CatalogState
+from bot.core.commands import help_text, parse_int
+from bot.core.errors import BadInput, CoolingDown, NotFound, UserFacingError
+from bot.core.genre_models import GenreModels
+from bot.core.heart_commands import HeartCommands
+from bot.core.replies import Button, ChatUser, Reply, TrackCard
+from bot.core.resolve import (
+    clean_query,
+    looks_like_link,
+    parse_track_ref,
+    search_frame,
+    split_title_artist,
+)
+from bot.core.taste_models import TasteModels, TrainedTaste
+from bot.core.workout_manager import WorkoutManager
+from recommender.context import MOODS, Context, canonical_mood
+from recommender.explain import sound_matrix
+from recommender.recommend import Selection, select
+from recommender.tracks import AUDIO_FEATURES, track_row
+from storage.errors import ImportFormatError
+from storage.exportify import ExportifyLibrary, parse_exportify, read_exportify
+from storage.repository import Repository
+
+log = logging.getLogger(__name__)
+Notify = Callable[[str], Awaitable[None]]
+HEAVY_COMMANDS = ("recommend", "genre", "similar", "import")
+
+
+async def _silent(_: str) -> None:
+    return None
+
+
+@dataclass
+class ServiceSettings:
+    """Limits and defaults of the service."""
+
+    default_count: int = 10
+    max_count: int = 50
+    cooldown_seconds: float = 3.0
+
+
+class BeatmatchService(HeartCommands):
+    """Transport-agnostic commands: the chat adapters parse, call one method, render the Reply."""
+
+    def __init__(
+        self,
+        repo: Repository,
+        catalog: CatalogState,
+        data_dir: Path,
+        settings: ServiceSettings | None = None,
+        taste: TasteModels | None = None,
+        genres: GenreModels | None = None,
+    ) -> None:
+        self.repo = repo
+        self.catalog = catalog
+        self.data_dir = data_dir
+        self.settings = settings or ServiceSettings()
+        self.taste = taste or TasteModels(repo, catalog, data_dir / "models")
+        self.genres = genres or GenreModels(catalog, data_dir / "models")
+        self.workouts: WorkoutManager | None = None
+        self._last_used: dict[tuple[int, str], float] = {}
+        self._last_picks: dict[int, list[str]] = {}
+        self._training: dict[int, asyncio.Task[TrainedTaste]] = {}
+
+    # -- plumbing -----------------------------------------------------------------------------
+    async def uid(self, user: ChatUser) -> int:
+        """The internal id of ``user`` (created on first contact)."""
+        return await asyncio.to_thread(
+            self.repo.user_id, user.platform, user.user_id, user.display_name
+        )
+
+    def _cooldown(self, uid: int, command: str) -> None:
+        seconds = self.settings.cooldown_seconds
+        if seconds <= 0 or command not in HEAVY_COMMANDS:
+            return
+        now = time.monotonic()
+        last = self._last_used.get((uid, command))
+        if last is not None and now - last < seconds:
+            raise CoolingDown(seconds - (now - last))
+        self._last_used[(uid, command)] = now
+
+    def _with_demo_note(self, text: str) -> str:
+        note = self.catalog.note
+        return f"{text}\n{note}" if note and text else note or text
+
+    def _card(self, track_id: str, row: pd.Series, reason: str = "") -> TrackCard:
+        tempo = row.get("tempo")
+        energy = row.get("energy")
+        return TrackCard(
+            track_id=track_id,
+            name=str(row.get("name") or ""),
+            artists=str(row.get("artists") or ""),
+            reason=reason,
+            tempo=float(tempo) if pd.notna(tempo) else None,
+            energy=float(energy) if pd.notna(energy) else None,
+        )
+
+    # -- help -----------------------------------------------------------------------------------
+    async def help(self, user: ChatUser, topic: str = "", console: bool = False) -> Reply:
+        """The list of commands, or one command's usage."""
+        text = help_text(topic or None, console=console)
+        if not topic:
+            text += f"\nCatalog: {self.catalog.size:,} tracks" + (
+                " (demo)." if self.catalog.is_demo else "."
+            )
+        return Reply(text=self._with_demo_note(text) if not topic else text, title="beatmatch")
+
+    # -- import ----------------------------------------------------------------------------------
+    async def import_library(
+        self,
+        user: ChatUser,
+        path: str = "",
+        *,
+        data: bytes | None = None,
+        filename: str = "upload.csv",
+        notify: Notify = _silent,
+    ) -> Reply:
+        """Read an Exportify CSV (a path on this machine, or uploaded bytes) into the library."""
+        uid = await self.uid(user)
+        self._cooldown(uid, "import")
+        if data is None and not path.strip():
+            raise BadInput(
+                "Give the path of an Exportify CSV: /import PATH. Get one at "
+                "exportify.net (Liked Songs → Export)."
+            )
+        try:
+            if data is not None:
+                parsed = await asyncio.to_thread(parse_exportify, data, filename)
+            else:
+                if len(path) > 1024:
+                    raise BadInput("That path is too long to be a file on this machine.")
+                parsed = await asyncio.to_thread(read_exportify, path.strip())
+        except ImportFormatError as error:
+            raise BadInput(str(error)) from None
+        await notify(f"Read {len(parsed.entries)} tracks; saving them…")
+        summary = await asyncio.to_thread(self._store_library, uid, parsed)
+        self.schedule_training(uid)
+        return Reply(title="Library imported", text=self._with_demo_note(summary))
+
+    def _store_library(self, uid: int, parsed: ExportifyLibrary) -> str:
+        self.repo.upsert_tracks(parsed.tracks, "exportify")
+        count = self.repo.replace_library(uid, "exportify", parsed.entries)
+        in_catalog = int(parsed.tracks.index.isin(self.catalog.tracks.index).sum())
+        with_features = int(parsed.tracks[list(AUDIO_FEATURES)].notna().any(axis=1).sum())
+        lines = [
+            f"Imported {count} tracks from your Exportify file: {in_catalog} are in the "
+            f"catalog, {with_features} carry audio features."
+        ]
+        if parsed.duplicates:
+            lines.append(f"{parsed.duplicates} duplicate rows were counted once.")
+        if parsed.skipped_local:
+            lines.append(f"{parsed.skipped_local} local files were skipped (not on Spotify).")
+        lines.extend(parsed.warnings)
+        lines.append("Learning your taste now; /recommend when you're ready.")
+        return " ".join(lines)
+
+    # -- taste model --------------------------------------------------------------------------
+    def schedule_training(self, uid: int) -> asyncio.Task[TrainedTaste]:
+        """Start (or join) background training of the user's taste model."""
+        task = self._training.get(uid)
+        if task is None or task.done():
+            task = asyncio.get_running_loop().create_task(
+                asyncio.to_thread(self.taste.load_or_train, uid)
+            )
+            task.add_done_callback(self._training_done)
+            self._training[uid] = task
+        return task
+
+    def _training_done(self, task: asyncio.Task[TrainedTaste]) -> None:
+        if task.cancelled():
+            return
+        error = task.exception()
+        if error is not None and not isinstance(error, UserFacingError):
+            log.error("background taste training failed", exc_info=error)
+
+    async def _taste(self, uid: int, notify: Notify) -> tuple[TrainedTaste, bool]:
+        """(model, is_current): a stale cached model is used while a fresh one trains."""
+        cached = self.taste.cached(uid)
+        current = await asyncio.to_thread(self.taste.is_current, cached, uid)
+        if cached is not None and current:
+            return cached, True
+        task = self.schedule_training(uid)
+        if cached is not None:
+            return cached, False
+        if not task.done():
+            size = await asyncio.to_thread(self.repo.library_size, uid)
+            if size:
+                await notify(f"Learning your taste from {size} tracks (first time only)…")
+        return await asyncio.shield(task), True
+
+    # -- recommend ------------------------------------------------------------------------------
+    def _parse_mood(self, mood: str | None) -> str | None:
+        if mood is None or not mood.strip():
+            return None
+        canonical = canonical_mood(mood)
+        if canonical is None:
+            shown = mood.strip()[:30]
+            raise BadInput(f"I don't know the mood “{shown}”. Try one of: {', '.join(MOODS)}.")
+        return canonical
+
+    async def recommend(
+        self,
+        user: ChatUser,
+        count: int | str | None = None,
+        mood: str | None = None,
+        bpm: int | str | None = None,
+        *,
+        notify: Notify = _silent,
+    ) -> Reply:
+        """Tracks the user doesn't have that fit their taste and the moment."""
+        n = (
+            self.settings.default_count
+            if count in (None, "")
+            else parse_int(str(count), "The count", 1, self.settings.max_count)
+        )
+        wanted_mood = self._parse_mood(mood)
+        wanted_bpm = None if bpm in (None, "") else parse_int(str(bpm), "bpm", 40, 220)
+        uid = await self.uid(user)
+        self._cooldown(uid, "recommend")
+        trained, current = await self._taste(uid, notify)
+        context = Context(mood=wanted_mood, bpm=float(wanted_bpm) if wanted_bpm else None)
+        heart = self.workouts.context(uid) if self.workouts is not None else None
+        if heart is not None:
+            context = Context(
+                mood=wanted_mood,
+                bpm=context.bpm,
+                tempo_band=heart.tempo_band,
+                energy=heart.energy,
+                label=heart.label,
+            )
+        feedback = await asyncio.to_thread(self.repo.feedback, uid)
+        selection = await asyncio.to_thread(self._select, trained, feedback, n, context)
+        if not selection.picks:
+            raise NotFound(
+                "Nothing left to recommend: the catalog holds no track you don't already have."
+            )
+        self._last_picks[uid] = [p.track_id for p in selection.picks]
+        cards = tuple(
+            self._card(p.track_id, track_row(self.catalog.tracks, p.track_id), p.reason)
+            for p in selection.picks
+        )
+        header = f"{len(cards)} tracks for you"
+        if wanted_mood:
+            header += f", mood “{wanted_mood}”"
+        if wanted_bpm:
+            header += f", around {wanted_bpm} bpm"
+        if heart is not None:
+            header += f", following {heart.label}"
+        footer = self._recommend_footer(trained, selection, current)
+        buttons = tuple(
+            b
+            for c in cards
+            for b in (Button("👍", "like", c.track_id), Button("👎", "dislike", c.track_id))
+        )
+        return Reply(title=header + ":", text="", tracks=cards, footer=footer, buttons=buttons)
+
+    def _select(
+        self, trained: TrainedTaste, feedback: dict[str, int], n: int, context: Context
+    ) -> Selection:
+        tracks = self.catalog.tracks
+        excluded = set(trained.library["track_id"]) | set(feedback)
+        mask = ~tracks.index.isin(list(excluded))
+        return select(
+            tracks[mask],
+            trained.catalog_scores[mask],
+            n,
+            library=trained.library_tracks,
+            profile=trained.model.profile,
+            context=context,
+        )
+
+    def _recommend_footer(self, trained: TrainedTaste, selection: Selection, current: bool) -> str:
+        parts = []
+        if selection.coherence is not None:
+            parts.append(
+                f"Playlist coherence {selection.coherence:.2f} (1 = smooth as can be, "
+                "0 = random order)"
+            )
+        weight = trained.model.ensemble.weight
+        parts.append(
+            f"taste model: {trained.model.trained_on} tracks, "
+            f"RF {weight:.0%} / XGBoost {1 - weight:.0%}"
+        )
+        if not current:
+            parts.append("your latest changes are still being learned")
+        footer = " · ".join(parts) + ". Rate tracks with /like N or /dislike N."
+        return self._with_demo_note(footer)
+
+    # -- feedback -------------------------------------------------------------------------------
+    async def feedback(self, user: ChatUser, ref: str, value: int) -> Reply:
+        """Record a like (+1) or dislike (-1) for a track (its number in the last list, or id)."""
+        uid = await self.uid(user)
+        ref = ref.strip()
+        track_id = parse_track_ref(ref)
+        if track_id is None:
+            picks = self._last_picks.get(uid, [])
+            if not ref.isdigit() or not picks:
+                raise BadInput(
+                    "Say which track: its number in your last /recommend list, or "
+                    "its Spotify link or id."
+                )
+            number = parse_int(ref, "The track number", 1, len(picks))
+            track_id = picks[number - 1]
+        await asyncio.to_thread(self.repo.set_feedback, uid, track_id, value)
+        self.schedule_training(uid)
+        name = self._describe(track_id)
+        verb = "liked" if value > 0 else "disliked"
+        return Reply(
+            text=f"Noted: you {verb} {name}. Your next recommendations will take it into account."
+        )
+
+    def _describe(self, track_id: str) -> str:
+        if track_id in self.catalog.tracks.index:
+            row = track_row(self.catalog.tracks, track_id)
+            return f"“{row['name']}” by {str(row['artists']).replace(';', ', ')}"
+        return f"track {track_id}"
+
+    # -- genre and similar -----------------------------------------------------------------------
+    async def _resolve(self, query: str) -> tuple[str, pd.Series]:
+        text = clean_query(query)
+        track_id = parse_track_ref(text)
+        if track_id is None and looks_like_link(text):
+            raise BadInput(
+                "That link isn't a Spotify track. Send an open.spotify.com/track/… "
+                "link, a spotify:track:… URI, or “title - artist”."
+            )
+        if track_id is not None:
+            if track_id in self.catalog.tracks.index:
+                return track_id, track_row(self.catalog.tracks, track_id)
+            stored = await asyncio.to_thread(self.repo.get_tracks, [track_id])
+            if len(stored):
+                return track_id, stored.iloc[0]
+            where = "demo catalog" if self.catalog.is_demo else "catalog"
+            raise NotFound(
+                f"I don't know track {track_id}: it isn't in the {where} or in any "
+                "imported library, and no Spotify account is linked to look it up."
+                + (f"\n{self.catalog.note}" if self.catalog.is_demo else "")
+            )
+        for title, artist in split_title_artist(text):
+            hits = search_frame(self.catalog.tracks, title, artist, limit=1)
+            if hits.empty:
+                hits = await asyncio.to_thread(self.repo.search_tracks, title, artist, 1)
+            if len(hits):
+                return str(hits.index[0]), hits.iloc[0]
+        shown = text if len(text) <= 60 else text[:60] + "…"
+        raise NotFound(f"No track matches “{shown}”. Try “title - artist”, or a Spotify link.")
+
+    async def genre(self, user: ChatUser, query: str, *, notify: Notify = _silent) -> Reply:
+        """The catalog's labels for a known track, plus the classifier's top-3 with probabilities."""
+        uid = await self.uid(user)
+        track_id, row = await self._resolve(query)
+        self._cooldown(uid, "genre")
+        card = self._card(track_id, row)
+        if int(row[list(AUDIO_FEATURES)].notna().sum()) == 0:
+            raise NotFound(
+                f"I know {card.title} but not its audio features, so I can't tell its genre."
+            )
+        if not self.genres.ready:
+            await notify(
+                f"Training the genre model on {self.catalog.size:,} catalog tracks "
+                "(first time only, about a minute)…"
+            )
+        top3 = await asyncio.to_thread(self.genres.top3, row.to_frame().T)
+        labels = self.catalog.labels(track_id)
+        lines = []
+        if labels:
+            lines.append(f"Catalog genre{'s' if len(labels) > 1 else ''}: {', '.join(labels)}")
+        guesses = ", ".join(f"{g} {p:.0%}" for g, p in top3)
+        lines.append(f"Classifier's top 3: {guesses}")
+        if not labels:
+            lines.append("(not labelled in the catalog: this is the classifier's call)")
+        return Reply(
+            title=f"Genre of {card.title}",
+            text=self._with_demo_note("\n".join(lines)),
+            tracks=(card,),
+        )
+
+    async def similar(self, user: ChatUser, query: str, count: int | str | None = None) -> Reply:
+        """Catalog tracks that sound most like a given track (≤ 2 per artist)."""
+        n = 10 if count in (None, "") else parse_int(str(count), "The count", 1, 50)
+        uid = await self.uid(user)
+        track_id, row = await self._resolve(query)
+        self._cooldown(uid, "similar")
+        seed = row.to_frame().T
+        if int(seed[list(AUDIO_FEATURES)].notna().sum(axis=1).iloc[0]) == 0:
+            raise NotFound(
+                "I know that track but not its audio features, so I can't find "
+                "tracks that sound like it."
+            )
+        picks = await asyncio.to_thread(self._nearest, track_id, seed, n)
+        cards = tuple(self._card(t, track_row(self.catalog.tracks, t), why) for t, why in picks)
+        title = self._card(track_id, row).title
+        return Reply(
+            title=f"Sounds like {title}:", text="", tracks=cards, footer=self._with_demo_note("")
+        )
+
+    def _nearest(self, track_id: str, seed: pd.DataFrame, n: int) -> list[tuple[str, str]]:
+        from recommender.candidates import cap_per_artist
+
+        tracks = self.catalog.tracks
+        distance = ((sound_matrix(tracks) - sound_matrix(seed)[0]) ** 2).sum(axis=1)
+        order = np.argsort(distance, kind="stable")[: max(200, n * 20)]
+        ids = [t for t in tracks.index[order] if t != track_id]
+        name = str(seed.iloc[0]["name"]).lower()
+        ids = [t for t in ids if str(tracks.at[t, "name"]).lower() != name]
+        chosen = cap_per_artist(ids, tracks, n)
+        out = []
+        for t in chosen:
+            r = track_row(tracks, t)
+            bits = [
+                f"energy {r['energy']:.2f}" if pd.notna(r["energy"]) else "",
+                f"{r['tempo']:.0f} bpm" if pd.notna(r["tempo"]) else "",
+                f"valence {r['valence']:.2f}" if pd.notna(r["valence"]) else "",
+            ]
+            out.append((t, "close in sound: " + ", ".join(b for b in bits if b)))
+        return out
+
+    # -- forget -----------------------------------------------------------------------------------
+    async def forget(self, user: ChatUser) -> Reply:
+        """Erase the user: library, feedback, models, profile, workouts, linked accounts."""
+        uid = await self.uid(user)
+        task = self._training.pop(uid, None)
+        if task is not None and not task.done():
+            task.cancel()
+        if self.workouts is not None:
+            self.workouts.discard(uid)
+        counts = await asyncio.to_thread(self.taste.forget, uid, self.repo.forget_user)
+        self._last_picks.pop(uid, None)
+        self._last_used = {k: v for k, v in self._last_used.items() if k[0] != uid}
+        total = sum(v for k, v in counts.items() if k != "users")
+        return Reply(
+            title="Forgotten",
+            text=f"Done: I erased everything I stored about you "
+            f"({total} rows: library, feedback, profile, workouts, linked accounts) "
+            "and your taste model.",
+        )
+
+    def stats(self) -> dict[str, Any]:
+        """Numbers for /healthz and logs."""
+        return {
+            "catalog_tracks": self.catalog.size,
+            "demo": self.catalog.is_demo,
+            "models_in_memory": self.taste.cached_count(),
+        }

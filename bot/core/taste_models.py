@@ -1,0 +1,182 @@
+"""Per-user taste models: trained on demand, cached in memory with their catalog scores, persisted
+in the data directory, retrained in the background when the library or feedback changes.
+
+Everything here is blocking (model fitting, sqlite); the service calls it from worker threads.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TypeVar
+
+import numpy as np
+import pandas as pd
+
+from bot.core.catalog import CatalogState
+from bot.core.errors import UserFacingError
+from recommender.taste import NotEnoughTaste, TasteModel, TasteSettings
+from storage.repository import Repository
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+MODEL_KIND = "taste"
+
+
+class NoLibrary(UserFacingError):
+    """The user has no library to learn from yet."""
+
+
+@dataclass(frozen=True)
+class TrainedTaste:
+    """A user's model with the catalog already scored (so /recommend only selects)."""
+
+    model: TasteModel
+    fingerprint: str
+    catalog_scores: np.ndarray  # (catalog size,), aligned with catalog.tracks.index
+    library: pd.DataFrame  # library rows: track_id, source, rank, added_at
+    library_tracks: pd.DataFrame  # track table of the library
+    trained_at: float
+
+
+class TasteModels:
+    """Training, caching and loading of per-user taste models."""
+
+    def __init__(
+        self,
+        repo: Repository,
+        catalog: CatalogState,
+        models_dir: Path,
+        settings: TasteSettings | None = None,
+    ) -> None:
+        self.repo = repo
+        self.catalog = catalog
+        self.models_dir = models_dir
+        self.settings = settings or TasteSettings()
+        self._cache: dict[int, TrainedTaste] = {}
+        self._locks: dict[int, threading.Lock] = {}
+        self._guard = threading.Lock()
+
+    def fingerprint(self, user_id: int) -> str:
+        """What a model must have been trained on to be current: catalog + taste version."""
+        return f"{self.catalog.fingerprint}:{self.repo.taste_version(user_id)}"
+
+    def cached(self, user_id: int) -> TrainedTaste | None:
+        """The model in memory, current or not."""
+        return self._cache.get(user_id)
+
+    def is_current(self, trained: TrainedTaste | None, user_id: int) -> bool:
+        """True if ``trained`` reflects the user's present library and feedback."""
+        return trained is not None and trained.fingerprint == self.fingerprint(user_id)
+
+    def forget(self, user_id: int, erase_rows: Callable[[int], T]) -> T:
+        """Erase the user: waits for a training run in progress, then drops the model from memory
+        and disk and calls ``erase_rows`` under the same lock, so no late save can resurrect it."""
+        with self._lock(user_id):
+            self._cache.pop(user_id, None)
+            self._path(user_id).unlink(missing_ok=True)
+            return erase_rows(user_id)
+
+    def cached_count(self) -> int:
+        """How many users' models are in memory."""
+        return len(self._cache)
+
+    def _path(self, user_id: int) -> Path:
+        return self.models_dir / f"taste-user{user_id}.joblib"
+
+    def _lock(self, user_id: int) -> threading.Lock:
+        with self._guard:
+            return self._locks.setdefault(user_id, threading.Lock())
+
+    def _library(self, user_id: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+        library = self.repo.library(user_id)
+        if library.empty:
+            raise NoLibrary(
+                "I don't know your taste yet. Send an Exportify CSV with /import "
+                "(exportify.net → Liked Songs → Export)."
+            )
+        tracks = self.repo.get_tracks(library["track_id"].unique())
+        return library, tracks
+
+    def load_or_train(self, user_id: int) -> TrainedTaste:
+        """A current model: from memory, from disk, or freshly trained (blocking)."""
+        with self._lock(user_id):
+            trained = self._cache.get(user_id)
+            if self.is_current(trained, user_id):
+                assert trained is not None
+                return trained
+            fingerprint = self.fingerprint(user_id)
+            record = self.repo.model_record(user_id, MODEL_KIND)
+            if record and record["fingerprint"] == fingerprint and Path(record["path"]).is_file():
+                try:
+                    model = TasteModel.load(Path(record["path"]))
+                    return self._remember(user_id, model, fingerprint)
+                except (ValueError, OSError, EOFError) as error:
+                    log.warning(
+                        "stored taste model of user %s unusable (%s); retraining", user_id, error
+                    )
+            return self._train(user_id, fingerprint)
+
+    def _train(self, user_id: int, fingerprint: str) -> TrainedTaste:
+        library, tracks = self._library(user_id)
+        feedback = self.repo.feedback(user_id)
+        extra = [t for t in feedback if t not in tracks.index]
+        if extra:
+            tracks = pd.concat([tracks, self._known_tracks(extra)])
+        started = time.perf_counter()
+        try:
+            model = TasteModel.fit(
+                library, tracks, self.catalog.tracks, feedback, settings=self.settings
+            )
+        except NotEnoughTaste as error:
+            raise NoLibrary(
+                f"Your library has too few tracks with audio features to learn from ({error}). "
+                "Import a larger Exportify export, or a catalog that holds your tracks."
+            ) from None
+        path = self._path(user_id)
+        model.save(path)
+        self.repo.save_model_record(
+            user_id,
+            MODEL_KIND,
+            str(path),
+            fingerprint,
+            {**model.info, "seconds": time.perf_counter() - started},
+        )
+        log.info(
+            "trained taste model for user %s on %d tracks in %.1f s",
+            user_id,
+            model.trained_on,
+            time.perf_counter() - started,
+        )
+        return self._remember(user_id, model, fingerprint, library, tracks)
+
+    def _known_tracks(self, track_ids: list[str]) -> pd.DataFrame:
+        in_catalog = [t for t in track_ids if t in self.catalog.tracks.index]
+        stored = self.repo.get_tracks([t for t in track_ids if t not in self.catalog.tracks.index])
+        return pd.concat([self.catalog.tracks.loc[in_catalog], stored])
+
+    def _remember(
+        self,
+        user_id: int,
+        model: TasteModel,
+        fingerprint: str,
+        library: pd.DataFrame | None = None,
+        tracks: pd.DataFrame | None = None,
+    ) -> TrainedTaste:
+        if library is None or tracks is None:
+            library, tracks = self._library(user_id)
+        scores = model.score(self.catalog.tracks)
+        trained = TrainedTaste(
+            model=model,
+            fingerprint=fingerprint,
+            catalog_scores=scores,
+            library=library,
+            library_tracks=tracks,
+            trained_at=time.time(),
+        )
+        self._cache[user_id] = trained
+        return trained

@@ -1,0 +1,64 @@
+"""Candidate pools: what may be recommended, which negatives to learn from, and diversity caps."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable, Sequence
+
+import numpy as np
+import pandas as pd
+
+from recommender.features import track_artist_keys
+
+MAX_PER_ARTIST = 2
+
+
+def exclude(candidates: pd.DataFrame, track_ids: Iterable[str]) -> pd.DataFrame:
+    """``candidates`` without the given track ids (the user's library, dislikes, …)."""
+    drop = candidates.index.intersection(pd.Index(list(track_ids)))
+    return candidates.drop(index=drop) if len(drop) else candidates
+
+
+def merge_pools(*pools: pd.DataFrame) -> pd.DataFrame:
+    """Several candidate tables as one, each track once (the first pool's row wins)."""
+    frames = [p for p in pools if p is not None and len(p)]
+    if not frames:
+        return pools[0].iloc[0:0] if pools else pd.DataFrame()
+    merged = pd.concat(frames)
+    return merged[~merged.index.duplicated(keep="first")]
+
+
+def sample_negatives(pool: pd.DataFrame, n: int, rng: np.random.Generator) -> pd.DataFrame:
+    """``n`` tracks drawn uniformly without replacement from ``pool`` (all of it if smaller)."""
+    if n >= len(pool):
+        return pool
+    picks = rng.choice(len(pool), size=n, replace=False)
+    return pool.iloc[np.sort(picks)]
+
+
+def cap_per_artist(
+    ranked_ids: Sequence[str], tracks: pd.DataFrame, n: int, cap: int = MAX_PER_ARTIST
+) -> list[str]:
+    """The first ``n`` of ``ranked_ids`` keeping at most ``cap`` tracks per artist.
+
+    A track counts against every one of its artists (a feature shares the cap of both) and is
+    skipped if any of them is full. Tracks with the same title and artists as one already taken
+    (album and single versions) are skipped too.
+    """
+    per_artist: Counter[str] = Counter()
+    seen_titles: set[tuple[str, str]] = set()
+    chosen: list[str] = []
+    for track_id in ranked_ids:
+        row = tracks.loc[track_id]
+        keys = track_artist_keys(str(row["artists"]))
+        title = (" ".join(str(row["name"]).lower().split()), ";".join(sorted(keys)))
+        if title in seen_titles and title[0]:
+            continue
+        if any(per_artist[k] >= cap for k in keys):
+            continue
+        chosen.append(track_id)
+        seen_titles.add(title)
+        per_artist.update(keys)
+        if len(chosen) >= n:
+            break
+    return chosen

@@ -1,0 +1,159 @@
+"""The per-listener taste model: preference labels → features → RF+XGB ensemble → a score per track.
+
+This is the one ranker behind ``/recommend`` and ``beatmatch eval next-likes``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import joblib
+import numpy as np
+import pandas as pd
+
+from recommender.candidates import exclude, sample_negatives
+from recommender.ensemble import EnsembleSettings, TasteEnsemble
+from recommender.features import BASE_FEATURES, TasteProfile, feature_matrix
+from recommender.preference import positive_weights, preference_scores
+from recommender.tracks import AUDIO_FEATURES
+
+LIKE_WEIGHT = 1.5
+DISLIKE_WEIGHT = 2.0
+MIN_NEGATIVES = 3000
+MIN_POSITIVES = 5
+
+
+class NotEnoughTaste(ValueError):
+    """Too few library tracks with known features to learn from."""
+
+
+@dataclass(frozen=True)
+class TasteSettings:
+    """How training data is drawn."""
+
+    negatives_per_positive: int = 8
+    ensemble: EnsembleSettings = field(default_factory=EnsembleSettings)
+    seed: int = 0
+
+
+def time_order(library: pd.DataFrame) -> pd.Series:
+    """A sortable time per library track: ``added_at`` where known, else inverse rank."""
+    added = pd.to_datetime(library["added_at"], errors="coerce", utc=True)
+    seconds = (added - pd.Timestamp("1970-01-01", tz="UTC")).dt.total_seconds()
+    fallback = -pd.to_numeric(library["rank"], errors="coerce").fillna(0)
+    order = seconds.where(seconds.notna(), fallback)
+    return pd.Series(order.to_numpy(), index=library["track_id"].to_numpy()).groupby(level=0).max()
+
+
+def match_missingness(
+    x: np.ndarray, y: np.ndarray, rng: np.random.Generator, columns: int
+) -> np.ndarray:
+    """Mask negatives' values so each of the first ``columns`` features is missing as often as in
+    the positives. Shape preserved.
+
+    Library tracks often come from sources that lack a field the catalog has (Spotify no longer
+    gives popularity); without this, "is missing" would mark a row as a library row.
+    """
+    out = x.copy()
+    pos, neg = y == 1, np.flatnonzero(y == 0)
+    for j in range(columns):
+        p = float(np.isnan(out[pos, j]).mean())
+        q = float(np.isnan(out[neg, j]).mean())
+        if p <= q or q >= 1.0:
+            continue
+        rate = (p - q) / (1.0 - q)
+        present = neg[~np.isnan(out[neg, j])]
+        out[present[rng.random(len(present)) < rate], j] = np.nan
+    return out
+
+
+@dataclass
+class TasteModel:
+    """A fitted taste model for one listener."""
+
+    profile: TasteProfile
+    ensemble: TasteEnsemble
+    trained_on: int = 0
+    info: dict[str, float] = field(default_factory=dict)
+
+    @classmethod
+    def fit(
+        cls,
+        library: pd.DataFrame,
+        tracks: pd.DataFrame,
+        catalog: pd.DataFrame,
+        feedback: Mapping[str, int] | None = None,
+        *,
+        top_artists: pd.DataFrame | None = None,
+        settings: TasteSettings | None = None,
+    ) -> TasteModel:
+        """Learn from ``library`` rows (track_id, source, rank, added_at) whose tracks are in
+        ``tracks``, against negatives sampled from ``catalog``; ``feedback`` maps ids to ±1."""
+        settings = settings or TasteSettings()
+        rng = np.random.default_rng(settings.seed)
+        feedback = dict(feedback or {})
+        weights = positive_weights(preference_scores(library, tracks, top_artists))
+        liked = [t for t, v in feedback.items() if v > 0 and t in tracks.index]
+        for track_id in liked:
+            weights[track_id] = max(float(weights.get(track_id, 0.0)), LIKE_WEIGHT)
+        disliked = [t for t, v in feedback.items() if v < 0 and t in tracks.index]
+        weights = weights.drop(index=[t for t in disliked if t in weights.index])
+
+        known = tracks.loc[tracks.index.intersection(weights.index)]
+        known = known[known[list(AUDIO_FEATURES)].notna().sum(axis=1) >= 6]
+        if len(known) < MIN_POSITIVES:
+            raise NotEnoughTaste(f"only {len(known)} library tracks have audio features")
+        profile = TasteProfile.from_library(
+            tracks.loc[tracks.index.intersection(weights.index)], weights
+        )
+        pool = exclude(catalog, set(weights.index) | set(disliked))
+        n_neg = max(MIN_NEGATIVES, settings.negatives_per_positive * len(known))
+        negatives = sample_negatives(pool, n_neg, rng)
+        hard = tracks.loc[disliked]
+
+        rows = pd.concat([known, negatives, hard])
+        y = np.r_[np.ones(len(known)), np.zeros(len(negatives) + len(hard))].astype(int)
+        self_weight = weights.reindex(known.index)
+        x = feature_matrix(rows, profile, self_weight)
+        x = match_missingness(x, y, rng, len(BASE_FEATURES))
+        pos_w = weights.reindex(known.index).to_numpy(dtype=float)
+        # Negatives together weigh as much as positives: the model learns a ranking, not a prior.
+        neg_w = np.full(len(negatives), pos_w.sum() / max(len(negatives), 1))
+        hard_w = np.full(len(hard), DISLIKE_WEIGHT * pos_w.mean())
+        sample_weight = np.r_[pos_w, neg_w, hard_w]
+        order = np.zeros(len(rows))
+        order[: len(known)] = time_order(library).reindex(known.index).fillna(0).to_numpy()
+        ensemble = TasteEnsemble(settings.ensemble).fit(x, y, sample_weight, order)
+        info = {
+            "positives": float(len(known)),
+            "negatives": float(len(negatives)),
+            "dislikes": float(len(hard)),
+            "blend_rf_weight": ensemble.weight,
+        }
+        return cls(profile=profile, ensemble=ensemble, trained_on=len(known), info=info)
+
+    def score(self, candidates: pd.DataFrame) -> np.ndarray:
+        """Taste score per candidate row, shape (n_candidates,); higher is more to their taste."""
+        if candidates.empty:
+            return np.zeros(0)
+        return self.ensemble.score(feature_matrix(candidates, self.profile))
+
+    def save(self, path: Path) -> None:
+        """Persist the model (joblib, into the operator's data directory only)."""
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(path.suffix + ".tmp")
+        joblib.dump({"format": 1, "model": self}, tmp, compress=3)
+        tmp.replace(path)
+
+    @classmethod
+    def load(cls, path: Path) -> TasteModel:
+        """Read a model written by ``save``."""
+        payload = joblib.load(path)
+        if not isinstance(payload, dict) or payload.get("format") != 1:
+            raise ValueError(f"{path} is not a beatmatch taste model")
+        model = payload["model"]
+        if not isinstance(model, TasteModel):
+            raise ValueError(f"{path} does not hold a TasteModel")
+        return model

@@ -1,0 +1,1 @@
+"""SQLite storage for beatmatch: schema and migrations, the Repository, importers, token encryption."""

@@ -1,0 +1,7 @@
+"""Errors raised by storage code; their messages are written for the person who gave the input."""
+
+from __future__ import annotations
+
+
+class ImportFormatError(ValueError):
+    """A file given to an importer is not in the expected format; the message says where and why."""

@@ -1,0 +1,185 @@
+"""Reading an Exportify CSV (exportify.net) into library rows and a track table.
+
+Errors name the row and the column, because the person who sees them is holding the file.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from recommender.tracks import AUDIO_FEATURES, normalise_tracks
+from storage.errors import ImportFormatError
+
+MAX_BYTES = 50 * 1024 * 1024
+REQUIRED = ("Track URI", "Track Name", "Artist Name(s)")
+_NUMERIC = {
+    "Duration (ms)": "duration_ms",
+    "Popularity": "popularity",
+    "Danceability": "danceability",
+    "Energy": "energy",
+    "Key": "key",
+    "Loudness": "loudness",
+    "Mode": "mode",
+    "Speechiness": "speechiness",
+    "Acousticness": "acousticness",
+    "Instrumentalness": "instrumentalness",
+    "Liveness": "liveness",
+    "Valence": "valence",
+    "Tempo": "tempo",
+    "Time Signature": "time_signature",
+}
+_TRACK_URI = re.compile(r"^spotify:track:([A-Za-z0-9]{22})$")
+_YEAR = re.compile(r"^\s*(\d{4})")
+
+
+@dataclass
+class ExportifyLibrary:
+    """What an Exportify file holds: the tracks and the user's library entries."""
+
+    tracks: pd.DataFrame
+    entries: pd.DataFrame  # columns track_id, rank, added_at
+    skipped_local: int = 0
+    duplicates: int = 0
+    warnings: list[str] = field(default_factory=list)
+
+
+def _decode(raw: bytes, name: str) -> str:
+    if b"\x00" in raw[:4096]:
+        raise ImportFormatError(f"{name} is a binary file, not an Exportify CSV export.")
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        raise ImportFormatError(
+            f"{name} is not UTF-8 text (byte {error.start}); export it again from exportify.net."
+        ) from None
+
+
+def _number(text: str, row: int, column: str) -> float:
+    text = text.strip()
+    if not text:
+        return np.nan
+    try:
+        value = float(text)
+    except ValueError:
+        shown = text if len(text) <= 20 else text[:20] + "…"
+        raise ImportFormatError(
+            f"Row {row}, column '{column}': expected a number, found '{shown}'."
+        ) from None
+    if not np.isfinite(value):
+        raise ImportFormatError(f"Row {row}, column '{column}': the number is not finite.")
+    return value
+
+
+def _explicit(text: str) -> float:
+    lowered = text.strip().lower()
+    return 1.0 if lowered == "true" else 0.0 if lowered == "false" else np.nan
+
+
+def parse_exportify(raw: bytes, name: str = "the file") -> ExportifyLibrary:
+    """Parse the bytes of an Exportify CSV; ImportFormatError says which row and column is wrong."""
+    text = _decode(raw, name)
+    reader = csv.reader(io.StringIO(text, newline=""))
+    try:
+        header = next(reader)
+    except StopIteration:
+        raise ImportFormatError(f"{name} is empty.") from None
+    except csv.Error as error:
+        raise ImportFormatError(f"{name} is not a CSV file: {error}.") from None
+    header = [h.strip() for h in header]
+    missing = [c for c in REQUIRED if c not in header]
+    if missing:
+        raise ImportFormatError(
+            f"{name} is not an Exportify export: missing column(s) {', '.join(missing)}. "
+            "Export a playlist or your Liked Songs at exportify.net and send that CSV."
+        )
+    index = {column: i for i, column in enumerate(header)}
+    records: list[dict[str, object]] = []
+    entries: list[tuple[str, int, str | None]] = []
+    seen: set[str] = set()
+    local = duplicates = 0
+    row_number = 1
+    try:
+        for row_number, row in enumerate(reader, start=2):
+            if not any(cell.strip() for cell in row):
+                continue
+            if len(row) < len(header):
+                raise ImportFormatError(
+                    f"Row {row_number} has {len(row)} columns, the header has {len(header)}."
+                )
+
+            def cell(column: str, row: list[str] = row) -> str:
+                return row[index[column]] if column in index else ""
+
+            uri = cell("Track URI").strip()
+            if uri.startswith("spotify:local:"):
+                local += 1
+                continue
+            match = _TRACK_URI.match(uri)
+            if not match:
+                shown = uri if len(uri) <= 40 else uri[:40] + "…"
+                raise ImportFormatError(
+                    f"Row {row_number}, column 'Track URI': '{shown}' is not a Spotify track URI "
+                    "(spotify:track:<22 characters>)."
+                )
+            track_id = match.group(1)
+            if track_id in seen:
+                duplicates += 1
+                continue
+            seen.add(track_id)
+            record: dict[str, object] = {
+                "track_id": track_id,
+                "name": cell("Track Name").strip(),
+                "artists": cell("Artist Name(s)").strip(),
+                "album": cell("Album Name").strip(),
+                "explicit": _explicit(cell("Explicit")),
+            }
+            for column, target in _NUMERIC.items():
+                record[target] = _number(cell(column), row_number, column)
+            year = _YEAR.match(cell("Release Date"))
+            record["release_year"] = float(year.group(1)) if year else np.nan
+            records.append(record)
+            entries.append((track_id, len(entries) + 1, cell("Added At").strip() or None))
+    except csv.Error as error:
+        raise ImportFormatError(f"Row {row_number}: the CSV is malformed ({error}).") from None
+    if not records:
+        raise ImportFormatError(f"{name} holds no Spotify tracks.")
+    tracks = normalise_tracks(pd.DataFrame.from_records(records).set_index("track_id"))
+    warnings = []
+    if tracks[list(AUDIO_FEATURES)].isna().all(axis=1).all():
+        warnings.append(
+            "The file carries no audio features; tracks outside the catalog will "
+            "be scored from what else is known about them."
+        )
+    return ExportifyLibrary(
+        tracks=tracks,
+        entries=pd.DataFrame(entries, columns=["track_id", "rank", "added_at"]),
+        skipped_local=local,
+        duplicates=duplicates,
+        warnings=warnings,
+    )
+
+
+def read_exportify(path: str | Path) -> ExportifyLibrary:
+    """Read and parse an Exportify CSV file from disk."""
+    file = Path(path).expanduser()
+    if not file.exists():
+        raise ImportFormatError(f"There is no file at {file}.")
+    if not file.is_file():
+        raise ImportFormatError(f"{file} is not a file.")
+    size = file.stat().st_size
+    if size > MAX_BYTES:
+        raise ImportFormatError(
+            f"{file.name} is {size // 2**20} MB; the limit is {MAX_BYTES // 2**20} MB."
+        )
+    try:
+        raw = file.read_bytes()
+    except OSError as error:
+        raise ImportFormatError(f"Cannot read {file}: {error.strerror}.") from None
+    return parse_exportify(raw, file.name)

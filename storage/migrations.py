@@ -1,0 +1,182 @@
+"""The database schema as a sequence of sqlite-utils migrations. Never edit an applied one: add a new one."""
+
+from __future__ import annotations
+
+from sqlite_utils import Database, Migrations
+
+MIGRATIONS = Migrations("beatmatch")
+
+FEATURE_COLUMNS = {
+    "danceability": float,
+    "energy": float,
+    "key": float,
+    "loudness": float,
+    "mode": float,
+    "speechiness": float,
+    "acousticness": float,
+    "instrumentalness": float,
+    "liveness": float,
+    "valence": float,
+    "tempo": float,
+    "time_signature": float,
+}
+
+
+@MIGRATIONS()
+def m001_core_tables(db: Database) -> None:
+    """Users, tracks, features, genres, libraries, feedback, models, profiles."""
+    db.table("users").create(
+        {
+            "id": int,
+            "platform": str,
+            "platform_user_id": str,
+            "display_name": str,
+            "created_at": float,
+            "settings": str,
+        },
+        pk="id",
+        not_null={"platform", "platform_user_id"},
+    )
+    db.table("users").create_index(["platform", "platform_user_id"], unique=True)
+    db.table("tracks").create(
+        {
+            "id": str,
+            "name": str,
+            "artists": str,
+            "album": str,
+            "duration_ms": float,
+            "explicit": float,
+            "popularity": float,
+            "release_year": float,
+            "isrc": str,
+            "in_catalog": int,
+            "updated_at": float,
+        },
+        pk="id",
+        defaults={"in_catalog": 0},
+    )
+    db.table("tracks").create_index(["in_catalog"])
+    db.table("features").create(
+        {"track_id": str, **FEATURE_COLUMNS, "source": str, "fetched_at": float},
+        pk="track_id",
+        foreign_keys=[("track_id", "tracks", "id")],
+        not_null={"source"},
+    )
+    db.table("track_genres").create(
+        {"track_id": str, "genre": str, "source": str},
+        pk=("track_id", "genre"),
+        foreign_keys=[("track_id", "tracks", "id")],
+    )
+    db.table("library").create(
+        {
+            "user_id": int,
+            "track_id": str,
+            "source": str,
+            "rank": int,
+            "added_at": str,
+            "imported_at": float,
+        },
+        pk=("user_id", "track_id", "source"),
+        foreign_keys=[("user_id", "users", "id"), ("track_id", "tracks", "id")],
+    )
+    db.table("feedback").create(
+        {"user_id": int, "track_id": str, "value": int, "created_at": float},
+        pk=("user_id", "track_id"),
+        foreign_keys=[("user_id", "users", "id"), ("track_id", "tracks", "id")],
+    )
+    db.table("models").create(
+        {
+            "user_id": int,
+            "kind": str,
+            "path": str,
+            "fingerprint": str,
+            "trained_at": float,
+            "metrics": str,
+        },
+        pk=("user_id", "kind"),
+        foreign_keys=[("user_id", "users", "id")],
+    )
+    db.table("profiles").create(
+        {
+            "user_id": int,
+            "age": int,
+            "resting_hr": int,
+            "max_hr": int,
+            "cadence": int,
+            "goal_zone": int,
+            "updated_at": float,
+        },
+        pk="user_id",
+        foreign_keys=[("user_id", "users", "id")],
+    )
+    db.table("meta").create({"key": str, "value": str}, pk="key")
+
+
+@MIGRATIONS()
+def m002_workouts(db: Database) -> None:
+    """Workout sessions, their heart-rate samples and the tracks suggested during them."""
+    db.table("workouts").create(
+        {
+            "id": int,
+            "user_id": int,
+            "started_at": float,
+            "ended_at": float,
+            "goal_zone": int,
+            "cadence": int,
+            "source": str,
+            "summary": str,
+        },
+        pk="id",
+        foreign_keys=[("user_id", "users", "id")],
+    )
+    db.table("workouts").create_index(["user_id"])
+    db.table("hr_samples").create(
+        {"workout_id": int, "t": float, "hr": float},
+        pk=("workout_id", "t"),
+        foreign_keys=[("workout_id", "workouts", "id")],
+    )
+    db.table("workout_tracks").create(
+        {"workout_id": int, "t": float, "track_id": str, "title": str},
+        pk=("workout_id", "t"),
+        foreign_keys=[("workout_id", "workouts", "id")],
+    )
+
+
+@MIGRATIONS()
+def m003_accounts(db: Database) -> None:
+    """OAuth states (single use, expiring) and linked accounts (token blobs encrypted)."""
+    db.table("oauth_states").create(
+        {
+            "state_hash": str,
+            "user_id": int,
+            "provider": str,
+            "verifier": str,
+            "created_at": float,
+            "expires_at": float,
+        },
+        pk="state_hash",
+        foreign_keys=[("user_id", "users", "id")],
+    )
+    db.table("linked_accounts").create(
+        {
+            "user_id": int,
+            "provider": str,
+            "account_name": str,
+            "token_blob": bytes,
+            "scopes": str,
+            "updated_at": float,
+        },
+        pk=("user_id", "provider"),
+        foreign_keys=[("user_id", "users", "id")],
+    )
+
+
+#: Tables holding one user's data: /forget deletes the user's rows from each (children first).
+USER_TABLES: tuple[str, ...] = (
+    "library",
+    "feedback",
+    "models",
+    "profiles",
+    "oauth_states",
+    "linked_accounts",
+)
