@@ -125,13 +125,15 @@ def cmd_eval(args: argparse.Namespace) -> int:
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
     started = time.perf_counter()
     if args.protocol == "next-likes":
+        from recommender.evaluation.baselines import evaluate_with_baselines
         from recommender.evaluation.next_likes import evaluate_next_likes
         from storage.exportify import read_exportify
 
         catalog, _ = read_catalog(args.catalog)
         library = read_exportify(args.library)
+        evaluate = evaluate_with_baselines if args.baselines else evaluate_next_likes
         result: dict[str, object] = dict(
-            evaluate_next_likes(catalog, library.tracks, library.entries, seed=args.seed)
+            evaluate(catalog, library.tracks, library.entries, seed=args.seed)
         )
     else:
         from recommender.evaluation.genre import evaluate_genre
@@ -189,6 +191,11 @@ def parser() -> argparse.ArgumentParser:
     q.add_argument("--catalog", required=True)
     q.add_argument("--library", required=True, help="Exportify CSV")
     q.add_argument("--seed", type=int, default=0)
+    q.add_argument(
+        "--baselines",
+        action="store_true",
+        help="also score popularity, centroid, k-NN and plain RF+XGB baselines",
+    )
     q.add_argument("--json", action="store_true", help="print one JSON object")
     q.set_defaults(func=cmd_eval)
     q = protocols.add_parser("genre", help="genre classification on a held-out catalog")

@@ -17,7 +17,7 @@ import pandas as pd
 from recommender.taste import TasteModel, TasteSettings, time_order
 
 KS: tuple[int, ...] = (50, 100, 500)
-Ranker = Callable[[pd.DataFrame, pd.DataFrame, pd.DataFrame], np.ndarray]
+Ranker = Callable[["NextLikesSplit", pd.DataFrame, int], np.ndarray]
 
 
 @dataclass(frozen=True)
@@ -76,26 +76,29 @@ def ranking_metrics(
     return out
 
 
+def beatmatch_ranker(split: NextLikesSplit, pool: pd.DataFrame, seed: int) -> np.ndarray:
+    """The ranker ``/recommend`` uses, context-free: the per-user taste model."""
+    model = TasteModel.fit(split.train, split.tracks, pool, settings=TasteSettings(seed=seed))
+    return model.score(split.candidates)
+
+
+def negatives_pool(catalog: pd.DataFrame, split: NextLikesSplit) -> pd.DataFrame:
+    """What a model may draw negatives from: the catalog minus what it was shown as liked."""
+    shown = pd.Index(split.train["track_id"].to_list())
+    return catalog.drop(index=catalog.index.intersection(shown))
+
+
 def evaluate_next_likes(
     catalog: pd.DataFrame,
     library_tracks: pd.DataFrame,
     entries: pd.DataFrame,
     *,
     seed: int = 0,
-    ranker: Ranker | None = None,
+    ranker: Ranker = beatmatch_ranker,
 ) -> dict[str, float | int]:
     """Run the protocol and return the contract's JSON object (train, test, candidates, metrics)."""
     split = split_next_likes(catalog, library_tracks, entries)
-    negatives_pool = catalog.drop(
-        index=catalog.index.intersection(pd.Index(split.train["track_id"]))
-    )
-    if ranker is None:
-        model = TasteModel.fit(
-            split.train, split.tracks, negatives_pool, settings=TasteSettings(seed=seed)
-        )
-        scores = model.score(split.candidates)
-    else:
-        scores = ranker(split.train, split.tracks, split.candidates)
+    scores = ranker(split, negatives_pool(catalog, split), seed)
     metrics = ranking_metrics(
         scores, split.candidates.index, split.test_ids, np.random.default_rng(seed)
     )
