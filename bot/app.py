@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from bot.chat.console import ConsoleChat
 from bot.config import Config
 from bot.core.catalog import CatalogState, demo_state
+from bot.core.oauth import StateKeeper
 from bot.core.replies import ChatUser
 from bot.core.service import BeatmatchService, ServiceSettings
 from bot.core.taste_models import TasteModels
@@ -20,8 +21,10 @@ from bot.sources.simulated_heart import SimulatedHeart
 from recommender.heart import HeartProfile
 from recommender.taste import TasteSettings
 from storage.catalog_import import import_catalog
+from storage.crypto import TokenCipher, load_or_create_key
 from storage.database import DATABASE_FILE
 from storage.repository import Repository
+from storage.token_vault import TokenVault
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +38,8 @@ class Beatmatch:
     catalog: CatalogState
     service: BeatmatchService
     workouts: WorkoutManager
+    vault: TokenVault
+    states: StateKeeper
 
     def close(self) -> None:
         """Release the database."""
@@ -108,7 +113,10 @@ def build(
         repo, catalog.tracks, service.pick_for_context, streams, config.data_dir / "charts"
     )
     service.workouts = workouts
-    return Beatmatch(config, repo, catalog, service, workouts)
+    key = load_or_create_key(config.storage.encryption_key, config.data_dir)
+    vault = TokenVault(repo, TokenCipher(key))
+    states = StateKeeper(repo, key)
+    return Beatmatch(config, repo, catalog, service, workouts, vault, states)
 
 
 async def run_console(config: Config) -> None:

@@ -189,6 +189,11 @@ def load_config(path: str | Path | None = None, env: Mapping[str, str] | None = 
             if rest.startswith(name + "_"):
                 merged[name][rest[len(name) + 1 :]] = value
                 break
+        else:
+            raise ConfigError(
+                f"{variable} names no configuration section; sections are "
+                f"{', '.join(sections)} (BEATMATCH_<SECTION>_<KEY>)."
+            )
     built = {name: _build_section(name, cls, merged[name]) for name, cls in sections.items()}
     return Config(**built)  # type: ignore[arg-type]
 

@@ -45,6 +45,8 @@ def cap_per_artist(
     skipped if any of them is full. Tracks with the same title and artists as one already taken
     (album and single versions) are skipped too.
     """
+    if n <= 0:
+        return []
     per_artist: Counter[str] = Counter()
     seen_titles: set[tuple[str, str]] = set()
     chosen: list[str] = []

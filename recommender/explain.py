@@ -21,18 +21,29 @@ SOUND_FEATURES: dict[str, float] = {
     "tempo_folded": 80.0,
     "loudness": 30.0,
 }
+#: Typical (median catalog) values standing in for unknown ones, on the raw scale.
+NEUTRAL_SOUND: dict[str, float] = {
+    "danceability": 0.58,
+    "energy": 0.68,
+    "valence": 0.46,
+    "acousticness": 0.17,
+    "speechiness": 0.05,
+    "instrumentalness": 0.0,
+    "tempo_folded": 118.0,
+    "loudness": -7.0,
+}
 
 
 def sound_matrix(tracks: pd.DataFrame) -> np.ndarray:
-    """Scaled sound features, shape (n_tracks, 8); NaN filled with the column's middle value."""
+    """Scaled sound features, shape (n_tracks, 8); unknown values take a typical value."""
     frame = pd.DataFrame(index=tracks.index)
     for feature, scale in SOUND_FEATURES.items():
         if feature == "tempo_folded":
             values = fold_tempo(tracks["tempo"].to_numpy())
         else:
             values = tracks[feature].to_numpy(dtype=float)
-        frame[feature] = values / scale
-    return frame.fillna(frame.median()).fillna(0.5).to_numpy(dtype=float)
+        frame[feature] = np.where(np.isnan(values), NEUTRAL_SOUND[feature], values) / scale
+    return frame.to_numpy(dtype=float)
 
 
 def nearest_library_tracks(candidates: pd.DataFrame, library: pd.DataFrame) -> list[str | None]:

@@ -75,9 +75,14 @@ def select(
         return Selection(picks=[], coherence=None)
     scores = combined_scores(candidates, taste, context)
     shortlist = min(len(candidates), max(n * SHORTLIST_FACTOR, 300))
-    top = np.argpartition(-scores, shortlist - 1)[:shortlist]
-    top = top[np.argsort(-scores[top], kind="stable")]
-    chosen = cap_per_artist(list(candidates.index[top]), candidates, n, cap=max_per_artist)
+    while True:
+        top = np.argpartition(-scores, shortlist - 1)[:shortlist]
+        top = top[np.argsort(-scores[top], kind="stable")]
+        chosen = cap_per_artist(list(candidates.index[top]), candidates, n, cap=max_per_artist)
+        # A few favourite artists can fill the whole shortlist: widen it until n fit the cap.
+        if len(chosen) >= n or shortlist >= len(candidates):
+            break
+        shortlist = min(len(candidates), shortlist * 4)
     picked = candidates.loc[chosen]
     ordered_ids = order_playlist(picked) if len(picked) > 2 else list(picked.index)
     ordered = picked.loc[ordered_ids]

@@ -40,7 +40,7 @@ class TasteSettings:
 
 def time_order(library: pd.DataFrame) -> pd.Series:
     """A sortable time per library track: ``added_at`` where known, else inverse rank."""
-    added = pd.to_datetime(library["added_at"], errors="coerce", utc=True)
+    added = pd.to_datetime(library["added_at"], errors="coerce", utc=True, format="ISO8601")
     seconds = (added - pd.Timestamp("1970-01-01", tz="UTC")).dt.total_seconds()
     fallback = -pd.to_numeric(library["rank"], errors="coerce").fillna(0)
     order = seconds.where(seconds.notna(), fallback)
@@ -124,7 +124,9 @@ class TasteModel:
         hard_w = np.full(len(hard), DISLIKE_WEIGHT * pos_w.mean())
         sample_weight = np.r_[pos_w, neg_w, hard_w]
         order = np.zeros(len(rows))
-        order[: len(known)] = time_order(library).reindex(known.index).fillna(0).to_numpy()
+        times = time_order(library).reindex(known.index)
+        # A like pressed in the chat is the newest evidence there is.
+        order[: len(known)] = times.fillna(times.max() + 1 if times.notna().any() else 0).to_numpy()
         ensemble = TasteEnsemble(settings.ensemble).fit(x, y, sample_weight, order)
         info = {
             "positives": float(len(known)),

@@ -55,7 +55,7 @@ def normalise_tracks(frame: pd.DataFrame) -> pd.DataFrame:
         if column not in out.columns:
             out[column] = "" if column in TEXT_COLUMNS else np.nan
     for column in TEXT_COLUMNS:
-        out[column] = out[column].fillna("").astype(str)
+        out[column] = out[column].astype("object").fillna("").astype(str)
     out["explicit"] = out["explicit"].map(_truth).astype("float64")
     for column in (*KAGGLE_NUMERIC, "release_year"):
         out[column] = pd.to_numeric(out[column], errors="coerce").astype("float64")

@@ -18,6 +18,7 @@ import sqlite_utils
 
 from recommender.tracks import AUDIO_FEATURES, TRACK_COLUMNS, normalise_tracks
 from storage.access import SqliteAccess
+from storage.account_store import AccountStore
 from storage.database import open_database
 from storage.migrations import USER_TABLES
 from storage.workout_store import WorkoutStore
@@ -46,7 +47,7 @@ def _clean(value: Any) -> Any:
     return value
 
 
-class Repository(WorkoutStore, SqliteAccess):
+class Repository(WorkoutStore, AccountStore, SqliteAccess):
     """Typed access to beatmatch's tables."""
 
     @classmethod

@@ -139,7 +139,8 @@ def parse_int(value: str, what: str, low: int, high: int) -> int:
             f"{what} must be a whole number from {low} to {high}, not “{shown}”."
         ) from None
     if not low <= number <= high:
-        raise BadInput(f"{what} must be from {low} to {high}; you gave {number}.")
+        shown = str(number) if len(str(number)) <= 12 else str(number)[:12] + "…"
+        raise BadInput(f"{what} must be from {low} to {high}; you gave {shown}.")
     return number
 
 
