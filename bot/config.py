@@ -148,7 +148,8 @@ def _coerce(section: str, key: str, kind: object, value: object) -> object:
         return str(value)
     except ValueError:
         name = getattr(kind, "__name__", str(kind))
-        raise ConfigError(f"{where} must be a {name}, got {value!r}.") from None
+        article = "an" if name[:1] in "aeiou" else "a"
+        raise ConfigError(f"{where} must be {article} {name}, got {value!r}.") from None
 
 
 def _build_section(name: str, cls: type, values: Mapping[str, object]) -> object:

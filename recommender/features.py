@@ -1,9 +1,10 @@
 """The feature matrix the taste model sees: audio features plus what the user's library says about a track.
 
 Every feature is computed from what a track *is* (its audio features, its artists, its names) and
-from the user's training library, never from where its row came from. ``release_year`` is left out
-on purpose: the catalog never has it while Spotify always does, so it would tell a model the origin
-of a row, not the taste of a listener.
+from the user's training library, never from where its row came from. Values a source lacks stay
+missing (the catalog never has a release year, ReccoBeats no popularity); the taste model then
+equalises how often each feature is missing among its positives and negatives
+(``recommender.taste.match_missingness``), so "is missing" can never stand for "came from the file".
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ BASE_FEATURES: tuple[str, ...] = (
     "duration_min",
     "explicit",
     "tempo_folded",
+    "release_year",
 )
 AFFINITY_FEATURES: tuple[str, ...] = (
     "artist_share_max",
@@ -116,7 +118,7 @@ def affinity_features(
 
 
 def base_features(tracks: pd.DataFrame) -> np.ndarray:
-    """Audio and descriptive features, shape (n_tracks, 16); NaN where unknown."""
+    """Audio and descriptive features, shape (n_tracks, 17); NaN where unknown."""
     frame = pd.DataFrame(index=tracks.index)
     for column in (
         "danceability",
@@ -133,6 +135,7 @@ def base_features(tracks: pd.DataFrame) -> np.ndarray:
         "time_signature",
         "popularity",
         "explicit",
+        "release_year",
     ):
         frame[column] = tracks[column].astype("float64")
     frame["duration_min"] = tracks["duration_ms"].astype("float64") / 60000.0
@@ -143,7 +146,10 @@ def base_features(tracks: pd.DataFrame) -> np.ndarray:
 def feature_matrix(
     tracks: pd.DataFrame, profile: TasteProfile, self_weight: pd.Series | None = None
 ) -> np.ndarray:
-    """The full model input, shape (n_tracks, len(FEATURE_NAMES)), float32 with NaN for unknown."""
+    """The full model input, shape (n_tracks, len(FEATURE_NAMES)), float32 with NaN for unknown.
+
+    Rows with a ``self_weight`` are the library's own tracks: left out of their own affinity.
+    """
     matrix = np.hstack([base_features(tracks), affinity_features(tracks, profile, self_weight)])
     return matrix.astype("float32")
 

@@ -50,21 +50,25 @@ def time_order(library: pd.DataFrame) -> pd.Series:
 def match_missingness(
     x: np.ndarray, y: np.ndarray, rng: np.random.Generator, columns: int
 ) -> np.ndarray:
-    """Mask negatives' values so each of the first ``columns`` features is missing as often as in
-    the positives. Shape preserved.
+    """Mask values so each of the first ``columns`` features is missing as often among the
+    negatives as among the positives. Shape preserved; values are only ever hidden, never changed.
 
-    Library tracks often come from sources that lack a field the catalog has (Spotify no longer
-    gives popularity); without this, "is missing" would mark a row as a library row.
+    Whichever side has the feature more often loses it on a random share of its rows: library
+    tracks often come from sources without a field the catalog has (Spotify gives no popularity)
+    and the catalog lacks fields Spotify has (release year). Without this, "is missing" would tell
+    a library row from a catalog row, and a model would learn origin instead of taste.
     """
     out = x.copy()
-    pos, neg = y == 1, np.flatnonzero(y == 0)
+    sides = (np.flatnonzero(y == 1), np.flatnonzero(y == 0))
     for j in range(columns):
-        p = float(np.isnan(out[pos, j]).mean())
-        q = float(np.isnan(out[neg, j]).mean())
-        if p <= q or q >= 1.0:
+        missing = [float(np.isnan(out[rows, j]).mean()) if len(rows) else 0.0 for rows in sides]
+        fuller = 0 if missing[0] < missing[1] else 1
+        low, high = missing[fuller], missing[1 - fuller]
+        if high - low < 1e-9 or low >= 1.0:
             continue
-        rate = (p - q) / (1.0 - q)
-        present = neg[~np.isnan(out[neg, j])]
+        rate = (high - low) / (1.0 - low)
+        rows = sides[fuller]
+        present = rows[~np.isnan(out[rows, j])]
         out[present[rng.random(len(present)) < rate], j] = np.nan
     return out
 

@@ -66,6 +66,8 @@ def read_catalog_rows(path: str | Path) -> pd.DataFrame:
                 keep_default_na=False,
                 na_values={"popularity": [""]},
             )
+    except pd.errors.EmptyDataError:
+        raise ImportFormatError(f"{path.name} is empty.") from None
     except (UnicodeDecodeError, pd.errors.ParserError, gzip.BadGzipFile, EOFError) as error:
         raise ImportFormatError(f"{path.name} is not a readable CSV file: {error}") from None
     missing = [c for c in REQUIRED_COLUMNS if c not in rows.columns]

@@ -45,7 +45,7 @@ class ExportifyLibrary:
 
     tracks: pd.DataFrame
     entries: pd.DataFrame  # columns track_id, rank, added_at
-    skipped_local: int = 0
+    skipped_local: int = 0  # local files and podcast episodes
     duplicates: int = 0
     warnings: list[str] = field(default_factory=list)
 
@@ -118,8 +118,8 @@ def parse_exportify(raw: bytes, name: str = "the file") -> ExportifyLibrary:
                 return row[index[column]] if column in index else ""
 
             uri = cell("Track URI").strip()
-            if uri.startswith("spotify:local:"):
-                local += 1
+            if uri.startswith(("spotify:local:", "spotify:episode:")):
+                local += 1  # local files and podcast episodes: not tracks on Spotify
                 continue
             match = _TRACK_URI.match(uri)
             if not match:

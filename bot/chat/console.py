@@ -38,6 +38,10 @@ class ConsoleChat:
         self.service = service
         self.user = user
         self.stdin = stdin or sys.stdin
+        reconfigure = getattr(self.stdin, "reconfigure", None)
+        if reconfigure is not None:
+            # A stray non-UTF-8 byte must not end the session: it becomes U+FFFD.
+            reconfigure(errors="replace")
         self.stdout = stdout or sys.stdout
         self.interactive = self.stdin.isatty()
 

@@ -255,11 +255,11 @@ def test_affinity_with_an_empty_profile_is_zero() -> None:
 # ---------------------------------------------------------------- base features and the matrix
 
 
-def test_feature_names_are_base_then_affinity_without_release_year() -> None:
+def test_feature_names_are_base_then_affinity() -> None:
     assert (*BASE_FEATURES, *AFFINITY_FEATURES) == FEATURE_NAMES
-    assert len(FEATURE_NAMES) == 20
+    assert len(FEATURE_NAMES) == 21
     assert len(set(FEATURE_NAMES)) == len(FEATURE_NAMES)
-    assert "release_year" not in FEATURE_NAMES
+    assert "release_year" in BASE_FEATURES  # kept, and equalised by match_missingness
 
 
 def test_base_features_derive_duration_minutes_and_folded_tempo() -> None:
