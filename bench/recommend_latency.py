@@ -55,9 +55,7 @@ async def time_service(runs: int, data_dir: Path) -> tuple[list[float], float, i
     tracks, genres = read_catalog(SHARED / "spotify_tracks.csv.gz")
     repo.replace_catalog(tracks, genres)
     catalog = CatalogState(*repo.load_catalog(), is_demo=False)
-    service = BeatmatchService(
-        repo, catalog, data_dir, ServiceSettings(cooldown_seconds=0.0)
-    )
+    service = BeatmatchService(repo, catalog, data_dir, ServiceSettings(cooldown_seconds=0.0))
     user = ChatUser("bench", "1")
     await service.import_library(user, str(SHARED / "exportify_user_a.csv"))
     started = time.perf_counter()
@@ -95,11 +93,15 @@ def main() -> int:
     theirs = statistics.median(baseline)
     print(f"catalog tracks:                      {size:,}")
     print(f"first /recommend (trains the model): {warmup:.2f} s")
-    print(f"/recommend 10, warm model, median:   {ours * 1000:.0f} ms "
-          f"(min {min(timings) * 1000:.0f}, max {max(timings) * 1000:.0f}, {len(timings)} runs)")
+    print(
+        f"/recommend 10, warm model, median:   {ours * 1000:.0f} ms "
+        f"(min {min(timings) * 1000:.0f}, max {max(timings) * 1000:.0f}, {len(timings)} runs)"
+    )
     print(f"fresh plain RF300+XGB300 per call:   {theirs:.2f} s median of {len(baseline)}")
     print(f"ratio (plain / beatmatch):           {theirs / ours:.1f}x")
-    print(f"target: <= 0.3 s and >= 5x -> {'met' if ours <= 0.3 and theirs / ours >= 5 else 'NOT met'}")
+    print(
+        f"target: <= 0.3 s and >= 5x -> {'met' if ours <= 0.3 and theirs / ours >= 5 else 'NOT met'}"
+    )
     return 0
 
 

@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+import os
+
+# XGBoost/OpenMP threads otherwise spin while they wait, which on a small shared machine slows the
+# whole bot (and its event loop) several times over; it must be set before they load.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
 import argparse
 import asyncio
 import contextlib

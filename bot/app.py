@@ -4,6 +4,7 @@ chosen and wired together."""
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import time
 from dataclasses import dataclass
@@ -11,14 +12,24 @@ from dataclasses import dataclass
 from bot.chat.console import ConsoleChat
 from bot.config import Config
 from bot.core.catalog import CatalogState, demo_state
+from bot.core.feature_chain import FeatureChain
+from bot.core.heart_response import HeartResponses
 from bot.core.oauth import StateKeeper
+from bot.core.ports import FeatureSource
+from bot.core.pulsoid_accounts import PulsoidAccounts
 from bot.core.replies import ChatUser
 from bot.core.service import BeatmatchService, ServiceSettings
+from bot.core.spotify_linking import SpotifyLinking
 from bot.core.taste_models import TasteModels
-from bot.core.workout_manager import HeartStream, WorkoutManager
+from bot.core.taste_sync import TasteSync
+from bot.core.workout_manager import WorkoutManager
 from bot.progress import ProgressBar
-from bot.sources.simulated_heart import SimulatedHeart
-from recommender.heart import HeartProfile
+from bot.sources.backoff import RetryPolicy
+from bot.sources.heart_streams import HeartStreams
+from bot.sources.pulsoid import PulsoidClient
+from bot.sources.reccobeats import ReccoBeats
+from bot.sources.spotify import SpotifyGateway
+from bot.web import start_web
 from recommender.taste import TasteSettings
 from storage.catalog_import import import_catalog
 from storage.crypto import TokenCipher, load_or_create_key
@@ -40,10 +51,19 @@ class Beatmatch:
     workouts: WorkoutManager
     vault: TokenVault
     states: StateKeeper
+    pulsoid: PulsoidAccounts
+    pulsoid_client: PulsoidClient
 
     def close(self) -> None:
         """Release the database."""
         self.repo.close()
+
+    async def shutdown(self) -> None:
+        """Stop workouts (left open, to resume), device-flow polls and HTTP sessions; close."""
+        await self.workouts.shutdown()
+        await self.pulsoid.close()
+        await self.pulsoid_client.close()
+        self.close()
 
 
 def open_repository(config: Config) -> Repository:
@@ -70,26 +90,45 @@ def load_catalog(config: Config, repo: Repository, show_progress: bool = True) -
     return demo_state(config.catalog.demo_size)
 
 
-class SimulatedStream:
-    """The simulator as a HeartStream, at the configured speed."""
-
-    def __init__(self, heart: SimulatedHeart, speed: float) -> None:
-        self.heart = heart
-        self.speed = speed
-
-    def samples(self):
-        """Simulated samples, ``speed`` times faster than real time."""
-        return self.heart.samples(interval=1.0, speed=self.speed)
-
-    def on_track(self, features: object) -> None:
-        """The simulated heart reacts to the suggested track."""
-        self.heart.set_track(features)
+def spotify_linking(
+    config: Config,
+    repo: Repository,
+    catalog: CatalogState,
+    vault: TokenVault,
+    states: StateKeeper,
+) -> SpotifyLinking:
+    """Spotify linking, taste reading (feature chain: catalog → ReccoBeats → legacy) and playlists."""
+    gateway = SpotifyGateway(config.spotify, vault)
+    sources: list[FeatureSource] = []
+    if config.reccobeats.enabled:
+        policy = RetryPolicy(
+            timeout=config.spotify.request_timeout, max_wait=config.spotify.max_backoff_seconds
+        )
+        sources.append(ReccoBeats(config.reccobeats.api_base, policy))
+    sync = TasteSync(
+        repo,
+        FeatureChain(repo, sources, catalog),
+        legacy_features=config.spotify.legacy_audio_features,
+    )
+    return SpotifyLinking(
+        gateway,
+        states,
+        sync,
+        redirect_port=config.spotify.redirect_port,
+        public_url=config.web.public_url,
+    )
 
 
 def build(
-    config: Config, *, show_progress: bool = True, cooldown: float | None = None, seed: int = 0
+    config: Config,
+    *,
+    show_progress: bool = True,
+    cooldown: float | None = None,
+    seed: int = 0,
+    simulated_heart: bool = True,
 ) -> Beatmatch:
-    """Wire storage, catalog, service and workout manager from ``config``."""
+    """Wire storage, catalog, service and workout manager from ``config``; without a linked
+    Pulsoid, workouts use the simulated heart when ``simulated_heart`` (the console)."""
     repo = open_repository(config)
     catalog = load_catalog(config, repo, show_progress)
     settings = ServiceSettings(
@@ -104,29 +143,62 @@ def build(
         TasteSettings(negatives_per_positive=config.recommend.negatives_per_positive),
     )
     service = BeatmatchService(repo, catalog, config.data_dir, settings, taste=taste)
-    speed = config.console.simulator_speed
-
-    def streams(user_id: int, profile: HeartProfile) -> HeartStream:
-        return SimulatedStream(SimulatedHeart(profile, seed=seed + user_id), speed)
-
-    workouts = WorkoutManager(
-        repo, catalog.tracks, service.pick_for_context, streams, config.data_dir / "charts"
-    )
-    service.workouts = workouts
     key = load_or_create_key(config.storage.encryption_key, config.data_dir)
     vault = TokenVault(repo, TokenCipher(key))
     states = StateKeeper(repo, key)
-    return Beatmatch(config, repo, catalog, service, workouts, vault, states)
+    client = PulsoidClient(
+        config.pulsoid.client_id,
+        config.pulsoid.client_secret,
+        config.pulsoid.api_base,
+        config.pulsoid.oauth_base,
+    )
+    accounts = PulsoidAccounts(
+        client,
+        vault,
+        states,
+        public_url=config.web.public_url,
+        oauth_enabled=bool(config.pulsoid.client_id),
+    )
+    service.pulsoid = accounts
+    speed = config.console.simulator_speed
+    streams = HeartStreams(
+        accounts, client, simulator_speed=speed if simulated_heart else None, seed=seed
+    )
+    workouts = WorkoutManager(
+        repo,
+        catalog.tracks,
+        service.pick_for_context,
+        streams,
+        config.data_dir / "charts",
+        responses=HeartResponses(repo, catalog.tracks),
+    )
+    service.workouts = workouts
+    accounts.push = workouts.notify_user
+    if config.spotify.client_id:
+        service.spotify = spotify_linking(config, repo, catalog, vault, states)
+    service.link_notifier = workouts.notify_user
+    return Beatmatch(config, repo, catalog, service, workouts, vault, states, accounts, client)
 
 
 async def run_console(config: Config) -> None:
     """The console chat on this machine's terminal."""
     app = await asyncio.to_thread(build, config, cooldown=0.0)
+    # The catalog and the modules live as long as the process: once the garbage collector stops
+    # scanning them, a full collection no longer pauses live workouts for ~0.4 s.
+    gc.collect()
+    gc.freeze()
+    web_runner = None
     try:
-        await ConsoleChat(app.service, ChatUser("console", config.console.user, "you")).run()
+        chat = ConsoleChat(app.service, ChatUser("console", config.console.user, "you"))
+        app.workouts.notifier = chat.push
+        if config.web.public_url:  # OAuth callbacks (Spotify, Pulsoid) come back to this server
+            web_runner = await start_web(app.service, config.web.host, config.web.port)
+        await app.workouts.resume_all()  # workouts a restart interrupted carry on
+        await chat.run()
     finally:
-        await app.workouts.shutdown()
-        app.close()
+        if web_runner is not None:
+            await web_runner.cleanup()
+        await app.shutdown()
 
 
 async def run(config: Config) -> None:

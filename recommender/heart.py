@@ -325,9 +325,7 @@ class HeartResponseModel:
         """Predicted ΔHR, shape (n_tracks,); zeros while unfitted (no opinion)."""
         if not self.weights:
             return np.zeros(len(tracks))
-        frame = tracks.copy()
-        frame["start_hr"] = start_hr
-        x = _design(frame)
+        x = _design(tracks, start_hr)
         mean = np.asarray(self.mean)
         x = np.where(np.isnan(x), mean, x)
         z = (x - mean) / np.asarray(self.scale)
@@ -377,11 +375,16 @@ class HeartResponseModel:
 RESPONSE_TEMPO_CENTRE = 120.0
 
 
-def _design(frame: pd.DataFrame) -> np.ndarray:
-    """Feature matrix (n_rows, len(RESPONSE_FEATURES)); missing columns become NaN."""
+def _design(frame: pd.DataFrame, start_hr: float | np.ndarray | None = None) -> np.ndarray:
+    """Feature matrix (n_rows, len(RESPONSE_FEATURES)); missing columns become NaN.
+
+    ``start_hr``, when given, stands in for the frame's column (no copy of a large catalog).
+    """
     columns = []
     for name in RESPONSE_FEATURES:
-        if name in frame.columns:
+        if name == "start_hr" and start_hr is not None:
+            values = np.broadcast_to(np.asarray(start_hr, dtype=float), (len(frame),))
+        elif name in frame.columns:
             values = pd.to_numeric(frame[name], errors="coerce").to_numpy(dtype=float)
         else:
             values = np.full(len(frame), np.nan)
@@ -389,3 +392,36 @@ def _design(frame: pd.DataFrame) -> np.ndarray:
             values = fold_tempos(values, RESPONSE_TEMPO_CENTRE)
         columns.append(values)
     return np.column_stack(columns) if columns else np.empty((len(frame), 0))
+
+
+#: A track expected to land this many bpm further from the goal than the best candidate keeps
+#: e^-1 of the "moves your heart toward the goal" credit.
+TOWARD_GOAL_SCALE_BPM = 5.0
+
+
+def goal_hr_band(profile: HeartProfile, goal_zone: int) -> tuple[float, float]:
+    """(lowest, highest) heart rate of ``goal_zone`` for ``profile``."""
+    for zone, low, high in profile.zone_bounds():
+        if zone == goal_zone:
+            return low, high
+    raise ValueError(f"goal zone must be 1–5, got {goal_zone}")
+
+
+def toward_goal(
+    end_hr: np.ndarray, goal_low: float, goal_high: float, scale: float = TOWARD_GOAL_SCALE_BPM
+) -> np.ndarray:
+    """Credit in (0, 1] per track for where its predicted end HR lands, shape kept.
+
+    Distance is measured to the middle half of the goal band (aiming at the edge of a zone leaves
+    the listener on its border); the tracks landing closest get 1, the others decay by ``scale``
+    bpm of extra distance, so when every track lands alike nobody is preferred. NaN → 0.5.
+    """
+    end = np.asarray(end_hr, dtype=float)
+    quarter = (goal_high - goal_low) / 4.0
+    low, high = goal_low + quarter, goal_high - quarter
+    distance = np.maximum(low - end, 0.0) + np.maximum(end - high, 0.0)
+    if end.size == 0 or np.all(np.isnan(distance)):
+        return np.full(end.shape, 0.5)
+    best = float(np.nanmin(distance))
+    credit = np.exp(-(distance - best) / scale)
+    return np.where(np.isnan(distance), 0.5, credit)

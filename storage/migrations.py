@@ -171,6 +171,20 @@ def m003_accounts(db: Database) -> None:
     )
 
 
+@MIGRATIONS()
+def m004_spotify(db: Database) -> None:
+    """Top artists per time range, and feature-source misses (so a "not known" is cached too)."""
+    db.table("top_artists").create(
+        {"user_id": int, "time_range": str, "rank": int, "artist": str, "artist_id": str},
+        pk=("user_id", "time_range", "rank"),
+        foreign_keys=[("user_id", "users", "id")],
+    )
+    db.table("feature_misses").create(
+        {"track_id": str, "source": str, "checked_at": float},
+        pk=("track_id", "source"),
+    )
+
+
 #: Tables holding one user's data: /forget deletes the user's rows from each (children first).
 USER_TABLES: tuple[str, ...] = (
     "library",
@@ -179,4 +193,5 @@ USER_TABLES: tuple[str, ...] = (
     "profiles",
     "oauth_states",
     "linked_accounts",
+    "top_artists",
 )

@@ -20,7 +20,9 @@ from recommender.tracks import AUDIO_FEATURES, TRACK_COLUMNS, normalise_tracks
 from storage.access import SqliteAccess
 from storage.account_store import AccountStore
 from storage.database import open_database
+from storage.heart_store import HeartStore
 from storage.migrations import USER_TABLES
+from storage.spotify_store import SpotifyStore
 from storage.workout_store import WorkoutStore
 
 Progress = Callable[[int, int], None]
@@ -47,7 +49,7 @@ def _clean(value: Any) -> Any:
     return value
 
 
-class Repository(WorkoutStore, AccountStore, SqliteAccess):
+class Repository(WorkoutStore, HeartStore, AccountStore, SpotifyStore, SqliteAccess):
     """Typed access to beatmatch's tables."""
 
     @classmethod

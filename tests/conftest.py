@@ -6,6 +6,10 @@ The tiny files are written into ``tmp_path`` by the fixtures themselves; nothing
 
 from __future__ import annotations
 
+import os
+
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # before sklearn/xgboost load: see bot/__main__
+
 import csv
 import hashlib
 from collections.abc import Iterator

@@ -34,7 +34,7 @@ COMMANDS: tuple[CommandSpec, ...] = (
     ),
     CommandSpec(
         "recommend",
-        "/recommend [count] [mood:NAME] [bpm:N]",
+        "/recommend [count] [mood:NAME] [bpm:N] [playlist:yes|NAME]",
         "Tracks you don't have yet that fit your taste — and the moment.",
         options=("mood", "bpm", "count", "playlist"),
     ),
@@ -66,6 +66,18 @@ COMMANDS: tuple[CommandSpec, ...] = (
         "/workout start [goal:ZONE] [cadence:N] | /workout stop | /workout status",
         "Music that follows your heart rate while you train.",
         options=("goal", "cadence"),
+    ),
+    CommandSpec(
+        "link",
+        "/link spotify | /link pulsoid [TOKEN]",
+        "Link an account: Spotify for your taste, Pulsoid for your live heart rate "
+        "(a Pulsoid TOKEN from pulsoid.net/ui/keys also works).",
+    ),
+    CommandSpec("unlink", "/unlink spotify|pulsoid", "Unlink an account and delete its tokens."),
+    CommandSpec(
+        "playlist",
+        "/playlist [NAME]",
+        "Your last recommendations as a private Spotify playlist (needs /link spotify).",
     ),
     CommandSpec("forget", "/forget", "Erase everything beatmatch stores about you."),
     CommandSpec(

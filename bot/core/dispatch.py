@@ -9,6 +9,7 @@ from bot.core.commands import ParsedCommand, parse_command
 from bot.core.errors import BadInput, UserFacingError
 from bot.core.replies import ChatUser, Reply
 from bot.core.service import BeatmatchService, Notify, _silent
+from bot.core.spotify_linking import looks_like_callback
 
 log = logging.getLogger(__name__)
 
@@ -44,7 +45,12 @@ async def run_command(
                     "Use /recommend [count] [mood:NAME] [bpm:N], e.g. /recommend 5 mood:energetic."
                 )
             return await service.recommend(
-                user, count, options.get("mood"), options.get("bpm"), notify=notify
+                user,
+                count,
+                options.get("mood"),
+                options.get("bpm"),
+                playlist=options.get("playlist"),
+                notify=notify,
             )
         case "genre":
             return await service.genre(user, command.rest, notify=notify)
@@ -63,11 +69,25 @@ async def run_command(
                 )
             return await service.profile(user, options)
         case "workout":
-            if len(words) > 1:
+            if len(words) > 3:
                 raise BadInput(
                     "Use /workout start [goal:ZONE] [cadence:N], /workout stop or /workout status."
                 )
-            return await service.workout(user, words[0] if words else "", options)
+            return await service.workout(user, words[0] if words else "", options, words[1:])
+        case "link" | "unlink" if not words:
+            raise BadInput(
+                f"Say which account: /{command.name} spotify or /{command.name} pulsoid."
+            )
+        case "link" | "unlink" if words[0].lower() == "pulsoid":
+            if command.name == "unlink":
+                return await service.unlink_pulsoid(user)
+            return await service.link_pulsoid(user, " ".join(words[1:]))
+        case "link":
+            return await service.link(user, words, notify=notify)
+        case "unlink":
+            return await service.unlink(user, words)
+        case "playlist":
+            return await service.playlist(user, command.rest, notify=notify)
         case "forget":
             return await service.forget(user)
     raise BadInput(f"/{command.name} works only in the console.")
@@ -83,6 +103,8 @@ async def handle_text(
 ) -> Reply:
     """Parse and run one typed command; any failure becomes a short reply."""
     try:
+        if looks_like_callback(text):  # a pasted-back OAuth address: never logged
+            return await service.finish_link(user, text, notify=notify)
         return await run_command(service, user, parse_command(text), notify=notify, console=console)
     except UserFacingError as error:
         return Reply(text=error.message, error=True)

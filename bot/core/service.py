@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import random
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -22,6 +23,8 @@ from bot.core.commands import help_text, parse_int
 from bot.core.errors import BadInput, CoolingDown, NotFound, UserFacingError
 from bot.core.genre_models import GenreModels
 from bot.core.heart_commands import HeartCommands
+from bot.core.pulsoid_accounts import PulsoidAccounts
+from bot.core.pulsoid_commands import PulsoidCommands
 from bot.core.replies import Button, ChatUser, Reply, TrackCard
 from bot.core.resolve import (
     clean_query,
@@ -30,6 +33,8 @@ from bot.core.resolve import (
     search_frame,
     split_title_artist,
 )
+from bot.core.spotify_commands import SpotifyCommands
+from bot.core.spotify_linking import SpotifyLinking, playlist_choice
 from bot.core.taste_models import TasteModels, TrainedTaste
 from bot.core.workout_manager import WorkoutManager
 from recommender.context import MOODS, Context, canonical_mood
@@ -58,7 +63,7 @@ class ServiceSettings:
     cooldown_seconds: float = 3.0
 
 
-class BeatmatchService(HeartCommands):
+class BeatmatchService(HeartCommands, PulsoidCommands, SpotifyCommands):
     """Transport-agnostic commands: the chat adapters parse, call one method, render the Reply."""
 
     def __init__(
@@ -69,6 +74,7 @@ class BeatmatchService(HeartCommands):
         settings: ServiceSettings | None = None,
         taste: TasteModels | None = None,
         genres: GenreModels | None = None,
+        spotify: SpotifyLinking | None = None,
     ) -> None:
         self.repo = repo
         self.catalog = catalog
@@ -77,9 +83,14 @@ class BeatmatchService(HeartCommands):
         self.taste = taste or TasteModels(repo, catalog, data_dir / "models")
         self.genres = genres or GenreModels(catalog, data_dir / "models")
         self.workouts: WorkoutManager | None = None
+        self.pulsoid: PulsoidAccounts | None = None
         self._last_used: dict[tuple[int, str], float] = {}
         self._last_picks: dict[int, list[str]] = {}
         self._training: dict[int, asyncio.Task[TrainedTaste]] = {}
+        self.spotify = spotify
+        self.link_notifier = None
+        self._spotify_syncs = {}
+        self._rng = random.Random()
 
     # -- plumbing -----------------------------------------------------------------------------
     async def uid(self, user: ChatUser) -> int:
@@ -168,7 +179,10 @@ class BeatmatchService(HeartCommands):
         if parsed.duplicates:
             lines.append(f"{parsed.duplicates} duplicate rows were counted once.")
         if parsed.skipped_local:
-            lines.append(f"{parsed.skipped_local} local files were skipped (not on Spotify).")
+            lines.append(
+                f"{parsed.skipped_local} local files or podcast episodes were skipped "
+                "(not Spotify tracks)."
+            )
         lines.extend(parsed.warnings)
         lines.append("Learning your taste now; /recommend when you're ready.")
         return " ".join(lines)
@@ -224,9 +238,11 @@ class BeatmatchService(HeartCommands):
         mood: str | None = None,
         bpm: int | str | None = None,
         *,
+        playlist: str | None = None,
         notify: Notify = _silent,
     ) -> Reply:
-        """Tracks the user doesn't have that fit their taste and the moment."""
+        """Tracks the user doesn't have that fit their taste and the moment (optionally posted
+        as a Spotify playlist)."""
         n = (
             self.settings.default_count
             if count in (None, "")
@@ -234,8 +250,13 @@ class BeatmatchService(HeartCommands):
         )
         wanted_mood = self._parse_mood(mood)
         wanted_bpm = None if bpm in (None, "") else parse_int(str(bpm), "bpm", 40, 220)
+        wanted_playlist = playlist_choice(playlist)
         uid = await self.uid(user)
+        if wanted_playlist is not None:
+            await self.require_spotify(uid)
         self._cooldown(uid, "recommend")
+        await self.wait_for_spotify(uid, notify)
+        search = self.start_spotify_search(uid)  # random Spotify tracks, while the model loads
         trained, current = await self._taste(uid, notify)
         context = Context(mood=wanted_mood, bpm=float(wanted_bpm) if wanted_bpm else None)
         heart = self.workouts.context(uid) if self.workouts is not None else None
@@ -248,15 +269,19 @@ class BeatmatchService(HeartCommands):
                 label=heart.label,
             )
         feedback = await asyncio.to_thread(self.repo.feedback, uid)
-        selection = await asyncio.to_thread(self._select, trained, feedback, n, context)
+        # Read afresh: a model still learning a re-import must not offer what the user now owns.
+        owned = await asyncio.to_thread(self.repo.library, uid)
+        excluded = set(owned["track_id"]) | set(trained.library["track_id"]) | set(feedback)
+        extra, search_note = await self.searched(search, excluded)
+        selection = await asyncio.to_thread(self._select, trained, excluded, n, context, extra)
+        pool = self.catalog.tracks if extra is None else pd.concat([self.catalog.tracks, extra])
         if not selection.picks:
             raise NotFound(
                 "Nothing left to recommend: the catalog holds no track you don't already have."
             )
         self._last_picks[uid] = [p.track_id for p in selection.picks]
         cards = tuple(
-            self._card(p.track_id, track_row(self.catalog.tracks, p.track_id), p.reason)
-            for p in selection.picks
+            self._card(p.track_id, track_row(pool, p.track_id), p.reason) for p in selection.picks
         )
         header = f"{len(cards)} tracks for you"
         if wanted_mood:
@@ -271,17 +296,33 @@ class BeatmatchService(HeartCommands):
             for c in cards
             for b in (Button("👍", "like", c.track_id), Button("👎", "dislike", c.track_id))
         )
-        return Reply(title=header + ":", text="", tracks=cards, footer=footer, buttons=buttons)
+        notes: tuple[str, ...] = (search_note,) if search_note else ()
+        if wanted_playlist is not None:
+            url = await self.post_playlist(uid, [c.track_id for c in cards], wanted_playlist)
+            notes += (f"Spotify playlist: {url}",)
+        return Reply(
+            title=header + ":", text="", tracks=cards, footer=footer, buttons=buttons, notes=notes
+        )
 
     def _select(
-        self, trained: TrainedTaste, feedback: dict[str, int], n: int, context: Context
+        self,
+        trained: TrainedTaste,
+        excluded: set[str],
+        n: int,
+        context: Context,
+        extra: pd.DataFrame | None = None,
     ) -> Selection:
         tracks = self.catalog.tracks
-        excluded = set(trained.library["track_id"]) | set(feedback)
+        scores = trained.catalog_scores
+        if extra is not None and len(extra):
+            # Spotify search candidates the catalog lacks, scored by the same model.
+            extra = extra[~extra.index.isin(tracks.index)]
+            scores = np.r_[scores, trained.model.score(extra)]
+            tracks = pd.concat([tracks, extra])
         mask = ~tracks.index.isin(list(excluded))
         return select(
             tracks[mask],
-            trained.catalog_scores[mask],
+            scores[mask],
             n,
             library=trained.library_tracks,
             profile=trained.model.profile,

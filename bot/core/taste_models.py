@@ -130,7 +130,12 @@ class TasteModels:
         started = time.perf_counter()
         try:
             model = TasteModel.fit(
-                library, tracks, self.catalog.tracks, feedback, settings=self.settings
+                library,
+                tracks,
+                self.catalog.tracks,
+                feedback,
+                top_artists=self.repo.top_artists(user_id),
+                settings=self.settings,
             )
         except NotEnoughTaste as error:
             raise NoLibrary(

@@ -107,9 +107,13 @@ class WorkoutSession:
         goal_zone: int | None = None,
         cadence: int | None = None,
         started_at: float = 0.0,
+        keep_samples: bool = True,
     ) -> None:
-        """``goal_zone`` and ``cadence`` fall back to the profile's when None."""
+        """``goal_zone`` and ``cadence`` fall back to the profile's when None. Without
+        ``keep_samples`` the readings are not kept (storage has them): memory stays flat
+        however long the workout, but ``samples()`` and ``segments()`` are empty."""
         self.profile = profile
+        self.keep_samples = keep_samples
         self.started_at = started_at
         self.goal_zone = goal_zone if goal_zone is not None else profile.goal_zone
         self.cadence = cadence if cadence is not None else profile.cadence
@@ -122,6 +126,7 @@ class WorkoutSession:
         self._smoothed = array("d")
         self._suggestions: list[Suggestion] = []
         self._last_t: float | None = None
+        self._count = 0
         self._hr_sum = 0.0
         self._hr_max = 0.0
         self._time_in_zone = dict.fromkeys(range(1, 6), 0.0)
@@ -167,9 +172,11 @@ class WorkoutSession:
         zone = bisect.bisect_right(self._bounds, smoothed) + 1
         self._instant_zone = zone
         self._last_t = t
-        self._times.append(t)
-        self._raw.append(hr)
-        self._smoothed.append(smoothed)
+        if self.keep_samples:
+            self._times.append(t)
+            self._raw.append(hr)
+            self._smoothed.append(smoothed)
+        self._count += 1
         self._hr_sum += hr
         if hr > self._hr_max:
             self._hr_max = hr
@@ -277,7 +284,7 @@ class WorkoutSession:
 
     def summary(self) -> WorkoutSummary:
         """Duration, average/max HR, time per zone, zone changes and tracks suggested so far."""
-        n = len(self._times)
+        n = self._count
         return WorkoutSummary(
             duration_s=(self._last_t - self.started_at) if self._last_t is not None else 0.0,
             samples=n,
@@ -299,12 +306,13 @@ class WorkoutSession:
         goal_zone: int | None = None,
         cadence: int | None = None,
         started_at: float | None = None,
+        keep_samples: bool = True,
     ) -> WorkoutSession:
         """Rebuild a session after a restart by replaying stored samples; events are not re-sent."""
         ordered = sorted(samples)
         if started_at is None:
             started_at = ordered[0][0] if ordered else 0.0
-        session = cls(profile, goal_zone, cadence, started_at)
+        session = cls(profile, goal_zone, cadence, started_at, keep_samples)
         for t, hr in ordered:
             session.add_sample(t, hr)
         for t, track_id, features in suggestions:

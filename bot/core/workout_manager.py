@@ -1,89 +1,78 @@
 """Live workouts for every user: a heart stream in, zone messages and track picks out.
 
-One asyncio task per running workout reads (t, hr) from a ``HeartStream`` (the console's simulator,
-later Pulsoid), feeds the pure ``WorkoutSession``, stores the samples, and tells the user when the
-zone changes, with the next three tracks for the new target. Chat-library-free: replies go out
-through the ``Notifier`` an adapter registers.
+One asyncio task per running workout reads (t, hr) from a ``HeartStream`` (Pulsoid's WebSocket or
+the simulator), feeds the pure ``WorkoutSession``, hands the readings to the ``SampleWriter``, and
+tells the user when the zone changes, with the next three tracks for the new target. One watchdog
+task notices silent monitors; one flusher task stores every workout's samples. Workouts left open
+by a restart are resumed from their stored samples. Chat-library-free: messages go out through
+the ``Notifier`` an adapter registers.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
-from dataclasses import dataclass, field, replace
+from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
-from typing import Any, Protocol
 
 import pandas as pd
 
 from bot.core.charts import workout_chart_png
 from bot.core.errors import BadInput, UserFacingError
+from bot.core.heart_response import (
+    HeartResponses,
+    describe,
+    steering_context,
+)
+from bot.core.live_workout import (
+    HeartStream,
+    HeartStreamFactory,
+    LiveWorkout,
+    Notifier,
+    Picker,
+    StreamRequest,
+    heart_context,
+)
+from bot.core.player import Player
 from bot.core.replies import Chart, Reply, TrackCard
+from bot.core.sample_writer import SampleWriter
 from bot.core.workout import Started, WorkoutSession, ZoneChanged
+from bot.core.workout_messages import (
+    StatusReply,
+    offline_text,
+    start_text,
+    status_key,
+    summary_text,
+    zone_text,
+)
+from bot.core.workout_resume import WorkoutResume
 from recommender.context import Context
-from recommender.heart import HeartProfile, MusicTarget, zone_name
+from recommender.heart import HeartProfile, HeartResponseModel, zone_name
 from recommender.tracks import track_row
 from storage.repository import Repository
 
+__all__ = [
+    "HeartStream",
+    "HeartStreamFactory",
+    "LiveWorkout",
+    "Notifier",
+    "Picker",
+    "StreamRequest",
+    "WorkoutManager",
+    "heart_context",
+]
 log = logging.getLogger(__name__)
-#: Samples are written in batches: at most this many seconds of a workout wait in memory.
-FLUSH_SECONDS = 5.0
 #: Without a zone change, the next track is picked after this long (a typical track).
 TRACK_SECONDS = 210.0
 NEXT_TRACKS = 3
+#: Pulsoid's rule: this long without a reading means the monitor is offline.
+OFFLINE_AFTER_S = 30.0
 
 
-class HeartStream(Protocol):
-    """A source of live heart rate for one user."""
-
-    def samples(self) -> AsyncIterator[tuple[float, float]]:
-        """(seconds since the workout started, beats per minute), in arrival order."""
-        ...
-
-    def on_track(self, features: Mapping[str, Any] | pd.Series | None) -> None:
-        """The track now suggested (a simulated heart reacts to it; a real one ignores this)."""
-        ...
-
-
-HeartStreamFactory = Callable[[int, HeartProfile], HeartStream]
-Notifier = Callable[[int, Reply], Awaitable[None]]
-Picker = Callable[[int, Context, int, set[str]], list[tuple[str, str]]]
-
-
-@dataclass
-class LiveWorkout:
-    """A running workout: its stored row, pure session state and the task reading the stream."""
-
-    workout_id: int
-    user_id: int
-    session: WorkoutSession
-    stream: HeartStream
-    started_wall: float
-    task: asyncio.Task[None] | None = None
-    pending: list[tuple[float, float]] = field(default_factory=list)
-    last_flush_t: float = 0.0
-    next_track_t: float = 0.0
-    suggested: set[str] = field(default_factory=set)
-
-
-def heart_context(session: WorkoutSession) -> Context | None:
-    """The /recommend context a live heart asks for, None before the first sample."""
-    hr = session.smoothed_hr
-    zone = session.zone
-    if hr is None or zone is None:
-        return None
-    target: MusicTarget = session.target()
-    label = f"your heart rate {hr:.0f} bpm (zone {zone}, {zone_name(zone)})"
-    if target.direction and target.direction != "hold":
-        label += f", steering to zone {session.goal_zone}"
-    return Context(
-        tempo_band=(target.tempo.low, target.tempo.high), energy=target.energy, label=label
-    )
-
-
-class WorkoutManager:
+class WorkoutManager(WorkoutResume):
     """Starts, runs, stops and resumes workouts."""
 
     def __init__(
@@ -93,19 +82,50 @@ class WorkoutManager:
         picker: Picker,
         streams: HeartStreamFactory,
         charts_dir: Path,
+        *,
+        responses: HeartResponses | None = None,
+        player: Player | None = None,
+        offline_after: float = OFFLINE_AFTER_S,
+        store_every: float = 5.0,
+        flush_every: float = 5.0,
+        track_seconds: float = TRACK_SECONDS,
+        keep_samples: bool = False,
     ) -> None:
+        """``store_every`` s of readings make one stored sample; ``flush_every`` s between writes.
+        Live sessions keep no readings in memory unless ``keep_samples`` (the chart is drawn
+        from storage), so a long workout costs no more memory than a short one."""
         self.repo = repo
         self.tracks = tracks
         self.picker = picker
         self.streams = streams
         self.charts_dir = charts_dir
+        self.responses = responses
+        self.player = player
+        self.offline_after = offline_after
+        self.flush_every = flush_every
+        self.track_seconds = track_seconds
+        self.keep_samples = keep_samples
+        self.writer = SampleWriter(repo, every=store_every)
         self.notifier: Notifier | None = None
+        #: Called after each reading is decided on (benchmarks measure latency with it).
+        self.on_decision: Callable[[LiveWorkout], None] | None = None
         self.live: dict[int, LiveWorkout] = {}
+        self._starting: set[int] = set()
+        self._background: list[asyncio.Task[None]] = []
 
     def context(self, user_id: int) -> Context | None:
         """Heart context of the user's live workout (for /recommend), or None."""
         live = self.live.get(user_id)
         return heart_context(live.session) if live else None
+
+    async def notify_user(self, user_id: int, reply: Reply) -> None:
+        """Push a message to a user through the registered notifier; failures are logged."""
+        if self.notifier is None:
+            return
+        try:
+            await self.notifier(user_id, reply)
+        except Exception:
+            log.exception("could not deliver a workout message to user %s", user_id)
 
     async def _profile(self, user_id: int) -> HeartProfile:
         fields = await asyncio.to_thread(self.repo.profile, user_id)
@@ -114,61 +134,89 @@ class WorkoutManager:
         except ValueError:
             return HeartProfile()
 
-    async def start(
-        self, user_id: int, goal_zone: int | None, cadence: int | None, source: str = "simulator"
-    ) -> Reply:
-        """Open a workout row (acknowledged = stored) and start reading the heart stream."""
-        if user_id in self.live:
+    async def _model(self, user_id: int) -> HeartResponseModel | None:
+        if self.responses is None:
+            return None
+        return await asyncio.to_thread(self.responses.ready, user_id)
+
+    async def _can_queue(self, user_id: int) -> bool:
+        if self.player is None:
+            return False
+        try:
+            return await self.player.can_queue(user_id)
+        except Exception:
+            log.warning("could not ask the player whether user %s can queue", user_id)
+            return False
+
+    async def start(self, user_id: int, goal_zone: int | None, cadence: int | None) -> Reply:
+        """Open the heart stream, then the workout row (acknowledged = stored), and start."""
+        if user_id in self.live or user_id in self._starting:
             raise BadInput("A workout is already running. /workout stop ends it.")
-        profile = await self._profile(user_id)
-        session = WorkoutSession(profile, goal_zone, cadence, started_at=0.0)
-        workout_id = await asyncio.to_thread(
-            self.repo.start_workout, user_id, session.goal_zone, session.cadence, source
-        )
-        self._launch(
-            LiveWorkout(
-                workout_id,
+        self._starting.add(user_id)
+        try:
+            profile = await self._profile(user_id)
+            session = WorkoutSession(profile, goal_zone, cadence, 0.0, self.keep_samples)
+            started_at = time.time()
+            # The stream first: a user who can't stream (no link, token refused) gets no row.
+            stream = await self.streams(StreamRequest(user_id, profile, started_at))
+            workout_id = await asyncio.to_thread(
+                self.repo.start_workout,
                 user_id,
-                session,
-                self.streams(user_id, profile),
-                started_wall=time.time(),
+                session.goal_zone,
+                session.cadence,
+                stream.source,
+                started_at,
             )
-        )
-        defaults = profile.defaults_in_use()
-        lines = [
-            f"Workout started ({source}). I'll message you when your heart settles in a new "
-            "zone, with the next tracks for it."
-        ]
-        rest, top = profile.effective_resting_hr, profile.effective_max_hr
-        lines.append(
-            f"Zones from resting {rest:.0f} and max {top:.0f} bpm"
-            + (f" (defaults for {', '.join(defaults)}: set them with /profile)" if defaults else "")
-            + "."
-        )
-        if session.goal_zone:
-            lines.append(f"Goal: zone {session.goal_zone} ({zone_name(session.goal_zone)}).")
-        if session.cadence:
-            lines.append(f"Cadence: {session.cadence} steps/min — tracks on your beat.")
-        return Reply(title="Workout", text="\n".join(lines))
+            live = LiveWorkout(workout_id, user_id, session, stream, self._now())
+            live.model = await self._model(user_id)
+            live.can_queue = await self._can_queue(user_id)
+            self._launch(live)
+        finally:
+            self._starting.discard(user_id)
+        learned = live.model is not None and session.goal_zone is not None
+        text = start_text(stream.source, profile, session, learned, live.can_queue)
+        return Reply(title="Workout", text=text)
+
+    def _now(self) -> float:
+        return asyncio.get_running_loop().time()
 
     def _launch(self, live: LiveWorkout) -> None:
         self.live[live.user_id] = live
+        live.last_arrival = self._now()
         live.task = asyncio.get_running_loop().create_task(self._run(live))
+        if not self._background:
+            loop = asyncio.get_running_loop()
+            self._background = [
+                loop.create_task(self.writer.run(self.flush_every)),
+                loop.create_task(self._watch()),
+            ]
 
     async def _run(self, live: LiveWorkout) -> None:
         try:
-            async for t, hr in live.stream.samples():
-                await self._on_sample(live, t, hr)
+            # aclosing: a cancelled workout closes its WebSocket now, not when GC gets to it.
+            async with contextlib.aclosing(live.stream.samples()) as samples:
+                async for t, hr in samples:
+                    await self._on_sample(live, t, hr)
             if self.live.get(live.user_id) is live:
                 reply = await self.stop(live.user_id, reason="The workout plan is over.")
-                await self._notify(live.user_id, reply)
+                await self.notify_user(live.user_id, reply)
         except asyncio.CancelledError:
             raise
+        except UserFacingError as error:
+            # E.g. Pulsoid refused the token: the user can fix that, so say what it is.
+            if self.live.get(live.user_id) is live:
+                await self.notify_user(
+                    live.user_id,
+                    Reply(
+                        text=f"{error.message} Your workout is paused: what was recorded is "
+                        "saved, and /workout stop gives the summary.",
+                        error=True,
+                    ),
+                )
         except Exception:
             log.exception("workout %s of user %s failed", live.workout_id, live.user_id)
             if self.live.get(live.user_id) is live:
-                await self._flush(live)
-                await self._notify(
+                await self.notify_user(
                     live.user_id,
                     Reply(
                         text="Sorry — your workout's heart-rate stream failed. What was recorded "
@@ -178,68 +226,88 @@ class WorkoutManager:
                 )
 
     async def _on_sample(self, live: LiveWorkout, t: float, hr: float) -> None:
-        events = live.session.add_sample(t, hr)
-        live.pending.append((t, hr))
+        live.last_arrival = self._now()
+        live.offline_told = False
+        session = live.session
+        events = session.add_sample(t, hr)
+        if session.last_t == t:
+            self.writer.add(live.workout_id, t, hr)
         for event in events:
             if isinstance(event, Started | ZoneChanged):
-                await self._suggest(live, t, announce=isinstance(event, ZoneChanged), event=event)
-        if t >= live.next_track_t and live.session.zone is not None:
-            await self._suggest(live, t, announce=False)
-        if t - live.last_flush_t >= FLUSH_SECONDS:
-            await self._flush(live)
+                await self._suggest(live, t, event)
+        if t >= live.next_track_t and session.zone is not None:
+            await self._suggest(live, t, None)
+        session.target()  # the decision each reading feeds (cached until the zone changes)
+        if self.on_decision is not None:
+            self.on_decision(live)
 
-    async def _flush(self, live: LiveWorkout) -> None:
-        if not live.pending:
-            return
-        batch, live.pending = live.pending, []
-        live.last_flush_t = batch[-1][0]
-        await asyncio.to_thread(self.repo.add_hr_samples, live.workout_id, batch)
+    async def _watch(self) -> None:
+        """Tell each user once when their monitor has been silent for ``offline_after`` s."""
+        period = min(1.0, self.offline_after / 4.0)
+        while True:
+            await asyncio.sleep(period)
+            now = self._now()
+            for live in list(self.live.values()):
+                if live.offline_told or now - live.last_arrival < self.offline_after:
+                    continue
+                if live.task is None or live.task.done():
+                    continue  # the stream ended or failed and said so already
+                live.offline_told = True
+                await self.notify_user(live.user_id, Reply(text=offline_text(self.offline_after)))
 
     async def _suggest(
-        self,
-        live: LiveWorkout,
-        t: float,
-        announce: bool,
-        event: Started | ZoneChanged | None = None,
+        self, live: LiveWorkout, t: float, event: Started | ZoneChanged | None
     ) -> None:
+        session = live.session
         # The message names the zone already; reasons need not repeat it per track.
-        context = replace(heart_context(live.session) or Context(), label="")
-        picks = await asyncio.to_thread(
-            self.picker, live.user_id, context, NEXT_TRACKS, set(live.suggested)
+        steer = HeartResponses.steer(live.model, session)
+        context = steering_context(
+            replace(heart_context(session) or Context(), label=""), session, steer
         )
-        live.next_track_t = t + TRACK_SECONDS
+        picks = await asyncio.to_thread(
+            self.picker, live.user_id, context, NEXT_TRACKS, set(live.suggested), steer
+        )
+        live.next_track_t = t + self.track_seconds
         if not picks:
             return
         first = picks[0][0]
         row = track_row(self.tracks, first) if first in self.tracks.index else None
-        live.session.record_suggestion(t, first, row)
+        session.record_suggestion(t, first, row)
         live.suggested.add(first)
         live.stream.on_track(row)
         title = str(row["name"]) if row is not None else first
         await asyncio.to_thread(self.repo.add_workout_track, live.workout_id, t, first, title)
-        if announce and isinstance(event, ZoneChanged):
+        if live.can_queue:
+            await self._queue(live, first)
+        if isinstance(event, ZoneChanged):
             live.suggested.update(track_id for track_id, _ in picks)
             cards = tuple(self._card(track_id, reason) for track_id, reason in picks)
-            arrow = "up" if event.new > event.old else "down"
-            text = (
-                f"Zone {event.new} ({zone_name(event.new)}), {arrow} from zone {event.old}: "
-                f"heart at {event.hr:.0f} bpm after {t / 60:.0f} min. Next tracks:"
+            reply = StatusReply(
+                title="Workout",
+                text=zone_text(event, t),
+                tracks=cards,
+                edit_key=status_key(live.workout_id),
             )
-            await self._notify(live.user_id, Reply(title="Workout", text=text, tracks=cards))
+            await self.notify_user(live.user_id, reply)
+
+    async def _queue(self, live: LiveWorkout, track_id: str) -> None:
+        assert self.player is not None
+        try:
+            await self.player.queue(live.user_id, track_id)
+        except UserFacingError as error:
+            if not live.player_told:
+                live.player_told = True
+                await self.notify_user(
+                    live.user_id, Reply(text=f"Couldn't queue on Spotify: {error.message}")
+                )
+        except Exception:
+            log.exception("queueing a track for user %s failed", live.user_id)
 
     def _card(self, track_id: str, reason: str) -> TrackCard:
         row = track_row(self.tracks, track_id)
         return TrackCard(
             track_id=track_id, name=str(row["name"]), artists=str(row["artists"]), reason=reason
         )
-
-    async def _notify(self, user_id: int, reply: Reply) -> None:
-        if self.notifier is None:
-            return
-        try:
-            await self.notifier(user_id, reply)
-        except Exception:
-            log.exception("could not deliver a workout message to user %s", user_id)
 
     def status(self, user_id: int) -> Reply:
         """Where the user's live workout stands."""
@@ -250,30 +318,45 @@ class WorkoutManager:
         if s.smoothed_hr is None or s.zone is None:
             return Reply(text="Workout running; waiting for the first heart-rate reading.")
         target = s.target()
-        return Reply(
-            title="Workout",
-            text=(
-                f"{s.last_t / 60 if s.last_t else 0:.1f} min · heart {s.smoothed_hr:.0f} bpm · zone "
-                f"{s.zone} ({zone_name(s.zone)}) · music target {target.tempo.low:.0f}–"
-                f"{target.tempo.high:.0f} bpm, energy {target.energy:.2f}"
-            ),
+        text = (
+            f"{s.last_t / 60 if s.last_t else 0:.1f} min · heart {s.smoothed_hr:.0f} bpm · zone "
+            f"{s.zone} ({zone_name(s.zone)}) · music target {target.tempo.low:.0f}–"
+            f"{target.tempo.high:.0f} bpm, energy {target.energy:.2f}"
         )
+        if live.offline_told:
+            text += " · monitor offline"
+        return Reply(title="Workout", text=text)
+
+    async def _halt(self, live: LiveWorkout) -> None:
+        """Stop reading the stream and wait until the task has really finished."""
+        task = live.task
+        if task is not None and task is not asyncio.current_task() and not task.done():
+            task.cancel()
+            await asyncio.wait([task])
 
     async def stop(self, user_id: int, reason: str = "") -> Reply:
-        """End the user's workout: summary, chart PNG, and everything stored."""
+        """End the user's workout: summary, chart PNG, learned response refitted, all stored."""
         live = self.live.pop(user_id, None)
         if live is None:
             raise UserFacingError("No workout is running. /workout start begins one.")
-        if live.task is not None and live.task is not asyncio.current_task():
-            live.task.cancel()
-        await self._flush(live)
-        summary = live.session.summary()
-        chart_path = self.charts_dir / f"workout-u{user_id}-{live.workout_id}.png"
+        await self._halt(live)
+        self.writer.seal(live.workout_id)
+        await self.writer.flush()
+        return await self._close(live.workout_id, user_id, live.session, reason)
+
+    async def _close(
+        self, workout_id: int, user_id: int, session: WorkoutSession, reason: str
+    ) -> Reply:
+        summary = session.summary()
+        chart_path = self.charts_dir / f"workout-u{user_id}-{workout_id}.png"
+        samples = session.samples()
+        if not session.keep_samples:
+            samples = await asyncio.to_thread(self.repo.workout_samples, workout_id)
         await asyncio.to_thread(
             workout_chart_png,
-            live.session.samples(),
-            live.session.profile,
-            live.session.chart_suggestions(),
+            samples,
+            session.profile,
+            session.chart_suggestions(),
             chart_path,
         )
         record = {
@@ -284,41 +367,42 @@ class WorkoutManager:
             "time_in_zone_s": summary.time_in_zone_s,
             "tracks_suggested": summary.tracks_suggested,
         }
-        await asyncio.to_thread(self.repo.end_workout, live.workout_id, record)
-        if summary.samples == 0:
-            text = "Workout stopped before any heart-rate reading arrived."
-        else:
-            zones = ", ".join(
-                f"zone {z} {secs / 60:.1f} min"
-                for z, secs in summary.time_in_zone_s.items()
-                if secs >= 1
-            )
-            text = (
-                f"{summary.duration_s / 60:.1f} min, average {summary.avg_hr:.0f} bpm, "
-                f"max {summary.max_hr:.0f} bpm. Time in {zones}. "
-                f"{summary.zone_changes} zone changes; {summary.tracks_suggested} tracks "
-                "suggested."
-            )
-        if reason:
-            text = f"{reason} {text}"
+        await asyncio.to_thread(self.repo.end_workout, workout_id, record)
+        learned = ""
+        if self.responses is not None and summary.tracks_suggested:
+            try:
+                model = await asyncio.to_thread(self.responses.refit, user_id)
+                learned = describe(model) if model.is_ready else ""
+            except Exception:
+                log.exception("refitting the heart response of user %s failed", user_id)
         return Reply(
             title="Workout summary",
-            text=text,
+            text=summary_text(summary, reason, learned),
             charts=(Chart(chart_path, "heart rate, zones and the tracks suggested"),),
         )
 
     def discard(self, user_id: int) -> None:
         """Drop the user's live workout and charts without storing anything more (for /forget)."""
         live = self.live.pop(user_id, None)
-        if live is not None and live.task is not None:
-            live.task.cancel()
+        if live is not None:
+            if live.task is not None:
+                live.task.cancel()
+            self.writer.drop(live.workout_id)
+        if self.responses is not None:
+            self.responses.forget(user_id)
         for chart in self.charts_dir.glob(f"workout-u{user_id}-*.png"):
             chart.unlink(missing_ok=True)
 
     async def shutdown(self) -> None:
-        """Stop reading streams but keep workouts open, so a restart resumes them."""
-        for live in list(self.live.values()):
-            if live.task is not None:
-                live.task.cancel()
-            await self._flush(live)
+        """Stop reading streams but keep workouts open (everything read is stored), to resume."""
+        lives = list(self.live.values())
         self.live.clear()
+        for live in lives:
+            await self._halt(live)
+            self.writer.seal(live.workout_id)
+        for task in self._background:
+            task.cancel()
+        if self._background:
+            await asyncio.wait(self._background)
+        self._background = []
+        await self.writer.flush()

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import math
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncGenerator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -148,7 +148,7 @@ class SimulatedHeart:
 
     async def samples(
         self, interval: float = 1.0, speed: float = 1.0, until: float | None = None
-    ) -> AsyncIterator[tuple[float, float]]:
+    ) -> AsyncGenerator[tuple[float, float], None]:
         """Yield ``(t, hr)`` per ``interval`` simulated s, sleeping ``interval / speed`` real s."""
         end = self.duration_s if until is None else until
         pause = interval / speed if speed > 0 and math.isfinite(speed) else 0.0
@@ -165,3 +165,24 @@ def _value(features: Mapping[str, Any] | Any, name: str) -> float:
         return float(value) if value is not None else math.nan
     except (TypeError, ValueError, AttributeError):
         return math.nan
+
+
+class SimulatedStream:
+    """The simulator as a HeartStream, ``speed`` times faster than real time."""
+
+    source = "simulator"
+
+    def __init__(self, heart: SimulatedHeart, speed: float, resume_from: float = 0.0) -> None:
+        """``resume_from``: simulated seconds already done (a workout resumed after a restart)."""
+        self.heart = heart
+        self.speed = speed
+        if resume_from > 0:
+            heart.step(resume_from)  # the plan carries on where the workout was
+
+    def samples(self) -> AsyncGenerator[tuple[float, float], None]:
+        """Simulated (t, hr) samples until the plan is over."""
+        return self.heart.samples(interval=1.0, speed=self.speed)
+
+    def on_track(self, features: Mapping[str, Any] | Any | None) -> None:
+        """The simulated heart reacts to the suggested track."""
+        self.heart.set_track(features)

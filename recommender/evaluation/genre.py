@@ -13,7 +13,8 @@ import numpy as np
 import pandas as pd
 from sklearn.metrics import f1_score
 
-from recommender.genre import GenreClassifier, catalog_genres
+from recommender.genre import GenreClassifier, GenreSettings, catalog_genres
+from recommender.genre_prior import text_column
 from recommender.tracks import split_artists
 
 PREDICT_BATCH = 4096  # tracks per predict call: bounds memory on a large test catalog
@@ -47,7 +48,7 @@ def split_catalog_by_track(
 
 def artist_set(tracks: pd.DataFrame) -> set[str]:
     """Every artist named in a track table's ``artists`` column."""
-    return {a for cell in tracks["artists"].fillna("") for a in split_artists(cell)}
+    return {a for cell in text_column(tracks, "artists") for a in split_artists(cell)}
 
 
 def score_top_k(
@@ -89,10 +90,25 @@ def evaluate_genre(
     seed: int = 0,
     n_jobs: int = 2,
     progress: Callable[[str], None] | None = None,
+    settings: GenreSettings | None = None,
 ) -> dict[str, float | int]:
     """Train on the train catalog, predict every labelled test track, return the protocol's dict."""
+    model = GenreClassifier.fit(
+        train_tracks, train_labels, seed=seed, n_jobs=n_jobs, progress=progress, settings=settings
+    )
+    return evaluate_model(model, train_tracks, test_tracks, test_labels, progress=progress)
+
+
+def evaluate_model(
+    model: GenreClassifier,
+    train_tracks: pd.DataFrame,
+    test_tracks: pd.DataFrame,
+    test_labels: pd.DataFrame,
+    *,
+    progress: Callable[[str], None] | None = None,
+) -> dict[str, float | int]:
+    """The protocol's dict for an already trained ``model`` (``train_tracks`` define "unseen")."""
     say = progress or (lambda _message: None)
-    model = GenreClassifier.fit(train_tracks, train_labels, seed=seed, n_jobs=n_jobs, progress=say)
     test = test_tracks[~test_tracks.index.duplicated()]
     truth_of = catalog_genres(test_labels, test.index)
     test = test[test.index.isin(list(truth_of))]  # a track without labels cannot be scored
@@ -102,5 +118,5 @@ def evaluate_genre(
         batch = test.iloc[start : start + PREDICT_BATCH]
         predicted.extend([g for g, _ in top] for top in model.predict_top_k(batch, k=3))
     known = artist_set(train_tracks)
-    unseen = [not any(a in known for a in split_artists(c)) for c in test["artists"].fillna("")]
+    unseen = [not any(a in known for a in split_artists(c)) for c in text_column(test, "artists")]
     return score_top_k(predicted, [truth_of[str(t)] for t in test.index], unseen)

@@ -391,6 +391,7 @@ def _fill_user(repo: Repository, name: str) -> int:
     repo.set_feedback(uid, tid, 1)
     repo.save_model_record(uid, "taste", f"/m/{name}", "fp", {})
     repo.update_profile(uid, age=40)
+    repo.replace_top_artists(uid, "short", [(f"Artist {name}", "a1")])
     wid = repo.start_workout(uid, 3, None, "simulator")
     repo.add_hr_samples(wid, [(1.0, 90.0), (2.0, 91.0)])
     repo.add_workout_track(wid, 1.0, tid, name)

@@ -20,6 +20,7 @@ from recommender.heart import (
     TempoBand,
     fold_tempo,
     goal_direction,
+    goal_hr_band,
     hrmax_zone,
     karvonen_target_hr,
     music_target,
@@ -28,6 +29,7 @@ from recommender.heart import (
     tempo_fit,
     tempo_fits,
     tempo_from_cadence,
+    toward_goal,
     zone_for_pct_hrr,
     zone_name,
 )
@@ -313,3 +315,24 @@ def test_response_model_reads_half_time_tempo_as_full_time() -> None:
     tracks = pd.DataFrame({"tempo": [70.0, 140.0], "energy": [0.7, 0.7]})
     slow, fast = model.predict_delta(tracks, 120.0)
     assert slow == pytest.approx(fast)
+
+
+def test_goal_hr_band_is_the_zone_in_bpm() -> None:
+    profile = HeartProfile(resting_hr=60, max_hr=180)
+    assert goal_hr_band(profile, 4) == (132.0, 168.0)
+    with pytest.raises(ValueError):
+        goal_hr_band(profile, 6)
+
+
+def test_toward_goal_credits_landing_nearest_the_middle_of_the_goal() -> None:
+    # Zone 4 of a 60/180 heart is 132–168 bpm; its middle half 141–159.
+    credit = toward_goal(np.array([120.0, 130.0, 141.0, 150.0, 159.0, 175.0]), 132.0, 168.0)
+    assert credit[2] == credit[3] == credit[4] == 1.0
+    assert credit[0] < credit[1] < 1.0 and credit[5] < 1.0
+    assert credit[1] == pytest.approx(math.exp(-11.0 / 5.0))
+
+
+def test_toward_goal_prefers_nobody_when_every_track_lands_alike() -> None:
+    assert np.all(toward_goal(np.full(4, 110.0), 132.0, 168.0) == 1.0)
+    assert toward_goal(np.array([np.nan, 120.0]), 132.0, 168.0)[0] == 0.5
+    assert np.all(toward_goal(np.array([np.nan]), 132.0, 168.0) == 0.5)

@@ -14,6 +14,7 @@ from bot.sources.simulated_heart import (
     MusicResponse,
     Phase,
     SimulatedHeart,
+    SimulatedStream,
     interval_plan,
 )
 from recommender.heart import HeartProfile
@@ -137,3 +138,23 @@ async def test_samples_sleep_interval_over_speed() -> None:
 async def test_samples_match_step_for_the_same_seed() -> None:
     streamed = [hr async for _, hr in SimulatedHeart(PROFILE, seed=4).samples(speed=1e9, until=60)]
     assert streamed == _run(SimulatedHeart(PROFILE, seed=4), 60)
+
+
+async def test_a_resumed_simulated_stream_carries_on_from_where_the_workout_was() -> None:
+    stream = SimulatedStream(SimulatedHeart(PROFILE, seed=3), speed=math.inf, resume_from=300.0)
+    assert stream.source == "simulator"
+    first = [sample async for sample in _take(stream, 3)]
+    assert [t for t, _ in first] == [301.0, 302.0, 303.0]
+    assert first[0][1] > PROFILE.effective_resting_hr + 20  # 5 minutes in: warmed up
+    before = stream.heart.demand_hr()
+    stream.on_track(FAST_LOUD)
+    assert stream.heart.demand_hr() > before  # the simulated heart hears the music
+
+
+async def _take(stream: SimulatedStream, n: int):  # type: ignore[no-untyped-def]
+    count = 0
+    async for sample in stream.samples():
+        yield sample
+        count += 1
+        if count == n:
+            return

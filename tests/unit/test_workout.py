@@ -288,3 +288,17 @@ def test_core_imports_no_chat_or_http_library() -> None:
                 modules = [node.module]
             for module in modules:
                 assert module.split(".")[0] not in forbidden or module.startswith(allowed_bot)
+
+
+def test_a_session_without_kept_samples_still_decides_and_summarises() -> None:
+    kept, lean = WorkoutSession(PROFILE), WorkoutSession(PROFILE, keep_samples=False)
+    for session in (kept, lean):
+        _feed(session, Z3, 90)
+        _feed(session, Z4, 40)
+    assert lean.samples() == [] and lean.segments().empty
+    assert lean.summary() == kept.summary()
+    assert (lean.zone, lean.smoothed_hr, lean.target()) == (
+        kept.zone,
+        kept.smoothed_hr,
+        kept.target(),
+    )

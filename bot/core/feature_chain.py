@@ -1,0 +1,177 @@
+"""The feature-source chain: catalog → ReccoBeats → Spotify's legacy endpoint → missing.
+
+Every answer is cached in SQLite: features in the features table (a source never overwrites a
+better one), and "this source doesn't know that track" in feature_misses, so no source is asked
+about the same track twice within ``MISS_TTL_SECONDS``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+from bot.core.catalog import CatalogState
+from bot.core.errors import UserFacingError
+from bot.core.ports import FeatureSource, SpotifyAccount
+from recommender.tracks import AUDIO_FEATURES
+from storage.repository import Repository
+
+log = logging.getLogger(__name__)
+Notify = Callable[[str], Awaitable[None]]
+MISS_TTL_SECONDS = 30 * 86400.0
+PROGRESS_EVERY_SECONDS = 2.0
+
+
+@dataclass
+class FillReport:
+    """What one fill found: tracks already known, found per source, still missing."""
+
+    asked: int = 0
+    known: int = 0
+    found: dict[str, int] = field(default_factory=dict)
+    missing: int = 0
+    failed_sources: list[str] = field(default_factory=list)
+
+    def summary(self) -> str:
+        """One sentence for the chat."""
+        parts = [f"{self.known} already known"]
+        parts += [f"{n} from {name}" for name, n in self.found.items() if n]
+        text = f"Audio features for {self.asked - self.missing} of {self.asked} tracks ({', '.join(parts)})"
+        if self.failed_sources:
+            text += f"; {', '.join(self.failed_sources)} could not be reached"
+        return text + "."
+
+
+class LegacySpotifyFeatures:
+    """Spotify's own ``GET /audio-features`` as a feature source (only for apps that still have it)."""
+
+    name = "spotify_legacy"
+    batch_size = 100
+    concurrency = 2
+
+    def __init__(self, account: SpotifyAccount) -> None:
+        self.account = account
+
+    @contextlib.asynccontextmanager
+    async def opened(self) -> AsyncIterator[object]:
+        """Nothing to open: the account's client is already there."""
+        yield self
+
+    async def features(self, track_ids: Sequence[str]) -> Mapping[str, Mapping[str, float]]:
+        """Features Spotify still returns for ``track_ids``."""
+        return await self.account.audio_features(track_ids)
+
+
+class FeatureChain:
+    """Fills in audio features for tracks, asking each source only about what is still unknown."""
+
+    def __init__(
+        self,
+        repo: Repository,
+        sources: Sequence[FeatureSource],
+        catalog: CatalogState | None = None,
+    ) -> None:
+        self.repo = repo
+        self.sources = list(sources)
+        self.catalog = catalog
+        self.progress_every = PROGRESS_EVERY_SECONDS
+
+    async def fill(
+        self,
+        track_ids: Iterable[str],
+        *,
+        extra: Sequence[FeatureSource] = (),
+        notify: Notify | None = None,
+    ) -> FillReport:
+        """Find features for ``track_ids`` (stored ones first, then each source in turn)."""
+        ids = list(dict.fromkeys(track_ids))
+        report = FillReport(asked=len(ids))
+        pending = await asyncio.to_thread(self._unknown, ids)
+        report.known = len(ids) - len(pending)
+        for source in [*self.sources, *extra]:
+            if not pending:
+                break
+            since = time.time() - MISS_TTL_SECONDS
+            missed = await asyncio.to_thread(self.repo.feature_misses, pending, source.name, since)
+            ask = [t for t in pending if t not in missed]
+            if not ask:
+                continue
+            try:
+                found = await self._ask(source, ask, notify)
+            except UserFacingError as error:
+                log.warning("feature source %s failed: %s", source.name, error.message)
+                report.failed_sources.append(source.name)
+                continue
+            report.found[source.name] = len(found)
+            pending = [t for t in pending if t not in found]
+        report.missing = len(pending)
+        return report
+
+    def _unknown(self, ids: list[str]) -> list[str]:
+        """Ids without stored features; catalog rows only in memory (the demo) are stored first."""
+        stored = self.repo.feature_sources(ids)
+        unknown = [t for t in ids if t not in stored]
+        if self.catalog is not None and unknown:
+            tracks = self.catalog.tracks
+            in_catalog = tracks.loc[tracks.index.intersection(unknown)]
+            in_catalog = in_catalog[in_catalog[list(AUDIO_FEATURES)].notna().any(axis=1)]
+            if len(in_catalog):
+                known = self.repo.stored_track_ids(in_catalog.index)
+                rows = in_catalog.loc[[t for t in in_catalog.index if t in known]]
+                self.repo.upsert_tracks(rows, "catalog")
+                copied = set(rows.index)
+                unknown = [t for t in unknown if t not in copied]
+        return unknown
+
+    async def _ask(
+        self, source: FeatureSource, ids: list[str], notify: Notify | None
+    ) -> dict[str, Mapping[str, float]]:
+        """Ask ``source`` about ``ids`` in batches, concurrently; store hits and misses."""
+        batches = [ids[i : i + source.batch_size] for i in range(0, len(ids), source.batch_size)]
+        gate = asyncio.Semaphore(max(1, source.concurrency))
+        found: dict[str, Mapping[str, float]] = {}
+        done = 0
+        last_note = time.monotonic()
+
+        async def one(batch: list[str]) -> None:
+            nonlocal done, last_note
+            async with gate:
+                answer = await source.features(batch)
+            hits = {t: answer[t] for t in batch if t in answer}
+            misses = [t for t in batch if t not in answer]
+            await asyncio.to_thread(self._store, source.name, hits, misses)
+            found.update(hits)
+            done += len(batch)
+            if notify is not None and time.monotonic() - last_note >= self.progress_every:
+                last_note = time.monotonic()
+                await notify(f"Audio features: asked {source.name} about {done} of {len(ids)}…")
+
+        async with source.opened():
+            tasks = [asyncio.ensure_future(one(b)) for b in batches]
+            try:
+                await asyncio.gather(*tasks)
+            except BaseException:
+                for task in tasks:
+                    task.cancel()
+                await asyncio.gather(*tasks, return_exceptions=True)
+                raise
+        return found
+
+    def _store(
+        self, source: str, hits: Mapping[str, Mapping[str, float]], misses: list[str]
+    ) -> None:
+        if hits:
+            frame = pd.DataFrame.from_dict(
+                {t: {c: v.get(c) for c in AUDIO_FEATURES} for t, v in hits.items()}, orient="index"
+            )
+            frame.index.name = "track_id"
+            known = self.repo.stored_track_ids(frame.index)
+            self.repo.upsert_tracks(frame.loc[[t for t in frame.index if t in known]], source)
+        if misses:
+            self.repo.record_feature_misses(misses, source)

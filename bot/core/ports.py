@@ -1,0 +1,172 @@
+"""What the core needs from outside services, as small Protocols and plain data.
+
+The adapters in ``bot/sources`` implement these; the core never sees spotipy, requests or aiohttp.
+Every method is async: adapters run their blocking clients off the event loop themselves.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass
+from typing import Generic, Protocol, TypeVar
+
+T = TypeVar("T")
+
+#: Spotify's 2026 limits the core plans its calls around.
+PAGE_LIMIT = 50
+SEARCH_LIMIT = 10
+SEARCH_MAX_OFFSET = 1000
+PLAYLIST_ADD_CHUNK = 100
+#: beatmatch's names of Spotify's time ranges (``short_term`` ≈ 4 weeks, ``medium_term``, ``long_term``).
+TIME_RANGES: tuple[str, ...] = ("short", "medium", "long")
+
+
+@dataclass(frozen=True)
+class SpotifyProfile:
+    """The linked Spotify account."""
+
+    user_id: str
+    display_name: str
+
+    @property
+    def label(self) -> str:
+        """How the account is named to its owner."""
+        if self.display_name and self.display_name != self.user_id:
+            return f"{self.display_name} ({self.user_id})"
+        return self.display_name or self.user_id
+
+
+@dataclass(frozen=True)
+class SpotifyTrack:
+    """A track as a page of the Web API describes it (``added_at`` only in saved/playlist pages)."""
+
+    track_id: str
+    name: str
+    artists: tuple[str, ...]
+    album: str = ""
+    duration_ms: float | None = None
+    explicit: bool | None = None
+    release_year: int | None = None
+    isrc: str = ""
+    added_at: str | None = None
+
+    @property
+    def uri(self) -> str:
+        """The ``spotify:track:`` URI."""
+        return f"spotify:track:{self.track_id}"
+
+
+@dataclass(frozen=True)
+class SpotifyArtist:
+    """An artist of a top-artists page."""
+
+    artist_id: str
+    name: str
+
+
+@dataclass(frozen=True)
+class SpotifyPlaylist:
+    """A playlist: who owns it, how many items it holds and its open.spotify.com link."""
+
+    playlist_id: str
+    name: str
+    owner_id: str = ""
+    collaborative: bool = False
+    total: int = 0
+    url: str = ""
+
+
+@dataclass(frozen=True)
+class Page(Generic[T]):
+    """One page of a paged answer: its items and the total the whole list holds."""
+
+    items: tuple[T, ...]
+    total: int
+    offset: int = 0
+
+
+class SpotifyAccount(Protocol):
+    """One linked user's Spotify (the 2026 endpoints only)."""
+
+    async def profile(self) -> SpotifyProfile:
+        """``GET /me``."""
+        ...
+
+    async def saved_tracks(self, offset: int, limit: int) -> Page[SpotifyTrack]:
+        """``GET /me/tracks``."""
+        ...
+
+    async def top_tracks(self, time_range: str, offset: int, limit: int) -> Page[SpotifyTrack]:
+        """``GET /me/top/tracks`` for short|medium|long."""
+        ...
+
+    async def top_artists(self, time_range: str, offset: int, limit: int) -> Page[SpotifyArtist]:
+        """``GET /me/top/artists`` for short|medium|long."""
+        ...
+
+    async def playlists(self, offset: int, limit: int) -> Page[SpotifyPlaylist]:
+        """``GET /me/playlists`` (owned and followed)."""
+        ...
+
+    async def playlist_items(self, playlist_id: str, offset: int, limit: int) -> Page[SpotifyTrack]:
+        """``GET /playlists/{id}/items`` (owned or collaborative playlists only)."""
+        ...
+
+    async def search_tracks(self, query: str, offset: int, limit: int) -> list[SpotifyTrack]:
+        """``GET /search?type=track`` (limit ≤ 10, offset ≤ 1000)."""
+        ...
+
+    async def create_playlist(self, name: str, description: str, public: bool) -> SpotifyPlaylist:
+        """``POST /me/playlists``."""
+        ...
+
+    async def add_to_playlist(self, playlist_id: str, uris: Sequence[str]) -> None:
+        """``POST /playlists/{id}/items`` (≤ 100 URIs)."""
+        ...
+
+    async def audio_features(self, track_ids: Sequence[str]) -> dict[str, dict[str, float]]:
+        """The legacy ``GET /audio-features`` (old apps only); unknown ids are absent."""
+        ...
+
+
+class SpotifyPort(Protocol):
+    """The Spotify app: authorisation, linking, and each linked user's account."""
+
+    def authorize_url(self, redirect_uri: str, state: str, challenge: str) -> str:
+        """The authorization-code + PKCE URL to send the user to."""
+        ...
+
+    async def link(
+        self, user_id: int, code: str, verifier: str, redirect_uri: str
+    ) -> SpotifyProfile:
+        """Exchange the code, store the tokens (encrypted) and name the account."""
+        ...
+
+    async def unlink(self, user_id: int) -> bool:
+        """Delete the user's tokens; True if there were any."""
+        ...
+
+    async def linked_name(self, user_id: int) -> str | None:
+        """The linked account's name, or None if not linked."""
+        ...
+
+    async def account(self, user_id: int) -> SpotifyAccount:
+        """The user's account; NeedsLink if not linked."""
+        ...
+
+
+class FeatureSource(Protocol):
+    """One link of the feature-source chain: audio features by Spotify id, ``batch_size`` at a time."""
+
+    name: str
+    batch_size: int
+    concurrency: int
+
+    def opened(self) -> AbstractAsyncContextManager[object]:
+        """A context inside which ``features`` may be called (shares connections)."""
+        ...
+
+    async def features(self, track_ids: Sequence[str]) -> Mapping[str, Mapping[str, float]]:
+        """Features of the ids the source knows; unknown ids are simply absent."""
+        ...

@@ -1,0 +1,315 @@
+"""Spotify through spotipy, within the 2026 Web API: one client per linked user, blocking calls on
+a thread pool of our own, our own requests session with capped backoff, and errors turned into
+messages a user can act on. Implements the core's ``SpotifyPort`` and ``SpotifyAccount``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import json
+import logging
+import threading
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, TypeVar
+from urllib.parse import urlsplit
+
+import spotipy
+from spotipy.exceptions import SpotifyException
+
+from bot.config import SpotifyConfig
+from bot.core.errors import NeedsLink, NotFound, ServiceBusy, UserFacingError
+from bot.core.ports import (
+    PLAYLIST_ADD_CHUNK,
+    SEARCH_LIMIT,
+    SEARCH_MAX_OFFSET,
+    Page,
+    SpotifyArtist,
+    SpotifyPlaylist,
+    SpotifyProfile,
+    SpotifyTrack,
+)
+from bot.sources import spotify_parse as parse
+from bot.sources.backoff import MalformedResponse, PoliteSession, RateGate, RetryPolicy
+from bot.sources.spotify_auth import LinkRevoked, SpotifyAuth, UserTokens
+from storage.spotify_cache import PROVIDER, VaultCacheHandler
+from storage.token_vault import TokenVault
+
+log = logging.getLogger(__name__)
+R = TypeVar("R")
+WORKERS = 16
+REVOKED = (
+    "Spotify no longer accepts beatmatch's access to your account (it was revoked or expired). "
+    "Link it again with /link spotify."
+)
+
+
+class ResilientSpotify(spotipy.Spotify):
+    """spotipy's client with our transport: capped Retry-After, 5xx retries, strict JSON."""
+
+    def __init__(self, http: PoliteSession, prefix: str, **kwargs: Any) -> None:
+        super().__init__(
+            requests_session=http.session, requests_timeout=http.policy.timeout, **kwargs
+        )
+        self.prefix = prefix.rstrip("/") + "/"
+        self.http = http
+
+    def _internal_call(self, method: str, url: str, payload: Any, params: dict[str, Any]) -> Any:
+        if not url.startswith("http"):
+            url = self.prefix + url
+        headers = self._auth_headers()
+        headers["Content-Type"] = "application/json"
+        data = json.dumps(payload) if payload is not None else None
+        response = self.http.request(method, url, headers=headers, params=params, data=data)
+        path = urlsplit(url).path
+        if response.status_code >= 400:
+            message, reason = "", None
+            try:
+                body = response.json()
+                error = body.get("error") if isinstance(body, dict) else None
+                if isinstance(error, dict):
+                    message, reason = str(error.get("message") or ""), error.get("reason")
+            except ValueError:
+                pass
+            raise SpotifyException(
+                response.status_code,
+                -1,
+                f"{method} {path}: {message}",
+                reason=reason,
+                headers=response.headers,
+            )
+        if not response.content.strip():
+            return None
+        try:
+            return response.json()
+        except ValueError:
+            log.warning("Spotify sent malformed JSON for %s %s", method, path)
+            raise MalformedResponse("Spotify") from None
+
+
+def user_error(error: SpotifyException) -> Exception:
+    """What a Spotify HTTP error means to the user; other 4xx stay bugs (logged with an id)."""
+    status = error.http_status
+    if status == 401:
+        return NeedsLink(REVOKED)
+    if status == 403:
+        return UserFacingError(
+            "Spotify refused that (403). Development-Mode apps can't use some endpoints, and "
+            "only the 5 accounts on the app's user list may use it at all."
+        )
+    if status == 404:
+        return NotFound("Spotify doesn't know that item (404).")
+    if status >= 500:
+        return ServiceBusy(
+            f"Spotify is having trouble (HTTP {status}); try again in a few minutes."
+        )
+    return error
+
+
+class SpotifyAccountClient:
+    """One linked user's Spotify (the core's ``SpotifyAccount``)."""
+
+    def __init__(
+        self,
+        user_id: int,
+        client: ResilientSpotify,
+        pool: ThreadPoolExecutor,
+        on_revoked: Callable[[int], None],
+    ) -> None:
+        self.user_id = user_id
+        self.sp = client
+        self.pool = pool
+        self.on_revoked = on_revoked
+
+    async def _call(self, fn: Callable[..., R], *args: Any, **kwargs: Any) -> R:
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(
+            self.pool, functools.partial(self._guarded, fn, *args, **kwargs)
+        )
+
+    def _guarded(self, fn: Callable[..., R], *args: Any, **kwargs: Any) -> R:
+        try:
+            return fn(*args, **kwargs)
+        except LinkRevoked:
+            self.on_revoked(self.user_id)
+            raise NeedsLink(REVOKED) from None
+        except SpotifyException as error:
+            mapped = user_error(error)
+            if mapped is error:
+                raise
+            raise mapped from None
+
+    async def profile(self) -> SpotifyProfile:
+        """``GET /me``."""
+        return parse.parse_profile(await self._call(self.sp._get, "me"))
+
+    async def saved_tracks(self, offset: int, limit: int) -> Page[SpotifyTrack]:
+        """``GET /me/tracks``."""
+        raw = await self._call(self.sp._get, "me/tracks", limit=limit, offset=offset)
+        return parse.parse_page(raw, parse.parse_entry)
+
+    async def top_tracks(self, time_range: str, offset: int, limit: int) -> Page[SpotifyTrack]:
+        """``GET /me/top/tracks``."""
+        raw = await self._call(
+            self.sp._get,
+            "me/top/tracks",
+            time_range=f"{time_range}_term",
+            limit=limit,
+            offset=offset,
+        )
+        return parse.parse_page(raw, parse.parse_track)
+
+    async def top_artists(self, time_range: str, offset: int, limit: int) -> Page[SpotifyArtist]:
+        """``GET /me/top/artists``."""
+        raw = await self._call(
+            self.sp._get,
+            "me/top/artists",
+            time_range=f"{time_range}_term",
+            limit=limit,
+            offset=offset,
+        )
+        return parse.parse_page(raw, parse.parse_artist)
+
+    async def playlists(self, offset: int, limit: int) -> Page[SpotifyPlaylist]:
+        """``GET /me/playlists``."""
+        raw = await self._call(self.sp._get, "me/playlists", limit=limit, offset=offset)
+        return parse.parse_page(raw, parse.parse_playlist)
+
+    async def playlist_items(self, playlist_id: str, offset: int, limit: int) -> Page[SpotifyTrack]:
+        """``GET /playlists/{id}/items`` (``/tracks`` is gone)."""
+        raw = await self._call(
+            self.sp._get,
+            f"playlists/{playlist_id}/items",
+            limit=limit,
+            offset=offset,
+            additional_types="track",
+        )
+        return parse.parse_page(raw, parse.parse_entry)
+
+    async def search_tracks(self, query: str, offset: int, limit: int) -> list[SpotifyTrack]:
+        """``GET /search?type=track``, clamped to limit ≤ 10 and offset ≤ 1000."""
+        limit = max(1, min(limit, SEARCH_LIMIT))
+        offset = max(0, min(offset, SEARCH_MAX_OFFSET))
+        raw = await self._call(
+            self.sp._get, "search", q=query, type="track", limit=limit, offset=offset
+        )
+        return parse.parse_search(raw)
+
+    async def create_playlist(self, name: str, description: str, public: bool) -> SpotifyPlaylist:
+        """``POST /me/playlists`` (``POST /users/{id}/playlists`` is gone)."""
+        body = {"name": name, "public": public, "collaborative": False, "description": description}
+        raw = await self._call(self.sp._post, "me/playlists", payload=body)
+        playlist = parse.parse_playlist(raw)
+        if playlist is None:
+            raise MalformedResponse("Spotify")
+        return playlist
+
+    async def add_to_playlist(self, playlist_id: str, uris: Sequence[str]) -> None:
+        """``POST /playlists/{id}/items``, in chunks of 100, in order."""
+        for start in range(0, len(uris), PLAYLIST_ADD_CHUNK):
+            chunk = list(uris[start : start + PLAYLIST_ADD_CHUNK])
+            await self._call(
+                self.sp._post, f"playlists/{playlist_id}/items", payload={"uris": chunk}
+            )
+
+    async def audio_features(self, track_ids: Sequence[str]) -> dict[str, dict[str, float]]:
+        """The legacy ``GET /audio-features`` (only apps that still have it)."""
+        raw = await self._call(self.sp._get, "audio-features", ids=",".join(track_ids))
+        return parse.parse_audio_features(raw)
+
+
+class SpotifyGateway:
+    """The Spotify app (the core's ``SpotifyPort``): links users and hands out their clients."""
+
+    def __init__(
+        self,
+        config: SpotifyConfig,
+        vault: TokenVault,
+        *,
+        workers: int = WORKERS,
+        refresh_margin: float | None = None,
+    ) -> None:
+        self.config = config
+        self.vault = vault
+        self.policy = RetryPolicy(
+            timeout=config.request_timeout, max_wait=config.max_backoff_seconds
+        )
+        self.gate = RateGate()  # rate limits are per app: one gate for every user's client
+        self.auth = SpotifyAuth(
+            config.client_id,
+            config.client_secret,
+            config.accounts_base,
+            http=PoliteSession("Spotify", self.policy, self.gate),
+        )
+        self.refresh_margin = refresh_margin
+        self.pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="spotify")
+        self._clients: dict[int, SpotifyAccountClient] = {}
+        self._lock = threading.Lock()
+
+    def authorize_url(self, redirect_uri: str, state: str, challenge: str) -> str:
+        """The authorization-code + PKCE URL."""
+        return self.auth.authorize_url(redirect_uri, state, challenge)
+
+    def _spotipy(self, **auth: Any) -> ResilientSpotify:
+        http = PoliteSession("Spotify", self.policy, self.gate)
+        return ResilientSpotify(http, self.config.api_base, **auth)
+
+    async def link(
+        self, user_id: int, code: str, verifier: str, redirect_uri: str
+    ) -> SpotifyProfile:
+        """Exchange the code, read ``/me``, store the encrypted tokens; names the account."""
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(
+            self.pool, self._link, user_id, code, verifier, redirect_uri
+        )
+
+    def _link(self, user_id: int, code: str, verifier: str, redirect_uri: str) -> SpotifyProfile:
+        token = self.auth.exchange(code, verifier, redirect_uri)
+        probe = SpotifyAccountClient(
+            user_id, self._spotipy(auth=token["access_token"]), self.pool, lambda _: None
+        )
+        profile = probe._guarded(lambda: parse.parse_profile(probe.sp._get("me")))
+        self.vault.save(user_id, PROVIDER, token, profile.label, str(token.get("scope") or ""))
+        self._forget_client(user_id)
+        log.info("user %s linked a Spotify account", user_id)
+        return profile
+
+    async def unlink(self, user_id: int) -> bool:
+        """Delete the user's tokens."""
+        self._forget_client(user_id)
+        return await asyncio.to_thread(self.vault.delete, user_id, PROVIDER)
+
+    async def linked_name(self, user_id: int) -> str | None:
+        """The stored account name, or None when not linked."""
+        return await asyncio.to_thread(self.vault.account_name, user_id, PROVIDER)
+
+    async def account(self, user_id: int) -> SpotifyAccountClient:
+        """The user's client (one per linked user); NeedsLink when not linked."""
+        with self._lock:
+            client = self._clients.get(user_id)
+        if client is not None:
+            return client
+        if await asyncio.to_thread(self.vault.load, user_id, PROVIDER) is None:
+            raise NeedsLink("Link your Spotify account first: /link spotify")
+        tokens = UserTokens(self.auth, VaultCacheHandler(self.vault, user_id))
+        if self.refresh_margin is not None:
+            tokens.margin = self.refresh_margin
+        client = SpotifyAccountClient(
+            user_id, self._spotipy(auth_manager=tokens), self.pool, self._revoked
+        )
+        with self._lock:
+            return self._clients.setdefault(user_id, client)
+
+    def _revoked(self, user_id: int) -> None:
+        log.info("the Spotify grant of user %s is gone (invalid_grant): tokens deleted", user_id)
+        self._forget_client(user_id)
+        self.vault.delete(user_id, PROVIDER)
+
+    def _forget_client(self, user_id: int) -> None:
+        with self._lock:
+            self._clients.pop(user_id, None)
+
+    def close(self) -> None:
+        """Stop the worker threads."""
+        self.pool.shutdown(wait=False, cancel_futures=True)

@@ -1,0 +1,116 @@
+"""The web server: OAuth callbacks and /healthz, on aiohttp (AppRunner/TCPSite in the bot's loop).
+
+``GET /callback/{provider}`` finishes a link (Spotify, Pulsoid); ``GET /callback`` is Spotify's
+(the same path as the paste-back redirect, so a bot running on the listener's own machine can
+catch it directly). Access logs carry the path only: a callback's query holds a code and a state.
+"""
+
+from __future__ import annotations
+
+import html
+import logging
+import secrets
+
+from aiohttp import web
+from aiohttp.abc import AbstractAccessLogger
+from aiohttp.web_request import BaseRequest
+from aiohttp.web_response import StreamResponse
+
+from bot.core.errors import UserFacingError
+from bot.core.service import BeatmatchService
+
+log = logging.getLogger(__name__)
+SERVICE: web.AppKey[BeatmatchService] = web.AppKey("service", BeatmatchService)
+PROVIDERS = ("spotify", "pulsoid")
+PAGE = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width">
+<title>beatmatch — {title}</title>
+<style>body{{font:16px/1.5 system-ui,sans-serif;max-width:36em;margin:4em auto;padding:0 1em}}
+h1{{font-size:1.4em}} p{{white-space:pre-line}}</style></head>
+<body><h1>{title}</h1><p>{message}</p></body></html>
+"""
+
+
+class PathOnlyAccessLogger(AbstractAccessLogger):
+    """Access log lines without query strings (callback queries carry codes and states)."""
+
+    def log(self, request: BaseRequest, response: StreamResponse, time: float) -> None:
+        """One line per request: client, method, path, status, seconds."""
+        self.logger.info(
+            '%s "%s %s" %s %.3fs',
+            request.remote,
+            request.method,
+            request.path,
+            response.status,
+            time,
+        )
+
+
+def page(title: str, message: str, status: int = 200) -> web.Response:
+    """A small HTML page (the text is escaped)."""
+    body = PAGE.format(title=html.escape(title), message=html.escape(message))
+    return web.Response(text=body, status=status, content_type="text/html")
+
+
+async def healthz(request: web.Request) -> web.Response:
+    """Liveness and a few numbers."""
+    return web.json_response({"ok": True, **request.app[SERVICE].stats()})
+
+
+async def callback(request: web.Request) -> web.Response:
+    """Finish an OAuth link and show the outcome in the browser (and, via the service, the chat)."""
+    provider = request.match_info.get("provider", "spotify")
+    if provider not in PROVIDERS:
+        return page("Not found", "There is no such link here.", 404)
+    service = request.app[SERVICE]
+    query = {key: request.query.get(key, "")[:2048] for key in ("code", "state", "error")}
+    try:
+        if provider == "pulsoid":
+            text = await service.pulsoid_callback(query["state"], query["code"], query["error"])
+            return page("Pulsoid", text)
+        reply = await service.complete_callback(provider, query)
+    except UserFacingError as error:
+        return page("Not linked", error.message, 400)
+    except Exception:
+        incident = secrets.token_hex(3)
+        log.exception("incident %s on the %s callback", incident, provider)
+        return page(
+            "Something went wrong",
+            f"Sorry — something broke on the bot's side (incident {incident}). "
+            "Go back to the chat and try again in a moment.",
+            500,
+        )
+    if reply.error:
+        return page("Not linked", reply.text, 400)
+    return page(
+        reply.title or "Linked", f"{reply.text}\n\nYou can close this tab and go back to the chat."
+    )
+
+
+def create_app(service: BeatmatchService) -> web.Application:
+    """The aiohttp application (routes only; see ``start_web`` to serve it)."""
+    app = web.Application()
+    app[SERVICE] = service
+    app.router.add_get("/healthz", healthz)
+    app.router.add_get("/callback", callback)
+    app.router.add_get("/callback/{provider}", callback)
+    return app
+
+
+async def start_web(service: BeatmatchService, host: str, port: int) -> web.AppRunner:
+    """Serve the web app on ``host:port`` inside the running loop; ``await runner.cleanup()`` stops it."""
+    runner = web.AppRunner(create_app(service), access_log_class=PathOnlyAccessLogger)
+    await runner.setup()
+    await web.TCPSite(runner, host, port).start()
+    log.info("web server listening on %s:%s", host, port)
+    return runner
+
+
+def bound_port(runner: web.AppRunner) -> int:
+    """The port the runner's first site listens on (useful with port 0)."""
+    for site in runner.sites:
+        server = getattr(site, "_server", None)
+        sockets = getattr(server, "sockets", None) or []
+        for sock in sockets:
+            return int(sock.getsockname()[1])
+    raise RuntimeError("the web server is not listening")

@@ -1,0 +1,733 @@
+"""The core service over a real database and a small demo catalog, with small, fast taste models."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections import Counter
+from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from bot.app import build
+from bot.config import Config, load_config
+from bot.core.catalog import DEMO_NOTE, CatalogState
+from bot.core.errors import BadInput, CoolingDown, NotFound, UserFacingError
+from bot.core.genre_models import GenreModels
+from bot.core.replies import ChatUser, Reply
+from bot.core.service import BeatmatchService, ServiceSettings
+from bot.core.taste_models import TasteModels
+from recommender.context import Context
+from recommender.demo_catalog import demo_catalog
+from recommender.ensemble import EnsembleSettings
+from recommender.taste import TasteSettings
+from recommender.tracks import split_artists
+from storage.repository import Repository
+from tests.conftest import (
+    EXPORTIFY_HEADER,
+    CatalogFile,
+    tiny_exportify_rows,
+    write_exportify,
+)
+
+FAST = TasteSettings(ensemble=EnsembleSettings(rf_trees=30, xgb_rounds=30, n_jobs=1))
+ANN = ChatUser("telegram", "1001", "Ann")
+BOB = ChatUser("discord", "2002", "Bob")
+SPOTIFY_TRACK = "https://open.spotify.com/track/"
+
+
+@pytest.fixture(scope="module")
+def demo() -> tuple[pd.DataFrame, pd.DataFrame]:
+    return demo_catalog(size=600)
+
+
+@pytest.fixture
+def catalog(demo: tuple[pd.DataFrame, pd.DataFrame]) -> CatalogState:
+    tracks, genres = demo
+    return CatalogState(tracks=tracks, genres=genres, is_demo=True)
+
+
+@pytest.fixture(scope="module")
+def genre_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Where the demo catalog's genre classifier is stored: trained once for the module."""
+    return tmp_path_factory.mktemp("genre-models")
+
+
+def _service(
+    repo: Repository,
+    catalog: CatalogState,
+    data_dir: Path,
+    cooldown: float = 0.0,
+    genre_dir: Path | None = None,
+) -> BeatmatchService:
+    taste = TasteModels(repo, catalog, data_dir / "models", FAST)
+    genres = GenreModels(catalog, genre_dir or data_dir / "models", n_jobs=1)
+    return BeatmatchService(
+        repo,
+        catalog,
+        data_dir,
+        ServiceSettings(default_count=10, max_count=50, cooldown_seconds=cooldown),
+        taste=taste,
+        genres=genres,
+    )
+
+
+async def _settle(service: BeatmatchService) -> None:
+    """Let background training finish so no thread outlives the test's loop."""
+    tasks = [t for t in service._training.values() if not t.done()]
+    await asyncio.gather(*tasks, return_exceptions=True)
+
+
+@pytest.fixture
+async def service(
+    repo: Repository, catalog: CatalogState, tmp_path: Path, genre_dir: Path
+) -> AsyncIterator[BeatmatchService]:
+    svc = _service(repo, catalog, tmp_path / "data", genre_dir=genre_dir)
+    yield svc
+    await _settle(svc)
+
+
+@pytest.fixture
+def library_csv(tmp_path: Path, demo: tuple[pd.DataFrame, pd.DataFrame]) -> Path:
+    """An export of 24 acoustic tracks of the demo catalog and 12 acoustic-sounding others."""
+    tracks, genres = demo
+    acoustic = genres.loc[genres["genre"] == "acoustic", "track_id"].tolist()[:24]
+    rows = []
+    for i, track_id in enumerate(acoustic):
+        t = tracks.loc[track_id]
+        rows.append(
+            [
+                f"spotify:track:{track_id}",
+                t["name"],
+                t["album"],
+                t["artists"],
+                "2020-01-01",
+                int(t["duration_ms"]),
+                int(t["popularity"]),
+                "false",
+                "",
+                f"2025-01-{1 + i % 28:02d}T12:00:00Z",
+                "",
+                "Label",
+                t["danceability"],
+                t["energy"],
+                int(t["key"]),
+                t["loudness"],
+                int(t["mode"]),
+                t["speechiness"],
+                t["acousticness"],
+                t["instrumentalness"],
+                t["liveness"],
+                t["valence"],
+                t["tempo"],
+                int(t["time_signature"]),
+            ]
+        )
+    outside = tiny_exportify_rows("acoustic", 12).to_numpy().tolist()
+    return write_exportify(tmp_path / "liked.csv", rows + outside)
+
+
+def _library_ids(path: Path) -> set[str]:
+    frame = pd.read_csv(path, encoding="utf-8-sig", dtype=str)
+    return {u.split(":")[-1] for u in frame["Track URI"]}
+
+
+async def _imported(service: BeatmatchService, path: Path, user: ChatUser = ANN) -> Reply:
+    reply = await service.import_library(user, str(path))
+    await _settle(service)
+    return reply
+
+
+def _mean(service: BeatmatchService, reply: Reply, column: str) -> float:
+    return float(service.catalog.tracks.loc[[c.track_id for c in reply.tracks], column].mean())
+
+
+# -- import and recommend ------------------------------------------------------------------------
+async def test_import_reports_counts(service: BeatmatchService, library_csv: Path) -> None:
+    reply = await _imported(service, library_csv)
+    assert "Imported 36 tracks" in reply.text
+    assert "24 are in the catalog" in reply.text
+    uid = await service.uid(ANN)
+    assert service.repo.library_size(uid) == 36
+
+
+async def test_import_of_uploaded_bytes(service: BeatmatchService, library_csv: Path) -> None:
+    reply = await service.import_library(ANN, data=library_csv.read_bytes(), filename="x.csv")
+    await _settle(service)
+    assert "Imported 36 tracks" in reply.text
+
+
+async def test_recommend_gives_new_tracks_with_reasons_and_links(
+    service: BeatmatchService, library_csv: Path
+) -> None:
+    await _imported(service, library_csv)
+    reply = await service.recommend(ANN, 8)
+    assert len(reply.tracks) == 8
+    ids = [c.track_id for c in reply.tracks]
+    assert len(set(ids)) == 8
+    assert not set(ids) & _library_ids(library_csv)
+    assert all(t in service.catalog.tracks.index for t in ids)
+    for card in reply.tracks:
+        assert card.reason.strip()
+        assert card.url == SPOTIFY_TRACK + card.track_id
+        assert f"why: {card.reason}" in reply.plain_text()
+    per_artist = Counter(a for c in reply.tracks for a in split_artists(c.artists))
+    assert max(per_artist.values()) <= 2
+    assert {(b.action, b.track_id) for b in reply.buttons} == {
+        (action, t) for t in ids for action in ("like", "dislike")
+    }
+
+
+async def test_recommend_default_count_and_string_count(
+    service: BeatmatchService, library_csv: Path
+) -> None:
+    await _imported(service, library_csv)
+    assert len((await service.recommend(ANN)).tracks) == 10
+    assert len((await service.recommend(ANN, "3")).tracks) == 3
+
+
+async def test_recommend_follows_the_taste(service: BeatmatchService, library_csv: Path) -> None:
+    await _imported(service, library_csv)
+    reply = await service.recommend(ANN, 10)
+    labels = [service.catalog.labels(c.track_id)[0] for c in reply.tracks]
+    assert labels.count("acoustic") >= 5, labels
+
+
+async def test_mood_moves_energy_the_expected_way(
+    service: BeatmatchService, library_csv: Path
+) -> None:
+    await _imported(service, library_csv)
+    calm = await service.recommend(ANN, 10, mood="calm")
+    energetic = await service.recommend(ANN, 10, mood="energetic")
+    assert _mean(service, calm, "energy") < _mean(service, energetic, "energy") - 0.2
+    assert "calm" in calm.title and "energetic" in energetic.title
+
+
+async def test_mood_alias_is_understood(service: BeatmatchService, library_csv: Path) -> None:
+    await _imported(service, library_csv)
+    reply = await service.recommend(ANN, 5, mood="Gym")
+    assert "workout" in reply.title
+
+
+async def test_bpm_pulls_tempos_towards_it(service: BeatmatchService, library_csv: Path) -> None:
+    await _imported(service, library_csv)
+
+    def distance(reply: Reply, target: float) -> float:
+        tempo = service.catalog.tracks.loc[[c.track_id for c in reply.tracks], "tempo"]
+        tempo = tempo.to_numpy(dtype=float)
+        folded = np.minimum(
+            abs(tempo - target), np.minimum(abs(2 * tempo - target), abs(tempo / 2 - target))
+        )
+        return float(np.mean(folded))
+
+    plain = await service.recommend(ANN, 10)
+    fast = await service.recommend(ANN, 10, bpm=174)
+    assert distance(fast, 174) < distance(plain, 174)
+    assert distance(fast, 174) < 15
+    assert "174 bpm" in fast.title
+
+
+async def test_recommend_before_import_says_to_import(service: BeatmatchService) -> None:
+    with pytest.raises(UserFacingError, match="/import"):
+        await service.recommend(ANN, 5)
+
+
+async def test_a_library_without_audio_features_is_a_user_error(
+    service: BeatmatchService, tmp_path: Path
+) -> None:
+    rows = tiny_exportify_rows("acoustic", 10)
+    rows[list(EXPORTIFY_HEADER[12:])] = ""
+    path = write_exportify(tmp_path / "bare.csv", rows)
+    reply = await service.import_library(ANN, str(path))
+    assert "no audio features" in reply.text
+    await _settle(service)
+    with pytest.raises(UserFacingError):
+        await service.recommend(ANN, 5)
+
+
+async def test_the_model_is_trained_once_and_reused(
+    service: BeatmatchService, library_csv: Path
+) -> None:
+    await _imported(service, library_csv)
+    await service.recommend(ANN, 3)
+    uid = await service.uid(ANN)
+    record = service.repo.model_record(uid, "taste")
+    assert record is not None and Path(record["path"]).is_file()
+    trained_at = record["trained_at"]
+    await service.recommend(ANN, 3)
+    assert service.repo.model_record(uid, "taste")["trained_at"] == trained_at
+
+
+async def test_a_restarted_service_loads_the_stored_model(
+    repo: Repository, catalog: CatalogState, tmp_path: Path, library_csv: Path
+) -> None:
+    first = _service(repo, catalog, tmp_path / "data")
+    await _imported(first, library_csv)
+    before = await first.recommend(ANN, 5)
+    uid = await first.uid(ANN)
+    trained_at = repo.model_record(uid, "taste")["trained_at"]
+    second = _service(repo, catalog, tmp_path / "data")
+    after = await second.recommend(ANN, 5)
+    await _settle(second)
+    assert repo.model_record(uid, "taste")["trained_at"] == trained_at
+    assert [c.track_id for c in after.tracks] == [c.track_id for c in before.tracks]
+
+
+async def test_users_do_not_see_each_others_libraries(
+    service: BeatmatchService, library_csv: Path
+) -> None:
+    await _imported(service, library_csv, ANN)
+    with pytest.raises(UserFacingError, match="/import"):
+        await service.recommend(BOB, 5)
+
+
+# -- feedback ------------------------------------------------------------------------------------
+async def test_like_and_dislike_by_number_are_recorded(
+    service: BeatmatchService, library_csv: Path
+) -> None:
+    await _imported(service, library_csv)
+    reply = await service.recommend(ANN, 5)
+    first, second = reply.tracks[0].track_id, reply.tracks[1].track_id
+    liked = await service.feedback(ANN, "1", 1)
+    assert "liked" in liked.text
+    await service.feedback(ANN, f"spotify:track:{second}", -1)
+    uid = await service.uid(ANN)
+    assert service.repo.feedback(uid) == {first: 1, second: -1}
+
+
+async def test_a_disliked_track_is_never_recommended_again(
+    service: BeatmatchService, library_csv: Path
+) -> None:
+    await _imported(service, library_csv)
+    reply = await service.recommend(ANN, 5)
+    disliked = reply.tracks[0].track_id
+    await service.feedback(ANN, "1", -1)
+    for _ in range(2):  # the stale model while retraining, then the retrained one
+        again = await service.recommend(ANN, 50)
+        assert disliked not in {c.track_id for c in again.tracks}
+        await _settle(service)
+
+
+async def test_feedback_changes_the_taste_version_and_retrains(
+    service: BeatmatchService, library_csv: Path
+) -> None:
+    await _imported(service, library_csv)
+    await service.recommend(ANN, 5)
+    uid = await service.uid(ANN)
+    before = service.repo.model_record(uid, "taste")["fingerprint"]
+    await service.feedback(ANN, "2", 1)
+    await _settle(service)
+    await service.recommend(ANN, 5)
+    assert service.repo.model_record(uid, "taste")["fingerprint"] != before
+
+
+@pytest.mark.parametrize("ref", ["", "abc", "0", "6", "-1", "https://open.spotify.com/album/x"])
+async def test_bad_feedback_refs_are_user_errors(
+    service: BeatmatchService, library_csv: Path, ref: str
+) -> None:
+    await _imported(service, library_csv)
+    await service.recommend(ANN, 5)
+    with pytest.raises(UserFacingError):
+        await service.feedback(ANN, ref, 1)
+
+
+async def test_feedback_by_number_without_a_list_is_a_user_error(service: BeatmatchService) -> None:
+    with pytest.raises(BadInput, match="number"):
+        await service.feedback(ANN, "1", 1)
+
+
+# -- cooldown ------------------------------------------------------------------------------------
+async def test_cooldown_on_repeated_heavy_commands(
+    repo: Repository, catalog: CatalogState, tmp_path: Path, library_csv: Path
+) -> None:
+    svc = _service(repo, catalog, tmp_path / "data", cooldown=60.0)
+    try:
+        await svc.import_library(ANN, str(library_csv))
+        await svc.recommend(ANN, 3)
+        with pytest.raises(CoolingDown) as error:
+            await svc.recommend(ANN, 3)
+        assert 50 < error.value.seconds <= 60
+        assert "s." in error.value.message
+        await svc.profile(ANN)  # light commands are not limited
+        with pytest.raises(UserFacingError, match="/import"):
+            await svc.recommend(BOB, 3)  # another user has their own clock
+    finally:
+        await _settle(svc)
+
+
+# -- forget --------------------------------------------------------------------------------------
+async def test_forget_erases_library_model_file_and_profile(
+    service: BeatmatchService, library_csv: Path
+) -> None:
+    await _imported(service, library_csv)
+    await _imported(service, library_csv, BOB)
+    await service.recommend(ANN, 3)
+    await service.recommend(BOB, 3)
+    await service.profile(ANN, {"age": "40"})
+    await service.feedback(ANN, "1", 1)
+    uid = await service.uid(ANN)
+    model_file = Path(service.repo.model_record(uid, "taste")["path"])
+    assert model_file.is_file()
+    await _settle(service)
+
+    reply = await service.forget(ANN)
+    assert "erased" in reply.text
+    assert not model_file.exists()
+    assert service.repo.find_user(ANN.platform, ANN.user_id) is None
+    for table in ("library", "feedback", "models", "profiles"):
+        assert service.repo.db[table].count_where("user_id = ?", [uid]) == 0, table
+    with pytest.raises(UserFacingError, match="/import"):
+        await service.recommend(ANN, 3)
+    shown = await service.profile(ANN)
+    assert "Age: not set" in shown.text
+    # Bob keeps everything.
+    assert len((await service.recommend(BOB, 3)).tracks) == 3
+
+
+async def test_forget_while_training_leaves_nothing_behind(
+    service: BeatmatchService, library_csv: Path
+) -> None:
+    await service.import_library(ANN, str(library_csv))  # training starts in the background
+    uid = await service.uid(ANN)
+    await service.forget(ANN)
+    await asyncio.sleep(0)
+    await _settle(service)
+    await asyncio.sleep(0.2)
+    assert service.repo.model_record(uid, "taste") is None
+    assert list((service.data_dir / "models").glob(f"taste-user{uid}.*")) == []
+    with pytest.raises(UserFacingError, match="/import"):
+        await service.recommend(ANN, 3)
+
+
+# -- profile -------------------------------------------------------------------------------------
+async def test_profile_shows_defaults_by_name(service: BeatmatchService) -> None:
+    reply = await service.profile(ANN)
+    assert "Defaults in use for: age, resting_hr" in reply.text
+    assert "Resting heart rate: 60 bpm (default)" in reply.text
+    assert "Zones" in reply.text
+
+
+async def test_profile_set_is_saved_and_shown(service: BeatmatchService) -> None:
+    reply = await service.profile(ANN, {"age": "34", "resting_hr": "58", "goal": "vigorous"})
+    assert "(saved)" in reply.title
+    assert "Age: 34" in reply.text
+    assert "Resting heart rate: 58 bpm" in reply.text
+    assert "Maximum heart rate: 184 bpm" in reply.text  # 208 − 0.7 × 34
+    assert "Goal zone: 4" in reply.text
+    assert "Defaults in use" not in reply.text
+    uid = await service.uid(ANN)
+    assert service.repo.profile(uid) == {
+        "age": 34,
+        "resting_hr": 58,
+        "max_hr": None,
+        "cadence": None,
+        "goal_zone": 4,
+    }
+    shown = await service.profile(ANN)
+    assert "(saved)" not in shown.title and "Age: 34" in shown.text
+
+
+async def test_profile_field_can_be_cleared(service: BeatmatchService) -> None:
+    await service.profile(ANN, {"age": "34", "max_hr": "190"})
+    reply = await service.profile(ANN, {"max_hr": "clear"})
+    assert "Tanaka" in reply.text
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        {"age": "abc"},
+        {"age": "5"},
+        {"age": "1000"},
+        {"resting_hr": "-3"},
+        {"goal": "7"},
+        {"goal": "hardest"},
+        {"weight": "80"},
+        {"resting_hr": "110", "max_hr": "125"},
+    ],
+)
+async def test_bad_profile_values_are_user_errors_and_change_nothing(
+    service: BeatmatchService, options: dict[str, str]
+) -> None:
+    await service.profile(ANN, {"age": "30"})
+    with pytest.raises(BadInput):
+        await service.profile(ANN, options)
+    uid = await service.uid(ANN)
+    assert service.repo.profile(uid)["age"] == 30
+    assert service.repo.profile(uid)["resting_hr"] is None
+
+
+# -- genre and similar ---------------------------------------------------------------------------
+async def test_similar_to_a_catalog_track(service: BeatmatchService) -> None:
+    seed = service.catalog.genres.loc[service.catalog.genres["genre"] == "metal", "track_id"].iloc[
+        0
+    ]
+    reply = await service.similar(ANN, seed, 6)
+    ids = [c.track_id for c in reply.tracks]
+    assert len(ids) == 6 and seed not in ids
+    labels = [service.catalog.labels(t)[0] for t in ids]
+    assert labels.count("metal") >= 4, labels
+    assert all(c.reason.startswith("close in sound") for c in reply.tracks)
+    per_artist = Counter(a for c in reply.tracks for a in split_artists(c.artists))
+    assert max(per_artist.values()) <= 2
+
+
+async def test_similar_to_a_library_track_outside_the_catalog(
+    service: BeatmatchService, library_csv: Path
+) -> None:
+    await _imported(service, library_csv)
+    outside = [t for t in _library_ids(library_csv) if t not in service.catalog.tracks.index]
+    reply = await service.similar(ANN, f"https://open.spotify.com/track/{outside[0]}?si=x")
+    assert len(reply.tracks) == 10
+
+
+async def test_similar_by_title_and_artist(service: BeatmatchService) -> None:
+    row = service.catalog.tracks.iloc[5]
+    query = f"{row['name']} - {split_artists(row['artists'])[0]}"
+    reply = await service.similar(ANN, query, 3)
+    assert reply.title.startswith(f"Sounds like {row['name']}")
+
+
+async def test_genre_answers_for_a_catalog_track(service: BeatmatchService) -> None:
+    pytest.importorskip("recommender.genre")
+    genres = service.catalog.genres
+    seed = genres.loc[genres["genre"] == "classical", "track_id"].iloc[0]
+    reply = await service.genre(ANN, seed)
+    assert "classical" in reply.text
+    assert "Classifier's top 3" in reply.text
+    assert reply.tracks[0].track_id == seed
+
+
+async def test_genre_of_a_track_outside_the_catalog_is_the_classifiers_call(
+    service: BeatmatchService, library_csv: Path
+) -> None:
+    pytest.importorskip("recommender.genre")
+    await _imported(service, library_csv)
+    outside = sorted(t for t in _library_ids(library_csv) if t not in service.catalog.tracks.index)
+    reply = await service.genre(ANN, f"spotify:track:{outside[0]}")
+    assert "Classifier's top 3" in reply.text
+    assert "not labelled in the catalog" in reply.text
+
+
+async def test_genre_of_an_unknown_id_is_not_found(service: BeatmatchService) -> None:
+    with pytest.raises(NotFound, match="4LRPiXqCikLlN15c3yImP7"):
+        await service.genre(ANN, "4LRPiXqCikLlN15c3yImP7")
+
+
+# -- bad input never escapes as anything but a UserFacingError -----------------------------------
+Call = Callable[[BeatmatchService, Path], Awaitable[Reply]]
+LONG = "x" * 10_000
+
+
+def _binary(tmp: Path) -> str:
+    path = tmp / "random.bin"
+    path.write_bytes(np.random.default_rng(0).integers(0, 256, 4096, dtype=np.uint8).tobytes())
+    return str(path)
+
+
+BAD_CALLS: dict[str, Call] = {
+    "recommend -5": lambda s, t: s.recommend(ANN, "-5"),
+    "recommend 0": lambda s, t: s.recommend(ANN, 0),
+    "recommend 99999": lambda s, t: s.recommend(ANN, "99999"),
+    "recommend abc": lambda s, t: s.recommend(ANN, "abc"),
+    "recommend mood": lambda s, t: s.recommend(ANN, 5, mood="grumpy"),
+    "recommend bpm word": lambda s, t: s.recommend(ANN, 5, bpm="fast"),
+    "recommend bpm high": lambda s, t: s.recommend(ANN, 5, bpm="500"),
+    "genre empty": lambda s, t: s.genre(ANN, ""),
+    "genre long": lambda s, t: s.genre(ANN, LONG),
+    "genre sql": lambda s, t: s.genre(ANN, "'; DROP TABLE tracks; --"),
+    "genre like": lambda s, t: s.genre(ANN, "%_%"),
+    "genre other link": lambda s, t: s.genre(ANN, "https://example.com/track/1"),
+    "genre album": lambda s, t: s.genre(
+        ANN, "https://open.spotify.com/album/4LRPiXqCikLlN15c3yImP7"
+    ),
+    "genre emoji": lambda s, t: s.genre(ANN, "🎵🎶🔥"),
+    "genre control": lambda s, t: s.genre(ANN, "\x00\x01\x02"),
+    "similar unknown": lambda s, t: s.similar(ANN, "no such song - nobody"),
+    "similar count": lambda s, t: s.similar(ANN, "Neon Harbor", "abc"),
+    "similar count high": lambda s, t: s.similar(ANN, "Neon Harbor", "500"),
+    "import empty": lambda s, t: s.import_library(ANN, ""),
+    "import missing": lambda s, t: s.import_library(ANN, str(t / "missing.csv")),
+    "import directory": lambda s, t: s.import_library(ANN, str(t)),
+    "import binary": lambda s, t: s.import_library(ANN, _binary(t)),
+    "import long path": lambda s, t: s.import_library(ANN, "/" + "a" * 5000),
+    "import bytes": lambda s, t: s.import_library(ANN, data=b"\x00\x01" * 100),
+    "import empty bytes": lambda s, t: s.import_library(ANN, data=b""),
+    "help unknown": lambda s, t: s.help(ANN, "nosuch"),
+    "workout without manager": lambda s, t: s.workout(ANN, "start"),
+    "like nothing": lambda s, t: s.feedback(ANN, "", 1),
+}
+
+
+@pytest.mark.parametrize("name", list(BAD_CALLS))
+async def test_bad_input_raises_a_user_facing_error(
+    service: BeatmatchService, tmp_path: Path, name: str
+) -> None:
+    with pytest.raises(UserFacingError) as error:
+        await BAD_CALLS[name](service, tmp_path)
+    message = error.value.message
+    assert message.strip()
+    assert len(message) < 600, message
+    assert "Traceback" not in message
+
+
+async def test_import_path_with_a_nul_byte_is_a_user_error(service: BeatmatchService) -> None:
+    with pytest.raises(UserFacingError):
+        await service.import_library(ANN, "/tmp/a\x00b.csv")
+
+
+async def test_failed_import_keeps_the_previous_library(
+    service: BeatmatchService, library_csv: Path, tmp_path: Path
+) -> None:
+    await _imported(service, library_csv)
+    with pytest.raises(UserFacingError):
+        await service.import_library(ANN, _binary(tmp_path))
+    uid = await service.uid(ANN)
+    assert service.repo.library_size(uid) == 36
+
+
+async def test_help_names_the_catalog(service: BeatmatchService) -> None:
+    reply = await service.help(ANN)
+    assert "600 tracks (demo)" in reply.text
+    assert "/recommend" in reply.text
+
+
+def test_stats_are_json_ready(repo: Repository, catalog: CatalogState, tmp_path: Path) -> None:
+    stats = _service(repo, catalog, tmp_path).stats()
+    assert json.loads(json.dumps(stats)) == {
+        "catalog_tracks": 600,
+        "demo": True,
+        "models_in_memory": 0,
+    }
+
+
+async def test_recommend_right_after_a_reimport_excludes_the_new_library(
+    service: BeatmatchService, library_csv: Path, tmp_path: Path
+) -> None:
+    await _imported(service, library_csv)
+    first = await service.recommend(ANN, 10)
+    rows = pd.read_csv(library_csv, encoding="utf-8-sig", dtype=str, keep_default_na=False)
+    tracks = service.catalog.tracks
+    added = []
+    for card in first.tracks:
+        t = tracks.loc[card.track_id]
+        added.append(
+            [
+                f"spotify:track:{card.track_id}",
+                t["name"],
+                t["album"],
+                t["artists"],
+                "2020",
+                "200000",
+                "50",
+                "false",
+                "",
+                "2025-06-01T00:00:00Z",
+                "",
+                "",
+                *(
+                    str(t[c])
+                    for c in (
+                        "danceability",
+                        "energy",
+                        "key",
+                        "loudness",
+                        "mode",
+                        "speechiness",
+                        "acousticness",
+                        "instrumentalness",
+                        "liveness",
+                        "valence",
+                        "tempo",
+                        "time_signature",
+                    )
+                ),
+            ]
+        )
+    bigger = write_exportify(tmp_path / "bigger.csv", rows.to_numpy().tolist() + added)
+    await service.import_library(ANN, str(bigger))
+    again = await service.recommend(ANN, 10)  # answered by the previous model while it retrains
+    now_owned = _library_ids(bigger)
+    assert not {c.track_id for c in again.tracks} & now_owned
+
+
+async def test_workout_picks_never_include_a_disliked_track(
+    service: BeatmatchService, library_csv: Path
+) -> None:
+    await _imported(service, library_csv)
+    await service.recommend(ANN, 3)
+    uid = await service.uid(ANN)
+    (top, _), *_ = service.pick_for_context(uid, Context(), 3, set())
+    await service.feedback(ANN, top, -1)
+    # Asked again before the retrained model is ready (the workout does not wait for it).
+    again = [t for t, _ in service.pick_for_context(uid, Context(), 10, set())]
+    assert top not in again
+
+
+@pytest.mark.parametrize("value", [1, -1])
+async def test_feedback_on_a_never_seen_track_does_not_break_recommend(
+    service: BeatmatchService, library_csv: Path, value: int
+) -> None:
+    await _imported(service, library_csv)
+    await service.recommend(ANN, 3)
+    stranger = "0" * 21 + "Z"
+    reply = await service.feedback(ANN, f"https://open.spotify.com/track/{stranger}", value)
+    assert stranger in reply.text
+    await _settle(service)
+    again = await service.recommend(ANN, 5)
+    assert len(again.tracks) == 5
+    uid = await service.uid(ANN)
+    assert service.repo.feedback(uid) == {stranger: value}
+
+
+async def test_simultaneous_requests_share_one_training_run(
+    service: BeatmatchService, library_csv: Path
+) -> None:
+    await service.import_library(ANN, str(library_csv))
+    await service.import_library(BOB, str(library_csv))
+    replies = await asyncio.gather(
+        service.recommend(ANN, 4),
+        service.recommend(ANN, 4),
+        service.recommend(BOB, 4),
+        service.similar(BOB, service.catalog.tracks.index[0], 4),
+    )
+    assert [len(r.tracks) for r in replies] == [4, 4, 4, 4]
+    assert [c.track_id for c in replies[0].tracks] == [c.track_id for c in replies[1].tracks]
+    assert service.taste.cached_count() == 2
+
+
+# -- the composition root ------------------------------------------------------------------------
+async def test_build_without_a_catalog_uses_the_demo_under_the_data_dir(config: Config) -> None:
+    app = build(config, show_progress=False)
+    try:
+        assert app.catalog.is_demo
+        assert (config.data_dir / "beatmatch.db").is_file()
+        reply = await app.service.help(ANN)
+        assert DEMO_NOTE in reply.text
+        assert app.service.workouts is app.workouts
+    finally:
+        app.close()
+
+
+async def test_build_with_a_catalog_imports_it_once(
+    tiny_catalog: CatalogFile, tmp_path: Path
+) -> None:
+    config = load_config(
+        env={
+            "BEATMATCH_STORAGE_DATA_DIR": str(tmp_path / "data"),
+            "BEATMATCH_CATALOG_PATH": str(tiny_catalog.path),
+        }
+    )
+    for _ in range(2):  # the second start finds the catalog already imported
+        app = build(config, show_progress=False)
+        try:
+            assert not app.catalog.is_demo
+            assert app.catalog.size == 60
+            reply = await app.service.help(ANN)
+            assert "Catalog: 60 tracks." in reply.text
+            assert "demo" not in reply.text
+        finally:
+            app.close()

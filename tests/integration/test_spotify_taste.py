@@ -1,0 +1,130 @@
+"""Reading a linked listener's taste: every source, each page once and concurrently, into library
+rows and top artists; audio features through catalog → ReccoBeats → legacy → missing, all cached."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from recommender.tracks import AUDIO_FEATURES
+from tests.integration.spotify_env import ANN, SpotifyEnv, spotify_env
+
+
+@pytest.fixture
+async def env(tmp_path: Path) -> AsyncIterator[SpotifyEnv]:
+    async with spotify_env(tmp_path) as e:
+        yield e
+
+
+async def test_every_source_lands_in_the_library_with_its_ranks(env: SpotifyEnv) -> None:
+    await env.link(ANN)
+    uid = await env.service.uid(ANN)
+    library = env.repo.library(uid)
+    counts = Counter(library["source"])
+    user = env.world.user
+    assert counts["saved"] == len(user.saved) == 60
+    assert counts["top_short"] == counts["top_medium"] == counts["top_long"] == 20
+    own_items = {
+        t
+        for p in user.playlists
+        if p.playlist_id != env.world.followed_playlist
+        for t, _ in p.items
+    }
+    assert counts["playlist"] == len(own_items)
+    saved = library[library["source"] == "saved"].sort_values("rank")
+    assert list(saved["track_id"]) == [t for t, _ in user.saved]
+    assert saved["added_at"].iloc[0] == user.saved[0][1]
+    assert set(library["track_id"]) == env.world.library_ids
+    top = env.repo.top_artists(uid)
+    assert set(top["time_range"]) == {"short", "medium", "long"}
+    assert (
+        list(top[top["time_range"] == "short"].sort_values("rank")["artist"])
+        == user.top_artists["short"]
+    )
+    tracks = env.repo.get_tracks(env.world.in_reccobeats[:1])
+    assert tracks.iloc[0]["name"].startswith("Library Song")
+
+
+async def test_each_page_is_read_once_and_followed_playlists_not_at_all(env: SpotifyEnv) -> None:
+    env.spotify.latency = 0.02
+    await env.link(ANN)
+    calls = env.spotify.calls()
+    pages = Counter(
+        (path, q.get("offset"), q.get("time_range")) for m, path, q in calls if m == "GET"
+    )
+    assert max(pages.values()) == 1, [p for p, n in pages.items() if n > 1]
+    assert not any(path.startswith("/v1/tracks") for _, path, _ in calls)  # tracks come with pages
+    assert not any(env.world.followed_playlist in path for _, path, _ in calls)
+    assert not any(p.startswith("/v1/playlists/") and p.endswith("/tracks") for _, p, _ in calls)
+    assert env.spotify.max_in_flight >= 4  # pages with known offsets go out together
+
+
+async def test_features_come_from_the_catalog_first_then_reccobeats(env: SpotifyEnv) -> None:
+    await env.link(ANN)
+    world = env.world
+    asked = set(env.recco.asked)
+    assert not asked & set(world.in_catalog)  # the catalog answered those
+    assert set(world.in_reccobeats) <= asked and set(world.unknown) <= asked
+    assert all(len(ids) <= 40 for ids in env.recco.requests)
+    sources = env.repo.feature_sources(world.library_ids)
+    assert {sources[t] for t in world.in_catalog} == {"catalog"}
+    assert {sources[t] for t in world.in_reccobeats} == {"reccobeats"}
+    assert not set(world.unknown) & set(sources)
+    assert env.repo.feature_misses(world.unknown, "reccobeats") == set(world.unknown)
+    stored = env.repo.get_tracks(world.in_reccobeats[:3])
+    assert stored[list(AUDIO_FEATURES[:11])].notna().all().all()
+
+
+async def test_a_second_read_asks_reccobeats_nothing(env: SpotifyEnv) -> None:
+    await env.link(ANN)
+    asked_before = len(env.recco.requests)
+    report = await env.service.sync_spotify(await env.service.uid(ANN), env.notify)
+    assert len(env.recco.requests) == asked_before  # hits and misses are both cached
+    assert report.features.missing == len(env.world.unknown)
+
+
+async def test_reccobeats_429_is_waited_out(env: SpotifyEnv) -> None:
+    env.recco.throttle(times=2, retry_after=0.1)
+    await env.link(ANN)
+    sources = env.repo.feature_sources(env.world.in_reccobeats)
+    assert set(sources) == set(env.world.in_reccobeats)
+
+
+async def test_reccobeats_down_leaves_features_missing_but_the_library_read(
+    env: SpotifyEnv,
+) -> None:
+    env.recco.fail(times=1000)
+    await env.link(ANN)
+    uid = await env.service.uid(ANN)
+    assert env.repo.library_size(uid) == len(env.world.library_ids)
+    assert not env.repo.feature_sources(env.world.in_reccobeats)
+    assert not env.repo.feature_misses(env.world.unknown, "reccobeats")  # a failure isn't a miss
+    assert any("reccobeats could not be reached" in n for n in env.notes)
+
+
+async def test_legacy_audio_features_are_asked_only_in_legacy_mode(
+    env: SpotifyEnv, tmp_path: Path
+) -> None:
+    await env.link(ANN)
+    assert not env.spotify.calls("/v1/audio-features")
+    async with spotify_env(tmp_path / "legacy", legacy=True) as legacy:
+        legacy.recco.fail(times=1000)  # ReccoBeats down: the legacy endpoint fills in
+        await legacy.link(ANN)
+        calls = legacy.spotify.calls("/v1/audio-features")
+        assert calls and all(len(q["ids"].split(",")) <= 100 for _, _, q in calls)
+        sources = legacy.repo.feature_sources(legacy.world.in_reccobeats)
+        assert set(sources.values()) == {"spotify_legacy"}
+
+
+async def test_long_reads_report_progress_in_the_chat(tmp_path: Path) -> None:
+    async with spotify_env(tmp_path, saved=400) as env:
+        env.linking.sync.progress_every = 0.0
+        env.linking.sync.chain.progress_every = 0.0
+        env.spotify.latency = 0.01
+        await env.link(ANN)
+        assert any(n.startswith("Read ") and "of 400 saved tracks" in n for n in env.notes)
+        assert any(n.startswith("Audio features: asked reccobeats") for n in env.notes)
+        assert any("distinct tracks from Spotify" in n for n in env.notes)

@@ -1,0 +1,77 @@
+"""The aiohttp web server with the real aiohttp client: /healthz, the callback routes and pages, and
+access logs that never carry a query string."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import aiohttp
+import pytest
+from aiohttp import web
+
+from bot.core.catalog import CatalogState
+from bot.core.service import BeatmatchService, ServiceSettings
+from bot.web import bound_port, start_web
+from recommender.demo_catalog import demo_catalog
+from storage.repository import Repository
+
+
+@pytest.fixture
+async def base(repo: Repository, tmp_path: Path) -> AsyncIterator[str]:
+    """A service without Spotify or Pulsoid configured, served on a free loopback port."""
+    tracks, genres = demo_catalog(size=200)
+    service = BeatmatchService(
+        repo,
+        CatalogState(tracks=tracks, genres=genres, is_demo=True),
+        tmp_path,
+        ServiceSettings(cooldown_seconds=0.0),
+    )
+    runner: web.AppRunner = await start_web(service, "127.0.0.1", 0)
+    try:
+        yield f"http://127.0.0.1:{bound_port(runner)}"
+    finally:
+        await runner.cleanup()
+
+
+async def test_healthz_answers_with_numbers(base: str) -> None:
+    async with aiohttp.ClientSession() as client, client.get(f"{base}/healthz") as response:
+        body = await response.json()
+    assert response.status == 200
+    assert body["ok"] is True and body["catalog_tracks"] == 200 and body["demo"] is True
+
+
+@pytest.mark.parametrize(
+    ("path", "status", "words"),
+    [
+        ("/callback/spotify?code=abc&state=n.s", 400, "set up on this bot"),
+        ("/callback?code=abc&state=n.s", 400, "set up on this bot"),
+        ("/callback/pulsoid?code=abc&state=n.s", 400, "not set up"),
+        ("/callback/myspace?code=abc&state=n.s", 404, "no such link"),
+    ],
+)
+async def test_callback_pages(base: str, path: str, status: int, words: str) -> None:
+    async with aiohttp.ClientSession() as client, client.get(base + path) as response:
+        page = await response.text()
+    assert response.status == status
+    assert response.content_type == "text/html"
+    assert words in page and "<!doctype html>" in page
+
+
+async def test_access_log_has_paths_but_no_query_strings(
+    base: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    secret = "code-SHOULD-NOT-BE-LOGGED"
+    async with aiohttp.ClientSession() as client:
+        async with client.get(f"{base}/callback/spotify?code={secret}&state=st-SECRET.x"):
+            pass
+        async with client.get(f"{base}/healthz?probe=1"):
+            pass
+    lines = [r.getMessage() for r in caplog.records if r.name == "aiohttp.access"]
+    assert any('"GET /callback/spotify" 400' in line for line in lines), lines
+    assert any('"GET /healthz" 200' in line for line in lines)
+    assert (
+        secret not in caplog.text and "st-SECRET" not in caplog.text and "probe" not in caplog.text
+    )
