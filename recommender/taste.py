@@ -6,7 +6,7 @@ This is the one ranker behind ``/recommend`` and ``beatmatch eval next-likes``.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import joblib
@@ -131,7 +131,8 @@ class TasteModel:
         times = time_order(library).reindex(known.index)
         # A like pressed in the chat is the newest evidence there is.
         order[: len(known)] = times.fillna(times.max() + 1 if times.notna().any() else 0).to_numpy()
-        ensemble = TasteEnsemble(settings.ensemble).fit(x, y, sample_weight, order)
+        members = replace(settings.ensemble, seed=settings.ensemble.seed + settings.seed)
+        ensemble = TasteEnsemble(members).fit(x, y, sample_weight, order)
         info = {
             "positives": float(len(known)),
             "negatives": float(len(negatives)),

@@ -245,13 +245,38 @@ class Repository(WorkoutStore, HeartStore, AccountStore, SpotifyStore, SqliteAcc
         )
 
     def load_catalog(self) -> tuple[pd.DataFrame, pd.DataFrame]:
-        """(catalog track table, genre labels track_id/genre)."""
-        frame = self._frame(self._track_select("t.in_catalog = 1"))
-        genres = self._frame(
-            "select g.track_id, g.genre from track_genres g join tracks t "
-            "on t.id = g.track_id where t.in_catalog = 1"
+        """(catalog track table, genre labels track_id/genre), read with little memory.
+
+        Text and numbers are read apart and numbers in chunks straight into arrays: one query of
+        every column would leave ~80 MB of freed float objects stranded between live strings.
+        """
+        numeric = ["popularity", "duration_ms", "explicit", *AUDIO_FEATURES, "release_year"]
+        with self._lock:
+            conn = self.db.conn
+            text = conn.execute(
+                "select id, name, artists, album from tracks where in_catalog = 1 order by id"
+            ).fetchall()
+            cols = ", ".join(f"f.{c}" if c in AUDIO_FEATURES else f"t.{c}" for c in numeric)
+            cursor = conn.execute(
+                f"select {cols} from tracks t left join features f on f.track_id = t.id "
+                "where t.in_catalog = 1 order by t.id"
+            )
+            chunks = []
+            while batch := cursor.fetchmany(4096):
+                chunks.append(np.array(batch, dtype="float64"))
+            genre_rows = conn.execute(
+                "select g.track_id, g.genre from track_genres g join tracks t "
+                "on t.id = g.track_id where t.in_catalog = 1"
+            ).fetchall()
+        values = np.vstack(chunks) if chunks else np.zeros((0, len(numeric)))
+        ids, names, artists, albums = (
+            (list(c) for c in zip(*text, strict=True)) if text else ([], [], [], [])
         )
-        return normalise_tracks(frame.set_index("track_id")), genres
+        frame = pd.DataFrame(values, columns=numeric, index=pd.Index(ids, name="track_id"))
+        frame["name"], frame["artists"], frame["album"] = names, artists, albums
+        genres = pd.DataFrame(genre_rows, columns=["track_id", "genre"])
+        genres["genre"] = genres["genre"].astype("category")
+        return normalise_tracks(frame), genres
 
     def get_tracks(self, track_ids: Iterable[str]) -> pd.DataFrame:
         """The stored track table for ``track_ids`` (ids not stored are absent)."""

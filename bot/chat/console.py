@@ -78,6 +78,8 @@ class ConsoleChat:
                 continue
             if not self.interactive:
                 shown = text if len(text) <= 120 else text[:117] + "…"
+                if "code=" in text or "access_token" in text:
+                    shown = "[a pasted link address, not echoed]"
                 self.say(f"> {shown}")
             if text.split()[0].lower() in ("/quit", "/exit"):
                 break

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -27,7 +27,6 @@ class CatalogState:
     genres: pd.DataFrame
     is_demo: bool
     fingerprint: str = ""
-    _labels: dict[str, list[str]] = field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
         if not self.fingerprint:
@@ -36,8 +35,6 @@ class CatalogState:
             digest.update("".join(self.tracks.index[:: max(1, len(self.tracks) // 500)]).encode())
             digest.update(np.nan_to_num(self.tracks["energy"].to_numpy()).tobytes())
             self.fingerprint = digest.hexdigest()[:16]
-        grouped = self.genres.groupby("track_id")["genre"].apply(list)
-        self._labels = {str(k): list(v) for k, v in grouped.items()}
 
     @property
     def size(self) -> int:
@@ -46,7 +43,9 @@ class CatalogState:
 
     def labels(self, track_id: str) -> list[str]:
         """The catalog's genre labels of a track ([] if none or unknown)."""
-        return self._labels.get(track_id, [])
+        # A scan (about a millisecond) instead of a 76k-entry dict: memory is the scarcer budget.
+        rows = self.genres["genre"][self.genres["track_id"].to_numpy() == track_id]
+        return [str(g) for g in rows]
 
     @property
     def note(self) -> str:

@@ -482,8 +482,14 @@ class BeatmatchService(HeartCommands, PulsoidCommands, SpotifyCommands):
         task = self._training.pop(uid, None)
         if task is not None and not task.done():
             task.cancel()
+        sync = self._spotify_syncs.pop(uid, None)
+        if sync is not None and not sync.done():
+            sync.cancel()
         if self.workouts is not None:
             self.workouts.discard(uid)
+        if self.pulsoid is not None:
+            # Revokes at Pulsoid (best effort) and stops a device-flow poll still waiting.
+            await self.pulsoid.unlink(uid)
         counts = await asyncio.to_thread(self.taste.forget, uid, self.repo.forget_user)
         self._last_picks.pop(uid, None)
         self._last_used = {k: v for k, v in self._last_used.items() if k[0] != uid}
