@@ -4,7 +4,9 @@ FROM python:3.11-slim
 ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     PIP_NO_CACHE_DIR=1 \
-    BEATMATCH_STORAGE_DATA_DIR=/data
+    OMP_WAIT_POLICY=PASSIVE \
+    BEATMATCH_STORAGE_DATA_DIR=/data \
+    BEATMATCH_WEB_HOST=0.0.0.0
 
 RUN useradd --create-home --uid 10001 beatmatch
 WORKDIR /app
@@ -18,7 +20,12 @@ RUN pip install --upgrade pip && pip install .
 RUN mkdir /data && chown beatmatch /data
 VOLUME ["/data"]
 USER beatmatch
+# The web server: OAuth callbacks, /healthz and (with web.public_url) Telegram's webhook.
 EXPOSE 8080
+HEALTHCHECK --interval=60s --timeout=5s --start-period=120s \
+    CMD python -c "import os, urllib.request; urllib.request.urlopen('http://127.0.0.1:' + os.environ.get('BEATMATCH_WEB_PORT', '8080') + '/healthz', timeout=4)"
 
+# beatmatch is PID 1 and handles SIGTERM itself: `docker stop` is a clean shutdown.
+STOPSIGNAL SIGTERM
 ENTRYPOINT ["beatmatch"]
 CMD ["run"]

@@ -1,4 +1,5 @@
-"""The ``beatmatch`` command line: run | console | import-catalog | import-library | train-genre | eval."""
+"""The ``beatmatch`` command line: run | console | sync-commands | import-catalog | import-library |
+train-genre | eval."""
 
 from __future__ import annotations
 
@@ -35,6 +36,10 @@ def _setup_logging(level: str) -> None:
     )
     for noisy in ("matplotlib", "PIL", "urllib3", "asyncio"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
+    # These print request URLs below WARNING: Telegram's carry the bot token, Discord's the
+    # interaction tokens.
+    for secretive in ("httpx", "httpcore", "telegram", "discord.http", "discord.webhook"):
+        logging.getLogger(secretive).setLevel(logging.WARNING)
 
 
 def _config(args: argparse.Namespace) -> Config:
@@ -51,8 +56,29 @@ def cmd_run(args: argparse.Namespace) -> int:
     config = _config(args)
     _setup_logging(config.logging.level)
     runner = run_console(config) if args.command == "console" else run(config)
-    with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(runner)
+    try:
+        with contextlib.suppress(KeyboardInterrupt):
+            asyncio.run(runner)
+    except RuntimeError as error:
+        from bot.runner import RunFailed
+
+        if isinstance(error, RunFailed):
+            raise CommandError(str(error)) from None
+        raise
+    return 0
+
+
+def cmd_sync_commands(args: argparse.Namespace) -> int:
+    """Publish Discord's slash commands: globally, or to one guild with --guild."""
+    from bot.chat.discord.bot import sync_commands
+
+    config = _config(args)
+    _setup_logging(config.logging.level)
+    if not config.discord.token:
+        raise CommandError("discord.token is not set (BEATMATCH_DISCORD_TOKEN).")
+    synced = asyncio.run(sync_commands(config.discord.token, args.guild))
+    where = f"guild {args.guild}" if args.guild else "every guild (global: may take up to an hour)"
+    print(f"Synced {len(synced)} slash commands to {where}.")
     return 0
 
 
@@ -177,6 +203,13 @@ def parser() -> argparse.ArgumentParser:
     sub.add_parser(
         "console", parents=[common], help="the console chat (simulated heart)"
     ).set_defaults(func=cmd_run)
+    p = sub.add_parser(
+        "sync-commands",
+        parents=[common],
+        help="publish Discord's slash commands globally (or to one guild); not done on start",
+    )
+    p.add_argument("--guild", type=int, default=0, metavar="ID", help="sync to this guild only")
+    p.set_defaults(func=cmd_sync_commands)
     p = sub.add_parser(
         "import-catalog",
         parents=[common],

@@ -4,6 +4,7 @@ chosen and wired together."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import ctypes
 import gc
 import logging
@@ -74,10 +75,8 @@ def open_repository(config: Config) -> Repository:
 
 def release_freed_memory() -> None:
     """Hand memory freed by big loads back to the OS (glibc keeps it otherwise); no-op elsewhere."""
-    try:
+    with contextlib.suppress(OSError, AttributeError):
         ctypes.CDLL("libc.so.6").malloc_trim(0)
-    except (OSError, AttributeError):
-        pass
 
 
 def load_catalog(config: Config, repo: Repository, show_progress: bool = True) -> CatalogState:
@@ -213,9 +212,17 @@ async def run_console(config: Config) -> None:
 
 async def run(config: Config) -> None:
     """``beatmatch run``: the chat fronts whose tokens are configured, else the console."""
-    if config.telegram.token or config.discord.token:
-        raise SystemExit(
-            "Telegram and Discord fronts are not part of this build yet; unset "
-            "telegram.token / discord.token to use the console."
-        )
-    await run_console(config)
+    if not (config.telegram.token or config.discord.token):
+        await run_console(config)
+        return
+    from bot.runner import Runner  # the chat libraries load only when a front is configured
+
+    app = await asyncio.to_thread(build, config, simulated_heart=False)
+    gc.collect()
+    gc.freeze()  # as in run_console: long-lived objects out of the collector's way
+    try:
+        runner = Runner(app)
+    except Exception:
+        await app.shutdown()
+        raise
+    await runner.serve()

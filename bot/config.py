@@ -38,7 +38,7 @@ class RecommendConfig:
     default_count: int = 10
     max_count: int = 50
     cooldown_seconds: float = 3.0
-    negatives_per_positive: int = 8
+    negatives_per_positive: int = 40
 
 
 @dataclass(frozen=True)
@@ -201,7 +201,7 @@ def load_config(path: str | Path | None = None, env: Mapping[str, str] | None = 
 
 def config_keys() -> list[str]:
     """Every ``section.key`` name the configuration knows (the docs test checks each is explained)."""
-    keys = []
+    keys: list[str] = []
     for name, cls in _section_types().items():
         keys.extend(f"{name}.{f.name}" for f in dataclasses.fields(cls))
     return keys

@@ -120,23 +120,8 @@ def affinity_features(
 def base_features(tracks: pd.DataFrame) -> np.ndarray:
     """Audio and descriptive features, shape (n_tracks, 17); NaN where unknown."""
     frame = pd.DataFrame(index=tracks.index)
-    for column in (
-        "danceability",
-        "energy",
-        "key",
-        "loudness",
-        "mode",
-        "speechiness",
-        "acousticness",
-        "instrumentalness",
-        "liveness",
-        "valence",
-        "tempo",
-        "time_signature",
-        "popularity",
-        "explicit",
-        "release_year",
-    ):
+    derived = {"duration_min", "tempo_folded"}
+    for column in (c for c in BASE_FEATURES if c not in derived):
         frame[column] = tracks[column].astype("float64")
     frame["duration_min"] = tracks["duration_ms"].astype("float64") / 60000.0
     frame["tempo_folded"] = fold_tempo(tracks["tempo"].to_numpy())

@@ -10,8 +10,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from bot.core.errors import BadInput
+from recommender.context import MOODS
 
 MAX_COMMAND_CHARS = 2000
+#: The moods /recommend knows (fronts with option pickers offer these).
+MOOD_NAMES: tuple[str, ...] = tuple(MOODS)
 
 
 @dataclass(frozen=True)
@@ -78,6 +81,16 @@ COMMANDS: tuple[CommandSpec, ...] = (
         "playlist",
         "/playlist [NAME]",
         "Your last recommendations as a private Spotify playlist (needs /link spotify).",
+    ),
+    CommandSpec(
+        "stats",
+        "/stats",
+        "A picture of your taste: its sound against the catalog, your top genres, your feedback.",
+    ),
+    CommandSpec(
+        "digest",
+        "/digest [on|off]",
+        "A weekly private message with 10 fresh recommendations (without on/off: is it on?).",
     ),
     CommandSpec("forget", "/forget", "Erase everything beatmatch stores about you."),
     CommandSpec(

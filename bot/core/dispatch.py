@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import secrets
+from collections.abc import Awaitable
 
 from bot.core.commands import ParsedCommand, parse_command
 from bot.core.errors import BadInput, UserFacingError
@@ -12,6 +13,12 @@ from bot.core.service import BeatmatchService, Notify, _silent
 from bot.core.spotify_linking import looks_like_callback
 
 log = logging.getLogger(__name__)
+#: Telegram deep links (t.me/BOT?start=PAYLOAD) open a private chat with ``/start PAYLOAD``.
+DEEP_LINKS = {"link_spotify": "/link spotify", "link_pulsoid": "/link pulsoid"}
+UPLOAD_HINT = (
+    "Send your Exportify CSV as a file (exportify.net → Liked Songs → Export): "
+    "attach it on Discord's /import, or send it as a document here on Telegram."
+)
 
 
 def apology(incident: str) -> Reply:
@@ -36,6 +43,8 @@ async def run_command(
     match command.name:
         case "help":
             return await service.help(user, command.rest, console=console)
+        case "import" if not console:
+            raise BadInput(UPLOAD_HINT)  # a path names a file on the bot's machine: console only
         case "import":
             return await service.import_library(user, command.rest, notify=notify)
         case "recommend":
@@ -88,6 +97,10 @@ async def run_command(
             return await service.unlink(user, words)
         case "playlist":
             return await service.playlist(user, command.rest, notify=notify)
+        case "stats":
+            return await service.taste_stats(user, notify=notify)
+        case "digest":
+            return await service.digest(user, command.rest)
         case "forget":
             return await service.forget(user)
     raise BadInput(f"/{command.name} works only in the console.")
@@ -105,11 +118,39 @@ async def handle_text(
     try:
         if looks_like_callback(text):  # a pasted-back OAuth address: never logged
             return await service.finish_link(user, text, notify=notify)
-        return await run_command(service, user, parse_command(text), notify=notify, console=console)
+        command = parse_command(deep_link(text))
+        return await run_command(service, user, command, notify=notify, console=console)
     except UserFacingError as error:
         return Reply(text=error.message, error=True)
     except Exception:
         return logged_apology(user)
+
+
+async def guarded(user: ChatUser, call: Awaitable[Reply]) -> Reply:
+    """Await one service call; a UserFacingError becomes its message, anything else an apology."""
+    try:
+        return await call
+    except UserFacingError as error:
+        return Reply(text=error.message, error=True)
+    except Exception:
+        return logged_apology(user)
+
+
+def deep_link(text: str) -> str:
+    """``/start PAYLOAD`` (a Telegram deep link) as the command it stands for; other text as is."""
+    head, _, payload = text.strip().partition(" ")
+    if head.split("@", 1)[0].lower() != "/start" or not payload.strip():
+        return text
+    return DEEP_LINKS.get(payload.strip(), "/help")
+
+
+def deep_link_payload(text: str) -> str:
+    """The deep-link payload that brings a user back to ``text`` in a private chat ("" if none)."""
+    words = text.strip().lower().split()
+    if len(words) >= 2 and words[0].split("@", 1)[0] == "/link":
+        payload = f"link_{words[1]}"
+        return payload if payload in DEEP_LINKS else ""
+    return ""
 
 
 def logged_apology(user: ChatUser) -> Reply:

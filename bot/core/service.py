@@ -7,6 +7,7 @@ also serves chats and heart-rate streams never stalls.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import random
 import time
@@ -20,6 +21,7 @@ import pandas as pd
 
 from bot.core.catalog import CatalogState
 from bot.core.commands import help_text, parse_int
+from bot.core.digest import DigestCommands
 from bot.core.errors import BadInput, CoolingDown, NotFound, UserFacingError
 from bot.core.genre_models import GenreModels
 from bot.core.heart_commands import HeartCommands
@@ -35,6 +37,7 @@ from bot.core.resolve import (
 )
 from bot.core.spotify_commands import SpotifyCommands
 from bot.core.spotify_linking import SpotifyLinking, playlist_choice
+from bot.core.stats import StatsCommands
 from bot.core.taste_models import TasteModels, TrainedTaste
 from bot.core.workout_manager import WorkoutManager
 from recommender.context import MOODS, Context, canonical_mood
@@ -63,7 +66,9 @@ class ServiceSettings:
     cooldown_seconds: float = 3.0
 
 
-class BeatmatchService(HeartCommands, PulsoidCommands, SpotifyCommands):
+class BeatmatchService(
+    HeartCommands, PulsoidCommands, SpotifyCommands, StatsCommands, DigestCommands
+):
     """Transport-agnostic commands: the chat adapters parse, call one method, render the Reply."""
 
     def __init__(
@@ -87,6 +92,7 @@ class BeatmatchService(HeartCommands, PulsoidCommands, SpotifyCommands):
         self._last_used: dict[tuple[int, str], float] = {}
         self._last_picks: dict[int, list[str]] = {}
         self._training: dict[int, asyncio.Task[TrainedTaste]] = {}
+        self._first: dict[int, asyncio.Task[TrainedTaste]] = {}
         self.spotify = spotify
         self.link_notifier = None
         self._spotify_syncs = {}
@@ -189,15 +195,29 @@ class BeatmatchService(HeartCommands, PulsoidCommands, SpotifyCommands):
 
     # -- taste model --------------------------------------------------------------------------
     def schedule_training(self, uid: int) -> asyncio.Task[TrainedTaste]:
-        """Start (or join) background training of the user's taste model."""
+        """Start (or join) background training of the user's taste model.
+
+        A user with no model at all first gets a quick one (seconds) so the first answer does not
+        wait for the full model, which trains right after it.
+        """
         task = self._training.get(uid)
         if task is None or task.done():
-            task = asyncio.get_running_loop().create_task(
-                asyncio.to_thread(self.taste.load_or_train, uid)
-            )
+            loop = asyncio.get_running_loop()
+            if self.taste.cached(uid) is None:
+                first = loop.create_task(asyncio.to_thread(self.taste.first_model, uid))
+                first.add_done_callback(self._training_done)
+                self._first[uid] = first
+            task = loop.create_task(self._full_training(uid))
             task.add_done_callback(self._training_done)
             self._training[uid] = task
         return task
+
+    async def _full_training(self, uid: int) -> TrainedTaste:
+        first = self._first.get(uid)
+        if first is not None:
+            with contextlib.suppress(Exception):
+                await asyncio.shield(first)  # its failure is reported by whoever awaits it
+        return await asyncio.to_thread(self.taste.load_or_train, uid)
 
     def _training_done(self, task: asyncio.Task[TrainedTaste]) -> None:
         if task.cancelled():
@@ -207,18 +227,24 @@ class BeatmatchService(HeartCommands, PulsoidCommands, SpotifyCommands):
             log.error("background taste training failed", exc_info=error)
 
     async def _taste(self, uid: int, notify: Notify) -> tuple[TrainedTaste, bool]:
-        """(model, is_current): a stale cached model is used while a fresh one trains."""
+        """(model, is_current): a stale or quick model is served while the full one trains."""
         cached = self.taste.cached(uid)
-        current = await asyncio.to_thread(self.taste.is_current, cached, uid)
-        if cached is not None and current:
+        if cached is not None and await asyncio.to_thread(self.taste.is_current, cached, uid):
             return cached, True
         task = self.schedule_training(uid)
         if cached is not None:
             return cached, False
-        if not task.done():
-            size = await asyncio.to_thread(self.repo.library_size, uid)
-            if size:
-                await notify(f"Learning your taste from {size} tracks (first time only)…")
+        first = self._first.get(uid)
+        if first is not None:
+            if not first.done():
+                size = await asyncio.to_thread(self.repo.library_size, uid)
+                if size:
+                    await notify(
+                        f"Learning your taste from {size} tracks (a first pass now, the full "
+                        "model in the background)…"
+                    )
+            trained = await asyncio.shield(first)
+            return trained, not trained.quick
         return await asyncio.shield(task), True
 
     # -- recommend ------------------------------------------------------------------------------
@@ -341,7 +367,9 @@ class BeatmatchService(HeartCommands, PulsoidCommands, SpotifyCommands):
             f"taste model: {trained.model.trained_on} tracks, "
             f"RF {weight:.0%} / XGBoost {1 - weight:.0%}"
         )
-        if not current:
+        if trained.quick:
+            parts.append("a first-pass model: the full one is still training")
+        elif not current:
             parts.append("your latest changes are still being learned")
         footer = " · ".join(parts) + ". Rate tracks with /like N or /dislike N."
         return self._with_demo_note(footer)
@@ -479,9 +507,10 @@ class BeatmatchService(HeartCommands, PulsoidCommands, SpotifyCommands):
     async def forget(self, user: ChatUser) -> Reply:
         """Erase the user: library, feedback, models, profile, workouts, linked accounts."""
         uid = await self.uid(user)
-        task = self._training.pop(uid, None)
-        if task is not None and not task.done():
-            task.cancel()
+        for tasks in (self._training, self._first):
+            task = tasks.pop(uid, None)
+            if task is not None and not task.done():
+                task.cancel()
         sync = self._spotify_syncs.pop(uid, None)
         if sync is not None and not sync.done():
             sync.cancel()
@@ -491,6 +520,7 @@ class BeatmatchService(HeartCommands, PulsoidCommands, SpotifyCommands):
             # Revokes at Pulsoid (best effort) and stops a device-flow poll still waiting.
             await self.pulsoid.unlink(uid)
         counts = await asyncio.to_thread(self.taste.forget, uid, self.repo.forget_user)
+        await asyncio.to_thread(self.forget_stats, uid)
         self._last_picks.pop(uid, None)
         self._last_used = {k: v for k, v in self._last_used.items() if k[0] != uid}
         total = sum(v for k, v in counts.items() if k != "users")

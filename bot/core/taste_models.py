@@ -41,6 +41,7 @@ class TrainedTaste:
     library: pd.DataFrame  # library rows: track_id, source, rank, added_at
     library_tracks: pd.DataFrame  # track table of the library
     trained_at: float
+    quick: bool = False  # a first, lighter model served while the full one trains
 
 
 class TasteModels:
@@ -71,7 +72,11 @@ class TasteModels:
 
     def is_current(self, trained: TrainedTaste | None, user_id: int) -> bool:
         """True if ``trained`` reflects the user's present library and feedback."""
-        return trained is not None and trained.fingerprint == self.fingerprint(user_id)
+        return (
+            trained is not None
+            and not trained.quick
+            and trained.fingerprint == self.fingerprint(user_id)
+        )
 
     def forget(self, user_id: int, erase_rows: Callable[[int], T]) -> T:
         """Erase the user: waits for a training run in progress, then drops the model from memory
@@ -102,26 +107,50 @@ class TasteModels:
         tracks = self.repo.get_tracks(library["track_id"].unique())
         return library, tracks
 
+    def load_stored(self, user_id: int) -> TrainedTaste | None:
+        """A current model from memory or disk, without training (None if there is none)."""
+        with self._lock(user_id):
+            return self._stored(user_id)
+
+    def _stored(self, user_id: int) -> TrainedTaste | None:
+        trained = self._cache.get(user_id)
+        if self.is_current(trained, user_id):
+            return trained
+        fingerprint = self.fingerprint(user_id)
+        record = self.repo.model_record(user_id, MODEL_KIND)
+        if record and record["fingerprint"] == fingerprint and Path(record["path"]).is_file():
+            try:
+                model = TasteModel.load(Path(record["path"]))
+                return self._remember(user_id, model, fingerprint)
+            except (ValueError, OSError, EOFError) as error:
+                log.warning(
+                    "stored taste model of user %s unusable (%s); retraining", user_id, error
+                )
+        return None
+
     def load_or_train(self, user_id: int) -> TrainedTaste:
         """A current model: from memory, from disk, or freshly trained (blocking)."""
         with self._lock(user_id):
-            trained = self._cache.get(user_id)
-            if self.is_current(trained, user_id):
-                assert trained is not None
-                return trained
-            fingerprint = self.fingerprint(user_id)
-            record = self.repo.model_record(user_id, MODEL_KIND)
-            if record and record["fingerprint"] == fingerprint and Path(record["path"]).is_file():
-                try:
-                    model = TasteModel.load(Path(record["path"]))
-                    return self._remember(user_id, model, fingerprint)
-                except (ValueError, OSError, EOFError) as error:
-                    log.warning(
-                        "stored taste model of user %s unusable (%s); retraining", user_id, error
-                    )
-            return self._train(user_id, fingerprint)
+            stored = self._stored(user_id)
+            if stored is not None:
+                return stored
+            return self._train(user_id, self.fingerprint(user_id), self.settings)
 
-    def _train(self, user_id: int, fingerprint: str) -> TrainedTaste:
+    def first_model(self, user_id: int) -> TrainedTaste:
+        """The stored model if there is a current one, else a quick one (see ``train_quick``)."""
+        with self._lock(user_id):  # under the lock, so /forget waits for it and drops it after
+            stored = self._stored(user_id)
+            return stored if stored is not None else self.train_quick(user_id)
+
+    def train_quick(self, user_id: int) -> TrainedTaste:
+        """A light model for a user who has none yet (seconds, not tens of seconds); it is served
+        until the full model, trained next, replaces it. Not stored on disk. Callers hold the
+        user's lock (``first_model``)."""
+        return self._train(user_id, self.fingerprint(user_id), self.settings.quick(), persist=False)
+
+    def _train(
+        self, user_id: int, fingerprint: str, settings: TasteSettings, persist: bool = True
+    ) -> TrainedTaste:
         library, tracks = self._library(user_id)
         feedback = self.repo.feedback(user_id)
         extra = [t for t in feedback if t not in tracks.index]
@@ -135,13 +164,15 @@ class TasteModels:
                 self.catalog.tracks,
                 feedback,
                 top_artists=self.repo.top_artists(user_id),
-                settings=self.settings,
+                settings=settings,
             )
         except NotEnoughTaste as error:
             raise NoLibrary(
                 f"Your library has too few tracks with audio features to learn from ({error}). "
                 "Import a larger Exportify export, or a catalog that holds your tracks."
             ) from None
+        if not persist:
+            return self._remember(user_id, model, fingerprint, library, tracks, quick=True)
         path = self._path(user_id)
         model.save(path)
         self.repo.save_model_record(
@@ -171,6 +202,7 @@ class TasteModels:
         fingerprint: str,
         library: pd.DataFrame | None = None,
         tracks: pd.DataFrame | None = None,
+        quick: bool = False,
     ) -> TrainedTaste:
         if library is None or tracks is None:
             library, tracks = self._library(user_id)
@@ -182,6 +214,9 @@ class TasteModels:
             library=library,
             library_tracks=tracks,
             trained_at=time.time(),
+            quick=quick,
         )
-        self._cache[user_id] = trained
+        held = self._cache.get(user_id)
+        if not quick or held is None or held.quick:  # a quick model never displaces a full one
+            self._cache[user_id] = trained
         return trained

@@ -1,0 +1,72 @@
+"""Answering a slash command: defer at once, run the core, render the Reply.
+
+Every command defers first (the core may train a model or call Spotify, far beyond Discord's
+3-second limit), shows progress by editing the "thinking…" message, and then replaces it with
+the first message of the reply; further pieces follow as follow-ups. Slash-command options
+become the same ``ParsedCommand`` a typed command would, so the core's dispatch decides what
+runs — the adapter only parses and renders.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+
+import discord
+
+from bot.chat.discord.identity import NO_MENTIONS, bot_of, chat_user
+from bot.chat.discord.render import messages
+from bot.chat.render import shorten
+from bot.core.commands import ParsedCommand
+from bot.core.dispatch import guarded, run_command
+from bot.core.replies import ChatUser, Reply
+from bot.core.service import BeatmatchService, Notify
+
+log = logging.getLogger(__name__)
+Call = Callable[[BeatmatchService, ChatUser, Notify], Awaitable[Reply]]
+
+
+def command(name: str, *words: str | None, **options: object) -> Call:
+    """A core command as its typed form would give it: ``/name words… key:value…``."""
+    parsed = ParsedCommand(
+        name=name,
+        words=tuple(w for w in words if w),
+        options={k: str(v) for k, v in options.items() if v is not None and v != ""},
+    )
+
+    async def call(service: BeatmatchService, user: ChatUser, notify: Notify) -> Reply:
+        return await run_command(service, user, parsed, notify=notify)
+
+    return call
+
+
+async def respond(
+    interaction: discord.Interaction, call: Call, *, ephemeral: bool = False
+) -> Reply:
+    """Defer, run ``call`` against the core, and send its Reply (errors become replies too)."""
+    await interaction.response.defer(thinking=True, ephemeral=ephemeral)
+    bot = bot_of(interaction)
+    user = chat_user(interaction.user)
+    if bot.router is not None:
+        await bot.router.seen(user)
+
+    async def notify(message: str) -> None:
+        try:
+            await interaction.edit_original_response(
+                content=shorten("… " + message, 2000), allowed_mentions=NO_MENTIONS
+            )
+        except discord.HTTPException:
+            log.warning("a progress line could not be shown", exc_info=True)
+
+    reply = await guarded(user, call(bot.service, user, notify))
+    await send_reply(interaction, reply, ephemeral=ephemeral)
+    return reply
+
+
+async def send_reply(interaction: discord.Interaction, reply: Reply, *, ephemeral: bool) -> None:
+    """Replace the deferred response with the reply's first message; follow up with the rest."""
+    outgoing = messages(reply)
+    first, rest = outgoing[0], outgoing[1:]
+    await interaction.edit_original_response(**first.edit_kwargs())
+    for out in rest:
+        await interaction.followup.send(ephemeral=ephemeral, **out.send_kwargs())

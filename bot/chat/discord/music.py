@@ -1,0 +1,140 @@
+"""Music commands: /recommend, /genre and /similar (with catalog autocomplete), /playlist, /import."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import TYPE_CHECKING
+
+import discord
+import pandas as pd
+from discord import app_commands
+from discord.ext import commands
+
+from bot.chat.discord.interactions import command, respond
+from bot.chat.render import shorten
+from bot.core.commands import MOOD_NAMES
+from bot.core.replies import ChatUser, Reply
+from bot.core.resolve import parse_track_ref, search_frame, split_title_artist
+from bot.core.service import BeatmatchService, Notify
+
+if TYPE_CHECKING:
+    from bot.chat.discord.bot import BeatmatchBot
+
+MAX_UPLOAD_BYTES = 20 * 1024 * 1024
+AUTOCOMPLETE_CHOICES = 25
+Track = app_commands.Range[str, 1, 200]
+
+
+def find_tracks(tracks: pd.DataFrame, text: str, limit: int = AUTOCOMPLETE_CHOICES) -> pd.DataFrame:
+    """Catalog rows matching what the user is typing ("title" or "title - artist")."""
+    for title, artist in split_title_artist(text):
+        hits = search_frame(tracks, title, artist, limit=limit)
+        if len(hits):
+            return hits
+    return tracks.iloc[0:0]
+
+
+class MusicCog(commands.Cog, name="music"):
+    """Recommendations, genres and similar tracks."""
+
+    def __init__(self, bot: BeatmatchBot) -> None:
+        self.bot = bot
+
+    async def track_autocomplete(
+        self, interaction: discord.Interaction, current: str
+    ) -> list[app_commands.Choice[str]]:
+        """Up to 25 catalog tracks whose title (and artist) match what is typed so far."""
+        text = current.strip()
+        if len(text) < 2 or parse_track_ref(text) is not None:
+            return []
+        hits = await asyncio.to_thread(find_tracks, self.bot.service.catalog.tracks, text)
+        return [
+            app_commands.Choice(
+                name=shorten(f"{row['name']} — {str(row['artists']).replace(';', ', ')}", 100),
+                value=str(track_id),
+            )
+            for track_id, row in hits.iterrows()
+        ]
+
+    @app_commands.command(name="recommend")
+    @app_commands.describe(
+        count="How many tracks (default 10)",
+        mood="Fit a mood",
+        bpm="Pull tempos towards this many beats per minute",
+        playlist='Also post them as a private Spotify playlist: "yes", or its name',
+    )
+    @app_commands.choices(mood=[app_commands.Choice(name=m, value=m) for m in MOOD_NAMES])
+    async def recommend(
+        self,
+        interaction: discord.Interaction,
+        count: app_commands.Range[int, 1, 50] | None = None,
+        mood: str | None = None,
+        bpm: app_commands.Range[int, 40, 220] | None = None,
+        playlist: app_commands.Range[str, 1, 100] | None = None,
+    ) -> None:
+        """Tracks you don't have yet that fit your taste — and the moment."""
+        await respond(
+            interaction, command("recommend", count=count, mood=mood, bpm=bpm, playlist=playlist)
+        )
+
+    @app_commands.command(name="genre")
+    @app_commands.describe(
+        track="A Spotify link, URI or id, or “title - artist” (suggestions appear)"
+    )
+    async def genre(self, interaction: discord.Interaction, track: Track) -> None:
+        """Name the genre of a track: the catalog's labels and the classifier's top 3."""
+        await respond(interaction, command("genre", track))
+
+    @genre.autocomplete("track")
+    async def genre_track(
+        self, interaction: discord.Interaction, current: str
+    ) -> list[app_commands.Choice[str]]:
+        """Catalog suggestions for /genre."""
+        return await self.track_autocomplete(interaction, current)
+
+    @app_commands.command(name="similar")
+    @app_commands.describe(
+        track="The track to match (suggestions appear)", count="How many (default 10)"
+    )
+    async def similar(
+        self,
+        interaction: discord.Interaction,
+        track: Track,
+        count: app_commands.Range[int, 1, 50] | None = None,
+    ) -> None:
+        """Tracks that sound like a given one."""
+        await respond(interaction, command("similar", track, count=count))
+
+    @similar.autocomplete("track")
+    async def similar_track(
+        self, interaction: discord.Interaction, current: str
+    ) -> list[app_commands.Choice[str]]:
+        """Catalog suggestions for /similar."""
+        return await self.track_autocomplete(interaction, current)
+
+    @app_commands.command(name="playlist")
+    @app_commands.describe(name="The playlist's name (default: beatmatch and today's date)")
+    async def playlist(
+        self, interaction: discord.Interaction, name: app_commands.Range[str, 1, 100] | None = None
+    ) -> None:
+        """Your last recommendations as a private Spotify playlist (needs /link spotify)."""
+        await respond(interaction, command("playlist", name))
+
+    @app_commands.command(name="import")
+    @app_commands.describe(file="The CSV from exportify.net (Liked Songs → Export)")
+    async def import_(self, interaction: discord.Interaction, file: discord.Attachment) -> None:
+        """Learn your taste from an Exportify CSV."""
+
+        async def call(service: BeatmatchService, user: ChatUser, notify: Notify) -> Reply:
+            if not file.filename.lower().endswith(".csv"):
+                return Reply(text="That isn't a CSV file: attach the Exportify export.", error=True)
+            if file.size > MAX_UPLOAD_BYTES:
+                return Reply(
+                    text="That file is over 20 MB; an Exportify CSV is far smaller.", error=True
+                )
+            data = await file.read()
+            return await service.import_library(
+                user, data=data, filename=file.filename, notify=notify
+            )
+
+        await respond(interaction, call, ephemeral=True)

@@ -1,0 +1,58 @@
+"""/workout start|stop|status: music that follows the heart; zone changes arrive as DMs."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from bot.chat.discord.interactions import command, respond
+from bot.core.heart_commands import PROFILE_FIELDS
+
+if TYPE_CHECKING:
+    from bot.chat.discord.bot import BeatmatchBot
+
+_CADENCE = PROFILE_FIELDS["cadence"]
+
+
+class WorkoutCog(commands.Cog, name="workout"):
+    """Workout mode."""
+
+    workout = app_commands.Group(
+        name="workout", description="Music that follows your heart rate while you train"
+    )
+
+    def __init__(self, bot: BeatmatchBot) -> None:
+        self.bot = bot
+
+    @workout.command(name="start")
+    @app_commands.describe(
+        goal="A zone to steer your heart to (1 very light … 5 maximal)",
+        cadence="Your running cadence, steps per minute",
+    )
+    async def start(
+        self,
+        interaction: discord.Interaction,
+        goal: app_commands.Range[int, 1, 5] | None = None,
+        cadence: app_commands.Range[int, _CADENCE[1], _CADENCE[2]] | None = None,
+    ) -> None:
+        """Start a workout; zone changes come as direct messages."""
+        user_id = str(interaction.user.id)
+        self.bot.dm_off.discard(user_id)  # maybe they allowed DMs since the last workout
+        if interaction.guild is not None and isinstance(
+            interaction.channel, discord.abc.Messageable
+        ):
+            self.bot.workout_channels[user_id] = interaction.channel  # told here if DMs fail
+        await respond(interaction, command("workout", "start", goal=goal, cadence=cadence))
+
+    @workout.command(name="stop")
+    async def stop(self, interaction: discord.Interaction) -> None:
+        """Stop the workout: summary and a chart of your heart rate."""
+        await respond(interaction, command("workout", "stop"))
+
+    @workout.command(name="status")
+    async def status(self, interaction: discord.Interaction) -> None:
+        """Heart rate, zone and the music target right now."""
+        await respond(interaction, command("workout", "status"), ephemeral=True)

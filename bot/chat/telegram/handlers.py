@@ -1,0 +1,118 @@
+"""The Telegram handlers: each parses an update, calls the core, and hands the Reply to the front.
+
+Plain ``async def handler(update, context)`` functions, as in python-telegram-bot's examples; the
+front is kept in ``bot_data``. Failures the core does not turn into a reply reach ``on_error``,
+the one central error handler, which logs first and then apologises in the chat.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from typing import TYPE_CHECKING
+
+from telegram import Message, Update
+from telegram import User as TelegramUser
+from telegram.constants import ChatType
+from telegram.ext import ContextTypes
+
+from bot.chat.telegram.render import parse_feedback
+from bot.core.dispatch import apology, deep_link_payload, guarded, handle_text
+from bot.core.replies import ChatUser, Reply
+
+if TYPE_CHECKING:
+    from bot.chat.telegram.front import TelegramFront
+
+log = logging.getLogger(__name__)
+FRONT_KEY = "beatmatch_front"
+#: getFile serves at most 20 MB; an Exportify export of 10,000 songs is about 3 MB.
+MAX_UPLOAD_BYTES = 20 * 1024 * 1024
+CSV_TYPES = ("text/csv", "text/comma-separated-values", "application/vnd.ms-excel", "text/plain")
+
+
+def front_of(context: ContextTypes.DEFAULT_TYPE) -> TelegramFront:
+    """The front this application belongs to."""
+    front: TelegramFront = context.bot_data[FRONT_KEY]
+    return front
+
+
+def chat_user(user: TelegramUser) -> ChatUser:
+    """Who sent an update, as the core knows chat users."""
+    return ChatUser("telegram", str(user.id), user.full_name)
+
+
+async def on_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """A typed command (or, in a private chat, a pasted link address): run it and answer."""
+    message, sender = update.effective_message, update.effective_user
+    if message is None or sender is None or not message.text:
+        return
+    front = front_of(context)
+    user = await front.greet(chat_user(sender), message.chat_id)
+    await front.typing(message.chat_id)
+    reply = await handle_text(
+        front.service, user, message.text, notify=front.progress(message.chat_id)
+    )
+    await front.answer(message, user, reply, deep_link_payload(message.text))
+
+
+async def on_document(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """A file sent to the bot: an Exportify CSV to learn the sender's taste from."""
+    message, sender = update.effective_message, update.effective_user
+    if message is None or sender is None or message.document is None:
+        return
+    front = front_of(context)
+    user = await front.greet(chat_user(sender), message.chat_id)
+    document = message.document
+    name = document.file_name or "upload.csv"
+    if not name.lower().endswith(".csv") and (document.mime_type or "") not in CSV_TYPES:
+        reply = Reply(text="That isn't a CSV file. Send the Exportify export (a .csv).", error=True)
+    elif (document.file_size or 0) > MAX_UPLOAD_BYTES:
+        reply = Reply(text="That file is over 20 MB; an Exportify CSV is far smaller.", error=True)
+    else:
+        await front.typing(message.chat_id)
+        file = await document.get_file()
+        data = bytes(await file.download_as_bytearray())
+        notify = front.progress(message.chat_id)
+        reply = await guarded(
+            user, front.service.import_library(user, data=data, filename=name, notify=notify)
+        )
+    await front.answer(message, user, reply)
+
+
+async def on_feedback(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """A 👍/👎 button under a recommendation: store it, confirm with a short notice."""
+    query, sender = update.callback_query, update.effective_user
+    if query is None or sender is None:
+        return
+    parsed = parse_feedback(query.data)
+    if parsed is None:
+        await query.answer("That button is no longer in use.")
+        return
+    action, track_id = parsed
+    front = front_of(context)
+    where = query.message.chat.id if query.message is not None else None
+    user = await front.greet(chat_user(sender), where)
+    reply = await guarded(
+        user, front.service.feedback(user, track_id, 1 if action == "like" else -1)
+    )
+    await query.answer(reply.text[:200], show_alert=reply.error)
+
+
+async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Log the failure with an incident id first; then apologise in the chat, if there is one."""
+    incident = secrets.token_hex(3)
+    kind = type(update).__name__ if update is not None else "no update"
+    log.error(
+        "incident %s while handling a Telegram update (%s)", incident, kind, exc_info=context.error
+    )
+    if not isinstance(update, Update) or update.effective_chat is None:
+        return
+    try:
+        await context.bot.send_message(update.effective_chat.id, apology(incident).text)
+    except Exception:
+        log.warning("incident %s: the apology could not be sent either", incident)
+
+
+def is_private(message: Message) -> bool:
+    """True in a one-to-one chat with the bot."""
+    return message.chat.type == ChatType.PRIVATE
