@@ -18,7 +18,9 @@ import asyncio
 import gc
 import math
 import multiprocessing
+import os
 import resource
+import subprocess
 import sys
 import tempfile
 import time
@@ -29,6 +31,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bot.app import release_freed_memory  # noqa: E402
 from bot.core.catalog import CatalogState, demo_state  # noqa: E402
 from bot.core.heart_response import HeartResponses  # noqa: E402
 from bot.core.oauth import StateKeeper  # noqa: E402
@@ -38,8 +41,8 @@ from bot.core.workout_manager import LiveWorkout, WorkoutManager  # noqa: E402
 from bot.sources.heart_streams import HeartStreams  # noqa: E402
 from bot.sources.pulsoid import PulsoidClient  # noqa: E402
 from bot.sources.pulsoid_stream import PulsoidHeartStream  # noqa: E402
-from storage.catalog_csv import read_catalog  # noqa: E402
 from storage.crypto import TokenCipher  # noqa: E402
+from storage.database import DATABASE_FILE  # noqa: E402
 from storage.repository import Repository  # noqa: E402
 from storage.token_vault import TokenVault  # noqa: E402
 
@@ -79,20 +82,31 @@ def rss_mb() -> float:
     return float("nan")
 
 
-def load_catalog(choice: str) -> CatalogState:
-    """The real catalog when asked for (or present), else the demo."""
+def load_catalog(choice: str, workdir: Path) -> tuple[Repository, CatalogState]:
+    """The real catalog when asked for (or present), else the demo — loaded as ``beatmatch run``
+    loads it: imported beforehand by another process, then read from SQLite."""
     path = SHARED_CATALOG if choice == "auto" else Path(choice)
     if choice != "demo" and path.is_file():
-        tracks, genres = read_catalog(path)
-        return CatalogState(tracks=tracks, genres=genres, is_demo=False, fingerprint="bench")
-    return demo_state(3000)
+        env = {**os.environ, "BEATMATCH_STORAGE_DATA_DIR": str(workdir)}
+        subprocess.run(
+            [sys.executable, "-m", "bot", "import-catalog", str(path)],
+            env=env,
+            cwd=ROOT,
+            check=True,
+            capture_output=True,
+        )
+        repo = Repository.open(workdir / DATABASE_FILE)
+        tracks, genres = repo.load_catalog()
+        release_freed_memory()
+        state = CatalogState(tracks=tracks, genres=genres, is_demo=False, fingerprint="bench")
+        return repo, state
+    return Repository.open(workdir / DATABASE_FILE), demo_state(3000)
 
 
 async def run(args: argparse.Namespace, base: str) -> None:
     """Start the workouts, measure a window, print the figures."""
-    catalog = load_catalog(args.catalog)
     workdir = Path(tempfile.mkdtemp(prefix="beatmatch-bench-"))
-    repo = Repository.open(workdir / "beatmatch.db")
+    repo, catalog = load_catalog(args.catalog, workdir)
     vault = TokenVault(repo, TokenCipher(KEY))
     client = PulsoidClient("bench", "bench", base, base, timeout=30.0)
     accounts = PulsoidAccounts(client, vault, StateKeeper(repo, KEY))

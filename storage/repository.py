@@ -42,6 +42,8 @@ def _clean(value: Any) -> Any:
     """A value SQLite can store: NaN and pandas NA become NULL, numpy scalars become Python."""
     if value is None:
         return None
+    if isinstance(value, str):  # \x1f separates values when the catalog is read back
+        return value.replace("\x1f", " ")
     if isinstance(value, float | np.floating) and np.isnan(value):
         return None
     if isinstance(value, np.generic):
@@ -253,9 +255,16 @@ class Repository(WorkoutStore, HeartStore, AccountStore, SpotifyStore, SqliteAcc
         numeric = ["popularity", "duration_ms", "explicit", *AUDIO_FEATURES, "release_year"]
         with self._lock:
             conn = self.db.conn
-            text = conn.execute(
-                "select id, name, artists, album from tracks where in_catalog = 1 order by id"
-            ).fetchall()
+            # One joined string per column, split here: no per-row tuples between the strings.
+            text = [
+                _split_column(
+                    conn.execute(
+                        f"select group_concat(coalesce({column}, ''), char(31)) from "
+                        f"(select {column} from tracks where in_catalog = 1 order by id)"
+                    ).fetchone()[0]
+                )
+                for column in ("id", "name", "artists", "album")
+            ]
             cols = ", ".join(f"f.{c}" if c in AUDIO_FEATURES else f"t.{c}" for c in numeric)
             cursor = conn.execute(
                 f"select {cols} from tracks t left join features f on f.track_id = t.id "
@@ -269,9 +278,7 @@ class Repository(WorkoutStore, HeartStore, AccountStore, SpotifyStore, SqliteAcc
                 "on t.id = g.track_id where t.in_catalog = 1"
             ).fetchall()
         values = np.vstack(chunks) if chunks else np.zeros((0, len(numeric)))
-        ids, names, artists, albums = (
-            (list(c) for c in zip(*text, strict=True)) if text else ([], [], [], [])
-        )
+        ids, names, artists, albums = text
         frame = pd.DataFrame(values, columns=numeric, index=pd.Index(ids, name="track_id"))
         frame["name"], frame["artists"], frame["album"] = names, artists, albums
         genres = pd.DataFrame(genre_rows, columns=["track_id", "genre"])
@@ -437,6 +444,11 @@ class Repository(WorkoutStore, HeartStore, AccountStore, SpotifyStore, SqliteAcc
                 {"user_id": user_id, **current, "updated_at": time.time()}, pk="user_id"
             )
         return current
+
+
+def _split_column(joined: str | None) -> list[str]:
+    """The values of a column read with group_concat(…, char(31))."""
+    return joined.split("\x1f") if joined else []
 
 
 def _like_escape(text: str) -> str:
