@@ -7,15 +7,20 @@ CONFIG := $(wildcard config.toml)
 .PHONY: run test lint unit bench clean
 
 $(BIN)/python:
-	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
+	@$(PYTHON) -m venv $(VENV)
+	@$(BIN)/python -m pip install --quiet --disable-pip-version-check --upgrade pip > /dev/null
 
+# pip's build chatter goes to a log, shown only when the install fails.
 $(VENV)/.installed: pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e .
+	@echo "installing beatmatch into $(VENV) (first run only)…"
+	@$(BIN)/python -m pip install --quiet --disable-pip-version-check -e . > $(VENV)/pip.log 2>&1 \
+		|| (cat $(VENV)/pip.log; exit 1)
 	@touch $@
 
 $(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+	@echo "installing beatmatch with the dev tools into $(VENV)…"
+	@$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev]' \
+		> $(VENV)/pip.log 2>&1 || (cat $(VENV)/pip.log; exit 1)
 	@touch $@ $(VENV)/.installed
 
 run: $(VENV)/.installed

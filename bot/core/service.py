@@ -422,7 +422,13 @@ class BeatmatchService(
             raise NotFound(
                 f"I don't know track {track_id}: it isn't in the {where} or in any "
                 "imported library, and no Spotify account is linked to look it up."
-                + (f"\n{self.catalog.note}" if self.catalog.is_demo else "")
+                + (
+                    " Until a real catalog is imported, /genre knows the tracks of your "
+                    "imported library (try “title - artist”) and the demo's own."
+                    f"\n{self.catalog.note}"
+                    if self.catalog.is_demo
+                    else ""
+                )
             )
         for title, artist in split_title_artist(text):
             hits = search_frame(self.catalog.tracks, title, artist, limit=1)
@@ -453,7 +459,7 @@ class BeatmatchService(
         lines = []
         if labels:
             lines.append(f"Catalog genre{'s' if len(labels) > 1 else ''}: {', '.join(labels)}")
-        guesses = ", ".join(f"{g} {p:.0%}" for g, p in top3)
+        guesses = ", ".join(f"{g} {p:.0%}" if p >= 0.005 else f"{g} <1%" for g, p in top3)
         lines.append(f"Classifier's top 3: {guesses}")
         if not labels:
             lines.append("(not labelled in the catalog: this is the classifier's call)")
