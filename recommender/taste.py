@@ -39,13 +39,14 @@ class TasteSettings:
 
     negatives_per_positive: int = 40
     max_negatives: int = 40_000
+    choose_blend: bool = True  # pick the RF/XGB weight on the newest likes (two extra fits)
     ensemble: EnsembleSettings = field(default_factory=EnsembleSettings)
     seed: int = 0
 
     def quick(self) -> TasteSettings:
         """Lighter settings for a first model served within seconds while the full one trains."""
         light = replace(self.ensemble, rf_trees=40, xgb_rounds=60, xgb_learning_rate=0.15)
-        return replace(self, negatives_per_positive=8, ensemble=light)
+        return replace(self, negatives_per_positive=8, ensemble=light, choose_blend=False)
 
 
 def time_order(library: pd.DataFrame) -> pd.Series:
@@ -145,7 +146,9 @@ class TasteModel:
         # A like pressed in the chat is the newest evidence there is.
         order[: len(known)] = times.fillna(times.max() + 1 if times.notna().any() else 0).to_numpy()
         members = replace(settings.ensemble, seed=settings.ensemble.seed + settings.seed)
-        ensemble = TasteEnsemble(members).fit(x, y, sample_weight, order)
+        ensemble = TasteEnsemble(members).fit(
+            x, y, sample_weight, order if settings.choose_blend else None
+        )
         info = {
             "positives": float(len(known)),
             "negatives": float(len(negatives)),

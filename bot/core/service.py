@@ -299,7 +299,7 @@ class BeatmatchService(
         owned = await asyncio.to_thread(self.repo.library, uid)
         excluded = set(owned["track_id"]) | set(trained.library["track_id"]) | set(feedback)
         extra, search_note = await self.searched(search, excluded)
-        selection = await asyncio.to_thread(self._select, trained, excluded, n, context, extra)
+        selection = await asyncio.to_thread(self._select, uid, trained, excluded, n, context, extra)
         pool = self.catalog.tracks if extra is None else pd.concat([self.catalog.tracks, extra])
         if not selection.picks:
             raise NotFound(
@@ -332,6 +332,7 @@ class BeatmatchService(
 
     def _select(
         self,
+        uid: int,
         trained: TrainedTaste,
         excluded: set[str],
         n: int,
@@ -343,7 +344,8 @@ class BeatmatchService(
         if extra is not None and len(extra):
             # Spotify search candidates the catalog lacks, scored by the same model.
             extra = extra[~extra.index.isin(tracks.index)]
-            scores = np.r_[scores, trained.model.score(extra)]
+            model = self.taste.scoring_model(uid, trained)
+            scores = np.r_[scores, model.score(extra)]
             tracks = pd.concat([tracks, extra])
         mask = ~tracks.index.isin(list(excluded))
         return select(

@@ -9,8 +9,9 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TypeVar
 
@@ -25,6 +26,9 @@ from storage.repository import Repository
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 MODEL_KIND = "taste"
+#: Fitted forests take ~6 MB a user: only this many stay in memory; the rest keep their catalog
+#: scores (all /recommend needs) and reload the forests from disk to score new search tracks.
+MAX_FULL_MODELS = 16
 
 
 class NoLibrary(UserFacingError):
@@ -59,6 +63,7 @@ class TasteModels:
         self.models_dir = models_dir
         self.settings = settings or TasteSettings()
         self._cache: dict[int, TrainedTaste] = {}
+        self._full: OrderedDict[int, None] = OrderedDict()
         self._locks: dict[int, threading.Lock] = {}
         self._guard = threading.Lock()
 
@@ -83,6 +88,7 @@ class TasteModels:
         and disk and calls ``erase_rows`` under the same lock, so no late save can resurrect it."""
         with self._lock(user_id):
             self._cache.pop(user_id, None)
+            self._full.pop(user_id, None)
             self._path(user_id).unlink(missing_ok=True)
             return erase_rows(user_id)
 
@@ -219,4 +225,34 @@ class TasteModels:
         held = self._cache.get(user_id)
         if not quick or held is None or held.quick:  # a quick model never displaces a full one
             self._cache[user_id] = trained
+            if not quick:
+                self._keep_full(user_id)
         return trained
+
+    def _keep_full(self, user_id: int) -> None:
+        """Mark ``user_id``'s forests as recently used; slim the least recent beyond the limit."""
+        with self._guard:
+            self._full[user_id] = None
+            self._full.move_to_end(user_id)
+            while len(self._full) > MAX_FULL_MODELS:
+                old, _ = self._full.popitem(last=False)
+                trained = self._cache.get(old)
+                if trained is not None and not trained.quick:
+                    ensemble = replace(trained.model.ensemble, rf=None, xgb=None)
+                    self._cache[old] = replace(
+                        trained, model=replace(trained.model, ensemble=ensemble)
+                    )
+
+    def scoring_model(self, user_id: int, trained: TrainedTaste) -> TasteModel:
+        """``trained``'s model with its forests, reloaded from disk if they were slimmed away."""
+        if trained.model.ensemble.rf is not None:
+            if not trained.quick:
+                self._keep_full(user_id)
+            return trained.model
+        record = self.repo.model_record(user_id, MODEL_KIND)
+        if record is None or record["fingerprint"] != trained.fingerprint:
+            return self.load_or_train(user_id).model
+        model = TasteModel.load(Path(record["path"]))
+        self._cache[user_id] = replace(trained, model=model)
+        self._keep_full(user_id)
+        return model

@@ -176,14 +176,27 @@ class TasteSync:
         ``profile`` (``/me``, known right after linking) saves a call."""
         started = time.perf_counter()
         await notify("Reading your Spotify library: saved tracks, top lists and your playlists…")
-        saved, own, *tops = await gather_or_cancel(
+        extra: list[FeatureSource] = []
+        if self.legacy_features:
+            extra.append(LegacySpotifyFeatures(account))
+        reading_saved = asyncio.ensure_future(
             all_pages(
                 account.saved_tracks, progress=Progress(notify, "saved tracks", self.progress_every)
-            ),
-            self._own_playlist_items(account, profile),
-            *(account.top_tracks(r, 0, PAGE_LIMIT) for r in TIME_RANGES),
-            *(account.top_artists(r, 0, PAGE_LIMIT) for r in TIME_RANGES),
+            )
         )
+        # Saved tracks are most of a library: their features are looked up while the top lists
+        # and playlists are still being read.
+        early = asyncio.ensure_future(self._early_features(reading_saved, extra))
+        try:
+            saved, own, *tops = await gather_or_cancel(
+                reading_saved,
+                self._own_playlist_items(account, profile),
+                *(account.top_tracks(r, 0, PAGE_LIMIT) for r in TIME_RANGES),
+                *(account.top_artists(r, 0, PAGE_LIMIT) for r in TIME_RANGES),
+            )
+        except BaseException:
+            early.cancel()
+            raise
         playlists: list[SpotifyPlaylist] = own[0]
         playlist_tracks: list[SpotifyTrack] = own[1]
         top_tracks = {r: list(p.items) for r, p in zip(TIME_RANGES, tops[:3], strict=True)}
@@ -204,12 +217,14 @@ class TasteSync:
         )
         await asyncio.to_thread(self._store, user_id, everything, sources, top_artists)
         await notify(f"Read {report.tracks:,} distinct tracks; looking up their audio features…")
-        extra: list[FeatureSource] = []
-        if self.legacy_features:
-            extra.append(LegacySpotifyFeatures(account))
+        head_start = await early
         report.features = await self.chain.fill(
             [t.track_id for t in everything], extra=extra, notify=notify
         )
+        if head_start is not None:  # count what the early lookup found as found, not as known
+            for name, count in head_start.found.items():
+                report.features.found[name] = report.features.found.get(name, 0) + count
+                report.features.known -= count
         report.seconds = time.perf_counter() - started
         log.info(
             "spotify taste of user %s: %d tracks, %d features missing, %.1f s",
@@ -219,6 +234,20 @@ class TasteSync:
             report.seconds,
         )
         return report
+
+    async def _early_features(
+        self, reading: asyncio.Future[list[SpotifyTrack]], extra: Sequence[FeatureSource]
+    ) -> FillReport | None:
+        """Store the saved tracks as soon as they are read and fill their features (None if the
+        read failed: the main path reports that)."""
+        try:
+            saved = await reading
+        except Exception:
+            return None
+        if not saved:
+            return None
+        await asyncio.to_thread(self.repo.upsert_tracks, track_frame(saved), "spotify")
+        return await self.chain.fill([t.track_id for t in saved], extra=extra)
 
     async def _own_playlist_items(
         self, account: SpotifyAccount, profile: SpotifyProfile | None

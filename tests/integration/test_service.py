@@ -731,3 +731,23 @@ async def test_build_with_a_catalog_imports_it_once(
             assert "demo" not in reply.text
         finally:
             app.close()
+
+
+async def test_only_a_few_users_keep_their_forests_in_memory(
+    service: BeatmatchService, library_csv: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import bot.core.taste_models as taste_models
+
+    monkeypatch.setattr(taste_models, "MAX_FULL_MODELS", 1)
+    for user in (ANN, BOB):
+        await service.import_library(user, str(library_csv))
+        await service.schedule_training(await service.uid(user))
+    ann, bob = await service.uid(ANN), await service.uid(BOB)
+    slimmed = service.taste.cached(ann)
+    assert slimmed is not None and slimmed.model.ensemble.rf is None  # Bob's came later
+    assert service.taste.cached(bob).model.ensemble.rf is not None
+    reloaded = service.taste.scoring_model(ann, slimmed)  # from disk, for new search tracks
+    assert reloaded.ensemble.rf is not None
+    assert service.taste.cached(bob).model.ensemble.rf is None  # Ann is now the recent one
+    reply = await service.recommend(ANN, 3)
+    assert len(reply.tracks) == 3
