@@ -10,7 +10,7 @@ equalises how often each feature is missing among its positives and negatives
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -137,12 +137,3 @@ def feature_matrix(
     """
     matrix = np.hstack([base_features(tracks), affinity_features(tracks, profile, self_weight)])
     return matrix.astype("float32")
-
-
-def library_artists(tracks: pd.DataFrame, track_ids: Iterable[str]) -> Counter[str]:
-    """How many of ``track_ids`` each artist key appears on."""
-    counter: Counter[str] = Counter()
-    subset = tracks.loc[[t for t in track_ids if t in tracks.index], "artists"]
-    for artists in subset:
-        counter.update(set(track_artist_keys(artists)))
-    return counter

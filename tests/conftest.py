@@ -21,6 +21,7 @@ import pandas as pd
 import pytest
 
 from bot.config import Config, load_config
+from recommender.tracks import AUDIO_FEATURES
 from storage.repository import Repository
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -233,6 +234,34 @@ def tiny_exportify_rows(
         ]
         rows.append(dict(zip(EXPORTIFY_HEADER, values, strict=True)))
     return pd.DataFrame(rows, columns=list(EXPORTIFY_HEADER)).astype(str)  # as in the file
+
+
+def catalog_exportify_rows(
+    tracks: pd.DataFrame, track_ids: list[str], added_from: int = 1
+) -> list[list[object]]:
+    """Exportify rows (EXPORTIFY_HEADER order) for catalog tracks, carrying their own features;
+    liked one a day in January 2025 from day ``added_from``."""
+    rows: list[list[object]] = []
+    for i, track_id in enumerate(track_ids):
+        t = tracks.loc[track_id]
+        rows.append(
+            [
+                f"spotify:track:{track_id}",
+                t["name"],
+                t["album"],
+                t["artists"],
+                "2020-01-01",
+                int(t["duration_ms"]),
+                int(t["popularity"]),
+                "false",
+                "",
+                f"2025-01-{(added_from - 1 + i) % 28 + 1:02d}T12:00:00Z",
+                "",
+                "Label",
+                *(t[c] for c in AUDIO_FEATURES),
+            ]
+        )
+    return rows
 
 
 def write_exportify(

@@ -8,8 +8,9 @@ from collections.abc import Awaitable
 
 from bot.core.commands import ParsedCommand, parse_command
 from bot.core.errors import BadInput, UserFacingError
+from bot.core.progress import Notify, silent
 from bot.core.replies import ChatUser, Reply
-from bot.core.service import BeatmatchService, Notify, _silent
+from bot.core.service import BeatmatchService
 from bot.core.spotify_linking import looks_like_callback
 
 log = logging.getLogger(__name__)
@@ -35,7 +36,7 @@ async def run_command(
     user: ChatUser,
     command: ParsedCommand,
     *,
-    notify: Notify = _silent,
+    notify: Notify = silent,
     console: bool = False,
 ) -> Reply:
     """Call the service method for one parsed command."""
@@ -111,7 +112,7 @@ async def handle_text(
     user: ChatUser,
     text: str,
     *,
-    notify: Notify = _silent,
+    notify: Notify = silent,
     console: bool = False,
 ) -> Reply:
     """Parse and run one typed command; any failure becomes a short reply."""

@@ -11,7 +11,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping, Sequence
+from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import pandas as pd
@@ -19,11 +19,11 @@ import pandas as pd
 from bot.core.catalog import CatalogState
 from bot.core.errors import UserFacingError
 from bot.core.ports import FeatureSource, SpotifyAccount
+from bot.core.progress import Notify
 from recommender.tracks import AUDIO_FEATURES
 from storage.repository import Repository
 
 log = logging.getLogger(__name__)
-Notify = Callable[[str], Awaitable[None]]
 MISS_TTL_SECONDS = 30 * 86400.0
 PROGRESS_EVERY_SECONDS = 2.0
 

@@ -11,7 +11,6 @@ import contextlib
 import logging
 import random
 import time
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -25,6 +24,7 @@ from bot.core.digest import DigestCommands
 from bot.core.errors import BadInput, CoolingDown, NotFound, UserFacingError
 from bot.core.genre_models import GenreModels
 from bot.core.heart_commands import HeartCommands
+from bot.core.progress import Notify, silent
 from bot.core.pulsoid_accounts import PulsoidAccounts
 from bot.core.pulsoid_commands import PulsoidCommands
 from bot.core.replies import Button, ChatUser, Reply, TrackCard
@@ -40,6 +40,7 @@ from bot.core.spotify_linking import SpotifyLinking, playlist_choice
 from bot.core.stats import StatsCommands
 from bot.core.taste_models import TasteModels, TrainedTaste
 from bot.core.workout_manager import WorkoutManager
+from recommender.candidates import cap_per_artist, exclude, merge_pools
 from recommender.context import MOODS, Context, canonical_mood
 from recommender.explain import sound_matrix
 from recommender.recommend import Selection, select
@@ -49,12 +50,7 @@ from storage.exportify import ExportifyLibrary, parse_exportify, read_exportify
 from storage.repository import Repository
 
 log = logging.getLogger(__name__)
-Notify = Callable[[str], Awaitable[None]]
 HEAVY_COMMANDS = ("recommend", "genre", "similar", "import")
-
-
-async def _silent(_: str) -> None:
-    return None
 
 
 @dataclass
@@ -149,7 +145,7 @@ class BeatmatchService(
         *,
         data: bytes | None = None,
         filename: str = "upload.csv",
-        notify: Notify = _silent,
+        notify: Notify = silent,
     ) -> Reply:
         """Read an Exportify CSV (a path on this machine, or uploaded bytes) into the library."""
         uid = await self.uid(user)
@@ -265,7 +261,7 @@ class BeatmatchService(
         bpm: int | str | None = None,
         *,
         playlist: str | None = None,
-        notify: Notify = _silent,
+        notify: Notify = silent,
     ) -> Reply:
         """Tracks the user doesn't have that fit their taste and the moment (optionally posted
         as a Spotify playlist)."""
@@ -299,15 +295,18 @@ class BeatmatchService(
         owned = await asyncio.to_thread(self.repo.library, uid)
         excluded = set(owned["track_id"]) | set(trained.library["track_id"]) | set(feedback)
         extra, search_note = await self.searched(search, excluded)
+        if extra is not None:  # Spotify search tracks the catalog lacks, each once
+            extra = exclude(extra, self.catalog.tracks.index)
+            extra = extra[~extra.index.duplicated()]
         selection = await asyncio.to_thread(self._select, uid, trained, excluded, n, context, extra)
-        pool = self.catalog.tracks if extra is None else pd.concat([self.catalog.tracks, extra])
         if not selection.picks:
             raise NotFound(
                 "Nothing left to recommend: the catalog holds no track you don't already have."
             )
         self._last_picks[uid] = [p.track_id for p in selection.picks]
         cards = tuple(
-            self._card(p.track_id, track_row(pool, p.track_id), p.reason) for p in selection.picks
+            self._card(p.track_id, self._pick_row(p.track_id, extra), p.reason)
+            for p in selection.picks
         )
         header = f"{len(cards)} tracks for you"
         if wanted_mood:
@@ -340,22 +339,28 @@ class BeatmatchService(
         extra: pd.DataFrame | None = None,
     ) -> Selection:
         tracks = self.catalog.tracks
-        scores = trained.catalog_scores
-        if extra is not None and len(extra):
-            # Spotify search candidates the catalog lacks, scored by the same model.
-            extra = extra[~extra.index.isin(tracks.index)]
-            model = self.taste.scoring_model(uid, trained)
-            scores = np.r_[scores, model.score(extra)]
-            tracks = pd.concat([tracks, extra])
         mask = ~tracks.index.isin(list(excluded))
+        candidates, scores = tracks[mask], trained.catalog_scores[mask]
+        if extra is not None and len(extra):
+            # Spotify search candidates (already without catalog tracks), scored by the same model.
+            extra = exclude(extra, excluded)
+            model = self.taste.scoring_model(uid, trained)
+            candidates = merge_pools(candidates, extra)
+            scores = np.r_[scores, model.score(extra)]
         return select(
-            tracks[mask],
-            scores[mask],
+            candidates,
+            scores,
             n,
             library=trained.library_tracks,
             profile=trained.model.profile,
             context=context,
         )
+
+    def _pick_row(self, track_id: str, extra: pd.DataFrame | None) -> pd.Series:
+        """A picked track's row: from the search tracks when it came from there, else the catalog."""
+        if extra is not None and track_id in extra.index:
+            return track_row(extra, track_id)
+        return track_row(self.catalog.tracks, track_id)
 
     def _recommend_footer(self, trained: TrainedTaste, selection: Selection, current: bool) -> str:
         parts = []
@@ -441,7 +446,7 @@ class BeatmatchService(
         shown = text if len(text) <= 60 else text[:60] + "…"
         raise NotFound(f"No track matches “{shown}”. Try “title - artist”, or a Spotify link.")
 
-    async def genre(self, user: ChatUser, query: str, *, notify: Notify = _silent) -> Reply:
+    async def genre(self, user: ChatUser, query: str, *, notify: Notify = silent) -> Reply:
         """The catalog's labels for a known track, plus the classifier's top-3 with probabilities."""
         uid = await self.uid(user)
         track_id, row = await self._resolve(query)
@@ -491,8 +496,6 @@ class BeatmatchService(
         )
 
     def _nearest(self, track_id: str, seed: pd.DataFrame, n: int) -> list[tuple[str, str]]:
-        from recommender.candidates import cap_per_artist
-
         tracks = self.catalog.tracks
         distance = ((sound_matrix(tracks) - sound_matrix(seed)[0]) ** 2).sum(axis=1)
         order = np.argsort(distance, kind="stable")[: max(200, n * 20)]

@@ -25,6 +25,7 @@ from bot.core.ports import (
     SpotifyProfile,
     SpotifyTrack,
 )
+from bot.core.progress import Notify, silent
 from bot.core.replies import ChatUser, Reply
 from bot.core.spotify_linking import (
     PROVIDERS,
@@ -38,13 +39,8 @@ from recommender.tracks import AUDIO_FEATURES
 from storage.repository import Repository
 
 log = logging.getLogger(__name__)
-Notify = Callable[[str], Awaitable[None]]
 Pusher = Callable[[int, Reply], Awaitable[None]]
 MIN_FEATURES = 6
-
-
-async def _quiet(_: str) -> None:
-    return None
 
 
 class SpotifyCommands:
@@ -71,7 +67,7 @@ class SpotifyCommands:
         bpm: int | str | None = None,
         *,
         playlist: str | None = None,
-        notify: Notify = _quiet,
+        notify: Notify = silent,
     ) -> Reply:  # provided by BeatmatchService
         raise NotImplementedError
 
@@ -91,7 +87,7 @@ class SpotifyCommands:
         return provider
 
     # -- linking ----------------------------------------------------------------------------
-    async def link(self, user: ChatUser, words: Sequence[str], *, notify: Notify = _quiet) -> Reply:
+    async def link(self, user: ChatUser, words: Sequence[str], *, notify: Notify = silent) -> Reply:
         """/link spotify: a private authorisation link (or, with an address, finish a paste-back)."""
         self._provider(words, "link")
         if len(words) > 1:
@@ -114,7 +110,7 @@ class SpotifyCommands:
             lines.append(f"(You're linked as {current}; linking again replaces it.)")
         return Reply(title="Link your Spotify account", text="\n".join(lines), private=True)
 
-    async def finish_link(self, user: ChatUser, text: str, *, notify: Notify = _quiet) -> Reply:
+    async def finish_link(self, user: ChatUser, text: str, *, notify: Notify = silent) -> Reply:
         """Finish a link from the address the browser landed on (paste-back)."""
         linking = self._linking()
         callback = parse_callback(text, linking.public_url)
@@ -197,7 +193,7 @@ class SpotifyCommands:
         return task
 
     async def sync_spotify(
-        self, uid: int, notify: Notify = _quiet, profile: SpotifyProfile | None = None
+        self, uid: int, notify: Notify = silent, profile: SpotifyProfile | None = None
     ) -> SyncReport:
         """Read the user's Spotify taste into the library, then retrain in the background."""
         linking = self._linking()
@@ -212,7 +208,7 @@ class SpotifyCommands:
         await safe(f"{report.summary()} Learning your taste now; /recommend when you're ready.")
         return report
 
-    async def wait_for_spotify(self, uid: int, notify: Notify = _quiet) -> None:
+    async def wait_for_spotify(self, uid: int, notify: Notify = silent) -> None:
         """If the user's library is still being read, wait for it (its failure is reported there)."""
         task = self._spotify_syncs.get(uid)
         if task is None or task.done():
@@ -294,7 +290,7 @@ class SpotifyCommands:
                 "Playlists go to your Spotify account: link it first with /link spotify."
             )
 
-    async def playlist(self, user: ChatUser, name: str = "", *, notify: Notify = _quiet) -> Reply:
+    async def playlist(self, user: ChatUser, name: str = "", *, notify: Notify = silent) -> Reply:
         """/playlist [name]: your last recommendations as a Spotify playlist (or fresh ones)."""
         uid = await self.uid(user)
         await self.require_spotify(uid)

@@ -7,7 +7,7 @@ The numbers are computed here (pure functions over track tables) and drawn by
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,11 +17,11 @@ import pandas as pd
 from bot.core.catalog import CatalogState
 from bot.core.errors import NotFound
 from bot.core.genre_models import GenreModels
+from bot.core.progress import Notify, silent
 from bot.core.replies import Chart, ChatUser, Reply
 from bot.core.stats_chart import taste_chart_png
 from storage.repository import Repository
 
-Notify = Callable[[str], Awaitable[None]]
 TOP_GENRES = 8
 
 #: (column, label, low, high): the audio features profiled; low/high scale the chart's axis.
@@ -36,10 +36,6 @@ PROFILE_FEATURES: tuple[tuple[str, str, float, float], ...] = (
     ("tempo", "tempo (60–200 bpm)", 60.0, 200.0),
     ("loudness", "loudness (−30–0 dB)", -30.0, 0.0),
 )
-
-
-async def _quiet(_: str) -> None:
-    return None
 
 
 @dataclass(frozen=True)
@@ -171,7 +167,7 @@ class StatsCommands:
         """Delete the user's /stats picture (for /forget)."""
         self.stats_chart_path(uid).unlink(missing_ok=True)
 
-    async def taste_stats(self, user: ChatUser, *, notify: Notify = _quiet) -> Reply:
+    async def taste_stats(self, user: ChatUser, *, notify: Notify = silent) -> Reply:
         """/stats: the user's taste profile against the catalog, top genres and feedback, as a PNG."""
         uid = await self.uid(user)
         library = await asyncio.to_thread(self.repo.library, uid)
@@ -184,7 +180,8 @@ class StatsCommands:
                 "a few recommendations first."
             )
         taste = await asyncio.to_thread(self._taste_tracks, ids)
-        labelled = {t for t in taste.index if self.catalog.labels(str(t))}
+        labels = self.catalog.labels_of(taste.index.astype(str))
+        labelled = set(labels)
         unlabelled = taste[~taste.index.isin(list(labelled))]
         unlabelled = unlabelled[unlabelled[[c for c, *_ in PROFILE_FEATURES]].notna().any(axis=1)]
         predicted: dict[str, str] = {}
@@ -202,7 +199,7 @@ class StatsCommands:
             likes=len(liked),
             dislikes=sum(1 for v in feedback.values() if v < 0),
             features=feature_profile(taste, self.catalog.tracks),
-            genres=genre_shares(taste.index.astype(str), self.catalog.labels, predicted),
+            genres=genre_shares(taste.index.astype(str), lambda t: labels.get(t, []), predicted),
             classified=len(predicted),
         )
         path = await asyncio.to_thread(taste_chart_png, stats, self.stats_chart_path(uid))

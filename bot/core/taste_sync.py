@@ -32,16 +32,12 @@ from bot.core.ports import (
     SpotifyProfile,
     SpotifyTrack,
 )
+from bot.core.progress import Notify, silent
 from storage.repository import Repository
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
-Notify = Callable[[str], Awaitable[None]]
 Fetch = Callable[[int, int], Awaitable[Page[T]]]
-
-
-async def _quiet(_: str) -> None:
-    return None
 
 
 @dataclass
@@ -169,7 +165,7 @@ class TasteSync:
         self,
         user_id: int,
         account: SpotifyAccount,
-        notify: Notify = _quiet,
+        notify: Notify = silent,
         profile: SpotifyProfile | None = None,
     ) -> SyncReport:
         """Read, store and fill in features; ``notify`` gets progress lines for the chat.

@@ -24,26 +24,16 @@ from recommender.demo_catalog import demo_catalog
 from recommender.ensemble import EnsembleSettings
 from recommender.taste import TasteSettings
 from storage.repository import Repository
-from tests.conftest import TINY_GENRES, tiny_exportify_rows, write_exportify
+from tests.conftest import (
+    TINY_GENRES,
+    catalog_exportify_rows,
+    tiny_exportify_rows,
+    write_exportify,
+)
 from tests.fakes.fake_telegram import Call, FakeTelegram, message
 
 FAST = TasteSettings(ensemble=EnsembleSettings(rf_trees=30, xgb_rounds=30, n_jobs=1))
 DEMO_TRACKS = 600
-#: The catalog columns of the Exportify header's audio-feature part, in its order.
-EXPORTIFY_HEADER_FEATURES = (
-    "danceability",
-    "energy",
-    "key",
-    "loudness",
-    "mode",
-    "speechiness",
-    "acousticness",
-    "instrumentalness",
-    "liveness",
-    "valence",
-    "tempo",
-    "time_signature",
-)
 
 
 class ScriptedHeart:
@@ -107,27 +97,7 @@ def library_csv(service: BeatmatchService, path: Path, genre: str = "acoustic") 
     12 tracks the catalog lacks; written to ``path``, returned as bytes."""
     tracks, genres = service.catalog.tracks, service.catalog.genres
     chosen = genres.loc[genres["genre"] == genre, "track_id"].astype(str).tolist()[:24]
-    rows = []
-    for i, track_id in enumerate(chosen):
-        t = tracks.loc[track_id]
-        features = [t[c] for c in EXPORTIFY_HEADER_FEATURES]
-        rows.append(
-            [
-                f"spotify:track:{track_id}",
-                t["name"],
-                t["album"],
-                t["artists"],
-                "2020-01-01",
-                int(t["duration_ms"]),
-                int(t["popularity"]),
-                "false",
-                "",
-                f"2025-01-{1 + i % 28:02d}T12:00:00Z",
-                "",
-                "Label",
-                *features,
-            ]
-        )
+    rows = catalog_exportify_rows(tracks, chosen)
     outside = tiny_exportify_rows(genre if genre in TINY_GENRES else "acoustic", 12)
     return write_exportify(path, rows + outside.to_numpy().tolist()).read_bytes()
 

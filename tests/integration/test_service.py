@@ -29,6 +29,7 @@ from storage.repository import Repository
 from tests.conftest import (
     EXPORTIFY_HEADER,
     CatalogFile,
+    catalog_exportify_rows,
     tiny_exportify_rows,
     write_exportify,
 )
@@ -95,37 +96,7 @@ def library_csv(tmp_path: Path, demo: tuple[pd.DataFrame, pd.DataFrame]) -> Path
     """An export of 24 acoustic tracks of the demo catalog and 12 acoustic-sounding others."""
     tracks, genres = demo
     acoustic = genres.loc[genres["genre"] == "acoustic", "track_id"].tolist()[:24]
-    rows = []
-    for i, track_id in enumerate(acoustic):
-        t = tracks.loc[track_id]
-        rows.append(
-            [
-                f"spotify:track:{track_id}",
-                t["name"],
-                t["album"],
-                t["artists"],
-                "2020-01-01",
-                int(t["duration_ms"]),
-                int(t["popularity"]),
-                "false",
-                "",
-                f"2025-01-{1 + i % 28:02d}T12:00:00Z",
-                "",
-                "Label",
-                t["danceability"],
-                t["energy"],
-                int(t["key"]),
-                t["loudness"],
-                int(t["mode"]),
-                t["speechiness"],
-                t["acousticness"],
-                t["instrumentalness"],
-                t["liveness"],
-                t["valence"],
-                t["tempo"],
-                int(t["time_signature"]),
-            ]
-        )
+    rows = catalog_exportify_rows(tracks, acoustic)
     outside = tiny_exportify_rows("acoustic", 12).to_numpy().tolist()
     return write_exportify(tmp_path / "liked.csv", rows + outside)
 
@@ -610,43 +581,8 @@ async def test_recommend_right_after_a_reimport_excludes_the_new_library(
     await _imported(service, library_csv)
     first = await service.recommend(ANN, 10)
     rows = pd.read_csv(library_csv, encoding="utf-8-sig", dtype=str, keep_default_na=False)
-    tracks = service.catalog.tracks
-    added = []
-    for card in first.tracks:
-        t = tracks.loc[card.track_id]
-        added.append(
-            [
-                f"spotify:track:{card.track_id}",
-                t["name"],
-                t["album"],
-                t["artists"],
-                "2020",
-                "200000",
-                "50",
-                "false",
-                "",
-                "2025-06-01T00:00:00Z",
-                "",
-                "",
-                *(
-                    str(t[c])
-                    for c in (
-                        "danceability",
-                        "energy",
-                        "key",
-                        "loudness",
-                        "mode",
-                        "speechiness",
-                        "acousticness",
-                        "instrumentalness",
-                        "liveness",
-                        "valence",
-                        "tempo",
-                        "time_signature",
-                    )
-                ),
-            ]
-        )
+    ids = [card.track_id for card in first.tracks]
+    added = catalog_exportify_rows(service.catalog.tracks, ids, added_from=30)
     bigger = write_exportify(tmp_path / "bigger.csv", rows.to_numpy().tolist() + added)
     await service.import_library(ANN, str(bigger))
     again = await service.recommend(ANN, 10)  # answered by the previous model while it retrains

@@ -19,7 +19,6 @@ from recommender.features import (
     base_features,
     feature_matrix,
     fold_tempo,
-    library_artists,
     track_artist_keys,
 )
 from recommender.tracks import normalise_tracks
@@ -309,12 +308,3 @@ def test_feature_matrix_columns_follow_feature_names() -> None:
 
 
 # ---------------------------------------------------------------- library artists
-
-
-def test_library_artists_counts_tracks_per_artist_key() -> None:
-    counts = library_artists(LIBRARY, ["l1", "l3", "l4", "not-there"])
-    assert counts == {"alpha": 2, "beta": 1, "gamma": 1}
-
-
-def test_library_artists_of_nothing() -> None:
-    assert library_artists(LIBRARY, []) == {}

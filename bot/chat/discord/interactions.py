@@ -19,8 +19,9 @@ from bot.chat.discord.render import messages
 from bot.chat.render import shorten
 from bot.core.commands import ParsedCommand
 from bot.core.dispatch import guarded, run_command
+from bot.core.progress import Notify
 from bot.core.replies import ChatUser, Reply
-from bot.core.service import BeatmatchService, Notify
+from bot.core.service import BeatmatchService
 
 log = logging.getLogger(__name__)
 Call = Callable[[BeatmatchService, ChatUser, Notify], Awaitable[Reply]]

@@ -13,9 +13,10 @@ from discord.ext import commands
 from bot.chat.discord.interactions import command, respond
 from bot.chat.render import shorten
 from bot.core.commands import MOOD_NAMES
+from bot.core.progress import Notify
 from bot.core.replies import ChatUser, Reply
 from bot.core.resolve import parse_track_ref, search_frame, split_title_artist
-from bot.core.service import BeatmatchService, Notify
+from bot.core.service import BeatmatchService
 
 if TYPE_CHECKING:
     from bot.chat.discord.bot import BeatmatchBot

@@ -41,8 +41,9 @@ from bot.chat.telegram.render import CAPTION_LIMIT, messages
 from bot.config import TelegramConfig
 from bot.core.commands import COMMANDS
 from bot.core.digest import Undeliverable
+from bot.core.progress import Notify
 from bot.core.replies import ChatUser, Reply
-from bot.core.service import BeatmatchService, Notify
+from bot.core.service import BeatmatchService
 from bot.core.workout_messages import StatusReply
 
 log = logging.getLogger(__name__)
