@@ -6,9 +6,11 @@ The whole product path as ``bot.app.build`` wires it: /link spotify → the brow
 paste-back (code exchange, /me) → reading saved tracks, top lists and own playlists → features
 (catalog, then ReccoBeats at 40 ids a call) → taste model → /recommend 20 playlist:yes (random
 search candidates, POST /me/playlists, POST /playlists/{id}/items). It runs twice: as shipped
-(pages whose offsets are known read at once) and with every call made one after another, and
-prints both times, where the time went, and the ratios. A small untimed run goes first (the first
-model fit in a process pays one-time library costs). ``--quick-model`` trains a small ensemble
+(pages whose offsets are known read at once, features looked up page by page as they arrive) and
+as a plain reader would: every call one after another, features only once the whole library is
+read. It prints both times, where the time went, and the ratios. A small untimed run goes first
+(the first model fit in a process pays one-time library costs); each run's shutdown waits for its
+background training, so no run competes with the previous one's. ``--quick-model`` trains a small ensemble
 (40 trees / 40 rounds) to show the flow without the production model's training time.
 """
 
@@ -87,6 +89,7 @@ async def one_run(args: argparse.Namespace, sequential: bool) -> Run:
     assert linking is not None and isinstance(linking.gateway, SpotifyGateway)
     if sequential:
         linking.gateway.pool = ThreadPoolExecutor(max_workers=1)
+        linking.sync.overlap = False  # read everything, then look features up
         for source in linking.sync.chain.sources:
             source.concurrency = 1  # type: ignore[misc]
     per_playlist = args.tracks // 10

@@ -115,6 +115,7 @@ def cmd_import_library(args: argparse.Namespace) -> int:
 
     async def go() -> str:
         reply = await app.service.import_library(ChatUser("console", args.user), args.path)
+        await app.service.stop_background()  # the model trains on the first /recommend
         return reply.plain_text()
 
     try:

@@ -61,7 +61,9 @@ class Beatmatch:
         self.repo.close()
 
     async def shutdown(self) -> None:
-        """Stop workouts (left open, to resume), device-flow polls and HTTP sessions; close."""
+        """Stop background work and workouts (left open, to resume), device-flow polls and HTTP
+        sessions; close."""
+        await self.service.stop_background()
         await self.workouts.shutdown()
         await self.pulsoid.close()
         await self.pulsoid_client.close()

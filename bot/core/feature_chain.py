@@ -38,6 +38,15 @@ class FillReport:
     missing: int = 0
     failed_sources: list[str] = field(default_factory=list)
 
+    def add(self, other: FillReport) -> None:
+        """Count ``other`` (a fill of other tracks) into this report."""
+        self.asked += other.asked
+        self.known += other.known
+        for name, count in other.found.items():
+            self.found[name] = self.found.get(name, 0) + count
+        self.missing += other.missing
+        self.failed_sources += [s for s in other.failed_sources if s not in self.failed_sources]
+
     def summary(self) -> str:
         """One sentence for the chat."""
         parts = [f"{self.known} already known"]
@@ -81,6 +90,19 @@ class FeatureChain:
         self.sources = list(sources)
         self.catalog = catalog
         self.progress_every = PROGRESS_EVERY_SECONDS
+        # One gate a source, shared by every fill running at once (a feed runs several).
+        self._gates: dict[tuple[str, int], asyncio.Semaphore] = {}
+        self._gates_loop: asyncio.AbstractEventLoop | None = None
+
+    def _gate(self, source: FeatureSource) -> asyncio.Semaphore:
+        loop = asyncio.get_running_loop()
+        if loop is not self._gates_loop:  # semaphores belong to one loop
+            self._gates, self._gates_loop = {}, loop
+        key = (source.name, max(1, source.concurrency))
+        gate = self._gates.get(key)
+        if gate is None:
+            gate = self._gates[key] = asyncio.Semaphore(key[1])
+        return gate
 
     async def fill(
         self,
@@ -91,9 +113,22 @@ class FeatureChain:
     ) -> FillReport:
         """Find features for ``track_ids`` (stored ones first, then each source in turn)."""
         ids = list(dict.fromkeys(track_ids))
-        report = FillReport(asked=len(ids))
         pending = await asyncio.to_thread(self._unknown, ids)
-        report.known = len(ids) - len(pending)
+        report = await self.fill_unknown(pending, extra=extra, notify=notify)
+        report.asked += len(ids) - len(pending)
+        report.known += len(ids) - len(pending)
+        return report
+
+    async def fill_unknown(
+        self,
+        pending: Sequence[str],
+        *,
+        extra: Sequence[FeatureSource] = (),
+        notify: Notify | None = None,
+    ) -> FillReport:
+        """Ask the sources, in turn, about tracks without stored features (see ``unknown``)."""
+        pending = list(pending)
+        report = FillReport(asked=len(pending))
         for source in [*self.sources, *extra]:
             if not pending:
                 break
@@ -112,6 +147,10 @@ class FeatureChain:
             pending = [t for t in pending if t not in found]
         report.missing = len(pending)
         return report
+
+    def unknown(self, ids: Sequence[str]) -> list[str]:
+        """Of ``ids``, those without stored features (blocking: sqlite)."""
+        return self._unknown(list(ids))
 
     def _unknown(self, ids: list[str]) -> list[str]:
         """Ids without stored features; catalog rows only in memory (the demo) are stored first."""
@@ -134,7 +173,7 @@ class FeatureChain:
     ) -> dict[str, Mapping[str, float]]:
         """Ask ``source`` about ``ids`` in batches, concurrently; store hits and misses."""
         batches = [ids[i : i + source.batch_size] for i in range(0, len(ids), source.batch_size)]
-        gate = asyncio.Semaphore(max(1, source.concurrency))
+        gate = self._gate(source)
         found: dict[str, Mapping[str, float]] = {}
         done = 0
         last_note = time.monotonic()

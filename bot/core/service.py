@@ -215,6 +215,20 @@ class BeatmatchService(
                 await asyncio.shield(first)  # its failure is reported by whoever awaits it
         return await asyncio.to_thread(self.taste.load_or_train, uid)
 
+    async def stop_background(self, timeout: float = 30.0) -> None:
+        """At shutdown, before the database closes: library reads stop, no training begins, and
+        a fit in progress (it can't be interrupted) is waited for up to ``timeout`` seconds and
+        not saved. Whatever stopped here restarts on the user's next command."""
+        self.taste.stopping.set()
+        for sync in self._spotify_syncs.values():
+            sync.cancel()
+        groups = (self._first, self._training, self._spotify_syncs)
+        pending = [t for group in groups for t in group.values() if not t.done()]
+        if pending:
+            _, late = await asyncio.wait(pending, timeout=timeout)
+            if late:
+                log.warning("%d background jobs were still running at shutdown", len(late))
+
     def _training_done(self, task: asyncio.Task[TrainedTaste]) -> None:
         if task.cancelled():
             return

@@ -35,6 +35,13 @@ class NoLibrary(UserFacingError):
     """The user has no library to learn from yet."""
 
 
+class TrainingStopped(UserFacingError):
+    """The bot is shutting down: no model is trained or saved any more."""
+
+    def __init__(self) -> None:
+        super().__init__("I'm restarting; ask again in a minute.")
+
+
 @dataclass(frozen=True)
 class TrainedTaste:
     """A user's model with the catalog already scored (so /recommend only selects)."""
@@ -66,6 +73,8 @@ class TasteModels:
         self._full: OrderedDict[int, None] = OrderedDict()
         self._locks: dict[int, threading.Lock] = {}
         self._guard = threading.Lock()
+        #: Set at shutdown: training not begun is refused and a fit in progress is not saved.
+        self.stopping = threading.Event()
 
     def fingerprint(self, user_id: int) -> str:
         """What a model must have been trained on to be current: catalog + taste version."""
@@ -157,6 +166,8 @@ class TasteModels:
     def _train(
         self, user_id: int, fingerprint: str, settings: TasteSettings, persist: bool = True
     ) -> TrainedTaste:
+        if self.stopping.is_set():
+            raise TrainingStopped
         library, tracks = self._library(user_id)
         feedback = self.repo.feedback(user_id)
         extra = [t for t in feedback if t not in tracks.index]
@@ -177,6 +188,8 @@ class TasteModels:
                 f"Your library has too few tracks with audio features to learn from ({error}). "
                 "Import a larger Exportify export, or a catalog that holds your tracks."
             ) from None
+        if self.stopping.is_set():  # the database may be closed by now
+            raise TrainingStopped
         if not persist:
             return self._remember(user_id, model, fingerprint, library, tracks, quick=True)
         path = self._path(user_id)

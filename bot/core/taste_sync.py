@@ -10,6 +10,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any, TypeVar
 
 import numpy as np
@@ -21,6 +22,7 @@ from bot.core.feature_chain import (
     FillReport,
     LegacySpotifyFeatures,
 )
+from bot.core.feature_feed import FeatureFeed
 from bot.core.ports import (
     PAGE_LIMIT,
     TIME_RANGES,
@@ -129,6 +131,19 @@ async def all_pages(
     return items
 
 
+def fed(fetch: Fetch[SpotifyTrack], feed: FeatureFeed | None) -> Fetch[SpotifyTrack]:
+    """``fetch``, handing each page's tracks to ``feed`` as it arrives (as is without a feed)."""
+    if feed is None:
+        return fetch
+
+    async def fetch_and_feed(offset: int, limit: int) -> Page[SpotifyTrack]:
+        page = await fetch(offset, limit)
+        feed.feed(page.items)
+        return page
+
+    return fetch_and_feed
+
+
 class Progress:
     """Progress lines for the chat, at most one every ``every`` seconds."""
 
@@ -160,6 +175,8 @@ class TasteSync:
         self.chain = chain
         self.legacy_features = legacy_features
         self.progress_every = progress_every
+        #: Look features up while the library is still being read (False: read, then look up).
+        self.overlap = True
 
     async def run(
         self,
@@ -175,23 +192,21 @@ class TasteSync:
         extra: list[FeatureSource] = []
         if self.legacy_features:
             extra.append(LegacySpotifyFeatures(account))
-        reading_saved = asyncio.ensure_future(
-            all_pages(
-                account.saved_tracks, progress=Progress(notify, "saved tracks", self.progress_every)
-            )
-        )
-        # Saved tracks are most of a library: their features are looked up while the top lists
-        # and playlists are still being read.
-        early = asyncio.ensure_future(self._early_features(reading_saved, extra))
+        # Features are looked up page by page while the rest of the library is still being read.
+        feed = FeatureFeed(self.chain, self._store_rows, extra=extra) if self.overlap else None
         try:
             saved, own, *tops = await gather_or_cancel(
-                reading_saved,
-                self._own_playlist_items(account, profile),
-                *(account.top_tracks(r, 0, PAGE_LIMIT) for r in TIME_RANGES),
+                all_pages(
+                    fed(account.saved_tracks, feed),
+                    progress=Progress(notify, "saved tracks", self.progress_every),
+                ),
+                self._own_playlist_items(account, profile, feed),
+                *(fed(partial(account.top_tracks, r), feed)(0, PAGE_LIMIT) for r in TIME_RANGES),
                 *(account.top_artists(r, 0, PAGE_LIMIT) for r in TIME_RANGES),
             )
         except BaseException:
-            early.cancel()
+            if feed is not None:
+                feed.cancel()
             raise
         playlists: list[SpotifyPlaylist] = own[0]
         playlist_tracks: list[SpotifyTrack] = own[1]
@@ -213,14 +228,12 @@ class TasteSync:
         )
         await asyncio.to_thread(self._store, user_id, everything, sources, top_artists)
         await notify(f"Read {report.tracks:,} distinct tracks; looking up their audio features…")
-        head_start = await early
-        report.features = await self.chain.fill(
-            [t.track_id for t in everything], extra=extra, notify=notify
-        )
-        if head_start is not None:  # count what the early lookup found as found, not as known
-            for name, count in head_start.found.items():
-                report.features.found[name] = report.features.found.get(name, 0) + count
-                report.features.known -= count
+        if feed is not None:
+            report.features = await feed.finish(notify)
+        else:
+            report.features = await self.chain.fill(
+                [t.track_id for t in everything], extra=extra, notify=notify
+            )
         report.seconds = time.perf_counter() - started
         log.info(
             "spotify taste of user %s: %d tracks, %d features missing, %.1f s",
@@ -231,22 +244,12 @@ class TasteSync:
         )
         return report
 
-    async def _early_features(
-        self, reading: asyncio.Future[list[SpotifyTrack]], extra: Sequence[FeatureSource]
-    ) -> FillReport | None:
-        """Store the saved tracks as soon as they are read and fill their features (None if the
-        read failed: the main path reports that)."""
-        try:
-            saved = await reading
-        except Exception:
-            return None
-        if not saved:
-            return None
-        await asyncio.to_thread(self.repo.upsert_tracks, track_frame(saved), "spotify")
-        return await self.chain.fill([t.track_id for t in saved], extra=extra)
+    def _store_rows(self, tracks: Sequence[SpotifyTrack]) -> None:
+        """Track rows of a page just read (features attach to them as they arrive)."""
+        self.repo.upsert_tracks(track_frame(tracks), "spotify")
 
     async def _own_playlist_items(
-        self, account: SpotifyAccount, profile: SpotifyProfile | None
+        self, account: SpotifyAccount, profile: SpotifyProfile | None, feed: FeatureFeed | None
     ) -> tuple[list[SpotifyPlaylist], list[SpotifyTrack]]:
         """The user's own (or collaborative) playlists and all their tracks, pages read at once."""
         if profile is None:
@@ -262,7 +265,7 @@ class TasteSync:
 
             if playlist.total == 0:
                 return []
-            return await all_pages(fetch)
+            return await all_pages(fed(fetch, feed))
 
         per_list = await gather_or_cancel(*(items(p) for p in own))
         return own, [t for rows in per_list for t in rows]

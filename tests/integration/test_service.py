@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
@@ -687,3 +688,20 @@ async def test_only_a_few_users_keep_their_forests_in_memory(
     assert service.taste.cached(bob).model.ensemble.rf is None  # Ann is now the recent one
     reply = await service.recommend(ANN, 3)
     assert len(reply.tracks) == 3
+
+
+async def test_a_shutdown_mid_training_stops_cleanly_and_training_resumes_on_next_start(
+    config: Config, library_csv: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    app = build(config, show_progress=False)
+    await app.service.import_library(ANN, str(library_csv))  # training starts in the background
+    with caplog.at_level(logging.WARNING):
+        await app.shutdown()  # waits for the fit in progress, saves nothing, closes the database
+    assert all(t.done() for t in app.service._training.values())
+    assert not [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
+    assert not list((config.data_dir / "models").glob("taste-user*"))
+    app = build(config, show_progress=False)
+    try:
+        assert len((await app.service.recommend(ANN, 3)).tracks) == 3
+    finally:
+        await app.shutdown()

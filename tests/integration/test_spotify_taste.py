@@ -3,6 +3,7 @@ rows and top artists; audio features through catalog → ReccoBeats → legacy �
 
 from __future__ import annotations
 
+import asyncio
 from collections import Counter
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -128,3 +129,50 @@ async def test_long_reads_report_progress_in_the_chat(tmp_path: Path) -> None:
         assert any(n.startswith("Read ") and "of 400 saved tracks" in n for n in env.notes)
         assert any(n.startswith("Audio features: asked reccobeats") for n in env.notes)
         assert any("distinct tracks from Spotify" in n for n in env.notes)
+
+
+async def test_features_are_looked_up_while_the_library_is_still_being_read(
+    tmp_path: Path,
+) -> None:
+    async with spotify_env(tmp_path, saved=2400) as env:  # pages for several rounds of requests
+        env.spotify.latency = 0.1
+        await env.link(ANN)
+        library_reads = [
+            at
+            for at, path in env.spotify.timeline
+            if path.startswith(("/v1/me/tracks", "/v1/playlists/", "/v1/me/top/"))
+        ]
+        assert env.recco.timeline[0] < max(library_reads)  # not read first, then looked up
+        assert max(Counter(env.recco.asked).values()) == 1  # a track in two lists: asked once
+        assert all(len(ids) <= 40 for ids in env.recco.requests)
+        world = env.world
+        sources = env.repo.feature_sources(world.library_ids)
+        assert {sources[t] for t in world.in_reccobeats} == {"reccobeats"}
+        total = len(world.library_ids)
+        found = total - len(world.unknown)
+        assert any(
+            f"Audio features for {found} of {total} tracks ({len(world.in_catalog)} already "
+            f"known, {len(world.in_reccobeats)} from reccobeats)" in n
+            for n in env.notes
+        ), env.notes
+
+
+async def test_a_read_that_fails_midway_stops_its_feature_lookups(tmp_path: Path) -> None:
+    async with spotify_env(tmp_path, saved=2400) as env:
+        env.spotify.latency, env.recco.latency = 0.1, 0.3  # lookups queue up behind ReccoBeats
+        landed = await env.authorize(await env.say(ANN, "/link spotify"))
+
+        async def spotify_breaks_once_lookups_begin() -> None:
+            while not env.recco.requests:
+                await asyncio.sleep(0.005)
+            env.spotify.fail(times=10_000, status=500)
+
+        breaking = asyncio.ensure_future(spotify_breaks_once_lookups_begin())
+        await env.say(ANN, landed)
+        await env.synced(ANN)
+        await breaking
+        assert any("Reading your Spotify library stopped" in n for n in env.notes)
+        await asyncio.sleep(0.05)
+        asked = len(env.recco.requests)
+        await asyncio.sleep(0.4)
+        assert len(env.recco.requests) == asked  # nothing keeps asking after the read failed
