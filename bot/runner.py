@@ -14,17 +14,21 @@ import asyncio
 import contextlib
 import logging
 import signal
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from aiohttp import web
 
 from bot.app import Beatmatch
-from bot.chat.discord import DiscordFront
 from bot.chat.push import PushRouter
-from bot.chat.telegram import WEBHOOK_PATH, TelegramFront
 from bot.core.digest import DigestScheduler
 from bot.core.replies import Reply
 from bot.web import PathOnlyAccessLogger, bound_port, create_app
+
+if TYPE_CHECKING:
+    # Each front's chat library (discord.py ~10 MB, python-telegram-bot ~15 MB resident) is
+    # imported in ``Runner.__init__`` only when its token is configured.
+    from bot.chat.discord import DiscordFront
+    from bot.chat.telegram import TelegramFront
 
 log = logging.getLogger(__name__)
 SIGNALS = (signal.SIGINT, signal.SIGTERM)
@@ -62,10 +66,14 @@ class Runner:
         self.telegram: TelegramFront | None = None
         self.discord: DiscordFront | None = None
         if config.telegram.token:
+            from bot.chat.telegram import TelegramFront
+
             self.telegram = TelegramFront(
                 config.telegram, app.service, self.router, public_url=config.web.public_url
             )
         if config.discord.token:
+            from bot.chat.discord import DiscordFront
+
             self.discord = DiscordFront(config.discord, app.service, self.router)
         self.fronts: list[Front] = [f for f in (self.telegram, self.discord) if f is not None]
         self.digest = DigestScheduler(app.service, self.router, tick=digest_tick)
@@ -92,6 +100,8 @@ class Runner:
         """Start the web server, the fronts, workout resumption and the digest."""
         web_app = create_app(self.app.service)
         if self.telegram is not None and self.telegram.public_url:
+            from bot.chat.telegram import WEBHOOK_PATH
+
             web_app.router.add_post(WEBHOOK_PATH, self.telegram.webhook)
         self.web_runner = web.AppRunner(web_app, access_log_class=PathOnlyAccessLogger)
         await self.web_runner.setup()

@@ -9,13 +9,16 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import joblib
 import numpy as np
-from sklearn.ensemble import RandomForestClassifier
-from sklearn.metrics import roc_auc_score
-from xgboost import XGBClassifier
+
+if TYPE_CHECKING:
+    from sklearn.ensemble import RandomForestClassifier
+    from xgboost import XGBClassifier
+
+# scikit-learn (with SciPy) and XGBoost are imported where a model is fitted or read, not here:
+# together they hold ~100 MB of a process that, like the live-workout path, may never train one.
 
 FORMAT_VERSION = 1
 BLEND_GRID: tuple[float, ...] = (0.0, 0.2, 0.4, 0.5, 0.6, 0.8, 1.0)
@@ -52,6 +55,9 @@ class TasteEnsemble:
     xgb: XGBClassifier | None = None
 
     def _members(self, seed_offset: int = 0) -> tuple[RandomForestClassifier, XGBClassifier]:
+        from sklearn.ensemble import RandomForestClassifier
+        from xgboost import XGBClassifier
+
         s = self.settings
         rf = RandomForestClassifier(
             n_estimators=s.rf_trees,
@@ -96,6 +102,8 @@ class TasteEnsemble:
     def _choose_weight(
         self, x: np.ndarray, y: np.ndarray, weights: np.ndarray, order: np.ndarray
     ) -> tuple[float, dict[str, float]]:
+        from sklearn.metrics import roc_auc_score
+
         rng = np.random.default_rng(self.settings.seed)
         positives = np.flatnonzero(y == 1)
         negatives = np.flatnonzero(y == 0)
@@ -129,6 +137,8 @@ class TasteEnsemble:
 
     def save(self, path: Path) -> None:
         """Write the model (joblib; loaded only from the operator's own data directory)."""
+        import joblib
+
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_suffix(path.suffix + ".tmp")
         payload: dict[str, Any] = {
@@ -145,6 +155,8 @@ class TasteEnsemble:
     @classmethod
     def load(cls, path: Path) -> TasteEnsemble:
         """Read a model written by ``save``; ValueError if it is of another format version."""
+        import joblib
+
         payload = joblib.load(path)
         if not isinstance(payload, dict) or payload.get("format") != FORMAT_VERSION:
             raise ValueError(f"{path} is not a beatmatch taste model of format {FORMAT_VERSION}")

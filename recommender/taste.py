@@ -9,7 +9,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-import joblib
 import numpy as np
 import pandas as pd
 
@@ -165,6 +164,8 @@ class TasteModel:
 
     def save(self, path: Path) -> None:
         """Persist the model (joblib, into the operator's data directory only)."""
+        import joblib  # with the model's classes, only when a model is written or read
+
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_suffix(path.suffix + ".tmp")
         joblib.dump({"format": 1, "model": self}, tmp, compress=3)
@@ -173,6 +174,8 @@ class TasteModel:
     @classmethod
     def load(cls, path: Path) -> TasteModel:
         """Read a model written by ``save``."""
+        import joblib
+
         payload = joblib.load(path)
         if not isinstance(payload, dict) or payload.get("format") != 1:
             raise ValueError(f"{path} is not a beatmatch taste model")
