@@ -101,24 +101,30 @@ def load_catalog(config: Config, repo: Repository, show_progress: bool = True) -
     return demo_state(config.catalog.demo_size)
 
 
-def spotify_linking(
-    config: Config,
-    repo: Repository,
-    catalog: CatalogState,
-    vault: TokenVault,
-    states: StateKeeper,
-) -> SpotifyLinking:
-    """Spotify linking, taste reading (feature chain: catalog → ReccoBeats → legacy) and playlists."""
-    gateway = SpotifyGateway(config.spotify, vault)
+def feature_chain(config: Config, repo: Repository, catalog: CatalogState) -> FeatureChain:
+    """Audio features of tracks outside the catalog: catalog → ReccoBeats (when enabled)."""
     sources: list[FeatureSource] = []
     if config.reccobeats.enabled:
         policy = RetryPolicy(
             timeout=config.spotify.request_timeout, max_wait=config.spotify.max_backoff_seconds
         )
         sources.append(ReccoBeats(config.reccobeats.api_base, policy))
+    return FeatureChain(repo, sources, catalog)
+
+
+def spotify_linking(
+    config: Config,
+    repo: Repository,
+    catalog: CatalogState,
+    vault: TokenVault,
+    states: StateKeeper,
+    chain: FeatureChain | None = None,
+) -> SpotifyLinking:
+    """Spotify linking, taste reading (feature chain: catalog → ReccoBeats → legacy) and playlists."""
+    gateway = SpotifyGateway(config.spotify, vault)
     sync = TasteSync(
         repo,
-        FeatureChain(repo, sources, catalog),
+        chain or feature_chain(config, repo, catalog),
         legacy_features=config.spotify.legacy_audio_features,
     )
     return SpotifyLinking(
@@ -185,8 +191,9 @@ def build(
     )
     service.workouts = workouts
     accounts.push = workouts.notify_user
+    service.features = feature_chain(config, repo, catalog)
     if config.spotify.client_id:
-        service.spotify = spotify_linking(config, repo, catalog, vault, states)
+        service.spotify = spotify_linking(config, repo, catalog, vault, states, service.features)
     service.link_notifier = workouts.notify_user
     return Beatmatch(config, repo, catalog, service, workouts, vault, states, accounts, client)
 

@@ -12,6 +12,7 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # before sklearn/xgboost lo
 
 import csv
 import hashlib
+import socket
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,6 +27,29 @@ from storage.repository import Repository
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED_DATA = ROOT.parent / "shared" / "data"
+LOOPBACK = {"127.0.0.1", "::1", "localhost"}
+#: What the console subprocesses use for ReccoBeats: loopback, closed (connection refused).
+OFFLINE_RECCOBEATS = "http://127.0.0.1:9/v1"
+
+
+@pytest.fixture(autouse=True, scope="session")
+def offline() -> Iterator[None]:
+    """Nothing in the suite reaches the internet: a host name other than loopback doesn't resolve
+    (as on a machine without network), so a default service address can't be called by mistake."""
+    real = socket.getaddrinfo
+
+    def loopback_only(host: object, *args: object, **kwargs: object) -> object:
+        name = host.decode() if isinstance(host, bytes) else str(host)
+        if host is not None and name not in LOOPBACK:
+            raise socket.gaierror(socket.EAI_NONAME, f"tests are offline: {name}")
+        return real(host, *args, **kwargs)  # type: ignore[arg-type]
+
+    socket.getaddrinfo = loopback_only  # type: ignore[assignment]
+    try:
+        yield
+    finally:
+        socket.getaddrinfo = real
+
 
 #: Kaggle "Spotify Tracks Dataset" columns, in the file's order.
 CATALOG_COLUMNS: tuple[str, ...] = (

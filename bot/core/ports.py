@@ -117,6 +117,10 @@ class SpotifyAccount(Protocol):
         """``GET /search?type=track`` (limit ≤ 10, offset ≤ 1000)."""
         ...
 
+    async def track(self, track_id: str) -> SpotifyTrack | None:
+        """``GET /tracks/{id}`` (one track; the batch form is gone); None if Spotify has none."""
+        ...
+
     async def create_playlist(self, name: str, description: str, public: bool) -> SpotifyPlaylist:
         """``POST /me/playlists``."""
         ...

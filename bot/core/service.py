@@ -22,6 +22,7 @@ from bot.core.catalog import CatalogState
 from bot.core.commands import help_text, parse_int
 from bot.core.digest import DigestCommands
 from bot.core.errors import BadInput, CoolingDown, NotFound, UserFacingError
+from bot.core.feature_chain import FeatureChain
 from bot.core.genre_models import GenreModels
 from bot.core.heart_commands import HeartCommands
 from bot.core.progress import Notify, silent
@@ -29,16 +30,13 @@ from bot.core.pulsoid_accounts import PulsoidAccounts
 from bot.core.pulsoid_commands import PulsoidCommands
 from bot.core.replies import Button, ChatUser, Reply, TrackCard
 from bot.core.resolve import (
-    clean_query,
-    looks_like_link,
     parse_track_ref,
-    search_frame,
-    split_title_artist,
 )
 from bot.core.spotify_commands import SpotifyCommands
 from bot.core.spotify_linking import SpotifyLinking, playlist_choice
 from bot.core.stats import StatsCommands
 from bot.core.taste_models import TasteModels, TrainedTaste
+from bot.core.track_lookup import TrackLookup
 from bot.core.workout_manager import WorkoutManager
 from recommender.candidates import cap_per_artist, exclude, merge_pools
 from recommender.context import MOODS, Context, canonical_mood
@@ -63,7 +61,7 @@ class ServiceSettings:
 
 
 class BeatmatchService(
-    HeartCommands, PulsoidCommands, SpotifyCommands, StatsCommands, DigestCommands
+    HeartCommands, PulsoidCommands, SpotifyCommands, TrackLookup, StatsCommands, DigestCommands
 ):
     """Transport-agnostic commands: the chat adapters parse, call one method, render the Reply."""
 
@@ -76,6 +74,7 @@ class BeatmatchService(
         taste: TasteModels | None = None,
         genres: GenreModels | None = None,
         spotify: SpotifyLinking | None = None,
+        features: FeatureChain | None = None,
     ) -> None:
         self.repo = repo
         self.catalog = catalog
@@ -90,6 +89,8 @@ class BeatmatchService(
         self._training: dict[int, asyncio.Task[TrainedTaste]] = {}
         self._first: dict[int, asyncio.Task[TrainedTaste]] = {}
         self.spotify = spotify
+        #: Audio features of tracks outside the catalog (None: the Spotify link's chain, if any).
+        self.features = features
         self.link_notifier = None
         self._spotify_syncs = {}
         self._rng = random.Random()
@@ -120,7 +121,8 @@ class BeatmatchService(
         energy = row.get("energy")
         return TrackCard(
             track_id=track_id,
-            name=str(row.get("name") or ""),
+            # A track known only by its features (ReccoBeats, no Spotify link) has no name.
+            name=str(row.get("name") or "") or f"Spotify track {track_id}",
             artists=str(row.get("artists") or ""),
             reason=reason,
             tempo=float(tempo) if pd.notna(tempo) else None,
@@ -425,46 +427,11 @@ class BeatmatchService(
         return f"track {track_id}"
 
     # -- genre and similar -----------------------------------------------------------------------
-    async def _resolve(self, query: str) -> tuple[str, pd.Series]:
-        text = clean_query(query)
-        track_id = parse_track_ref(text)
-        if track_id is None and looks_like_link(text):
-            raise BadInput(
-                "That link isn't a Spotify track. Send an open.spotify.com/track/… "
-                "link, a spotify:track:… URI, or “title - artist”."
-            )
-        if track_id is not None:
-            if track_id in self.catalog.tracks.index:
-                return track_id, track_row(self.catalog.tracks, track_id)
-            stored = await asyncio.to_thread(self.repo.get_tracks, [track_id])
-            if len(stored):
-                return track_id, stored.iloc[0]
-            where = "demo catalog" if self.catalog.is_demo else "catalog"
-            raise NotFound(
-                f"I don't know track {track_id}: it isn't in the {where} or in any "
-                "imported library, and no Spotify account is linked to look it up."
-                + (
-                    " Until a real catalog is imported, /genre knows the tracks of your "
-                    "imported library (try “title - artist”) and the demo's own."
-                    f"\n{self.catalog.note}"
-                    if self.catalog.is_demo
-                    else ""
-                )
-            )
-        for title, artist in split_title_artist(text):
-            hits = search_frame(self.catalog.tracks, title, artist, limit=1)
-            if hits.empty:
-                hits = await asyncio.to_thread(self.repo.search_tracks, title, artist, 1)
-            if len(hits):
-                return str(hits.index[0]), hits.iloc[0]
-        shown = text if len(text) <= 60 else text[:60] + "…"
-        raise NotFound(f"No track matches “{shown}”. Try “title - artist”, or a Spotify link.")
-
     async def genre(self, user: ChatUser, query: str, *, notify: Notify = silent) -> Reply:
         """The catalog's labels for a known track, plus the classifier's top-3 with probabilities."""
         uid = await self.uid(user)
-        track_id, row = await self._resolve(query)
-        self._cooldown(uid, "genre")
+        self._cooldown(uid, "genre")  # before: resolving may ask Spotify and ReccoBeats
+        track_id, row = await self._resolve(query, uid)
         card = self._card(track_id, row)
         if int(row[list(AUDIO_FEATURES)].notna().sum()) == 0:
             raise NotFound(
@@ -494,8 +461,8 @@ class BeatmatchService(
         """Catalog tracks that sound most like a given track (≤ 2 per artist)."""
         n = 10 if count in (None, "") else parse_int(str(count), "The count", 1, 50)
         uid = await self.uid(user)
-        track_id, row = await self._resolve(query)
-        self._cooldown(uid, "similar")
+        self._cooldown(uid, "similar")  # before: resolving may ask Spotify and ReccoBeats
+        track_id, row = await self._resolve(query, uid)
         seed = row.to_frame().T
         if int(seed[list(AUDIO_FEATURES)].notna().sum(axis=1).iloc[0]) == 0:
             raise NotFound(

@@ -196,6 +196,18 @@ class SpotifyAccountClient:
         )
         return parse.parse_search(raw)
 
+    async def track(self, track_id: str) -> SpotifyTrack | None:
+        """``GET /tracks/{id}``; None for an id Spotify doesn't know (404) or can't read (400)."""
+        try:
+            raw = await self._call(self.sp._get, f"tracks/{track_id}")
+        except NotFound:
+            return None
+        except SpotifyException as error:
+            if error.http_status == 400:
+                return None
+            raise
+        return parse.parse_track(raw)
+
     async def create_playlist(self, name: str, description: str, public: bool) -> SpotifyPlaylist:
         """``POST /me/playlists`` (``POST /users/{id}/playlists`` is gone)."""
         body = {"name": name, "public": public, "collaborative": False, "description": description}

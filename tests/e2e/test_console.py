@@ -14,7 +14,13 @@ import numpy as np
 import pytest
 
 from bot.core.catalog import DEMO_NOTE
-from tests.conftest import ROOT, SHARED_DATA, tiny_catalog_rows, write_catalog
+from tests.conftest import (
+    OFFLINE_RECCOBEATS,
+    ROOT,
+    SHARED_DATA,
+    tiny_catalog_rows,
+    write_catalog,
+)
 
 TIMEOUT_S = 180
 DEMO_MARK = "demo catalog: invented tracks"
@@ -63,6 +69,7 @@ def run_console(tmp_path: Path, lines: list[str], raw: bytes | None = None, **en
         {
             "BEATMATCH_STORAGE_DATA_DIR": str(data_dir),
             "BEATMATCH_CONSOLE_SIMULATOR_SPEED": "600",
+            "BEATMATCH_RECCOBEATS_API_BASE": OFFLINE_RECCOBEATS,
             "PYTHONIOENCODING": "utf-8",
             **env,
         }

@@ -21,6 +21,18 @@ GONE_404 = ("recommendations", "browse", "markets")
 URI = re.compile(r"^spotify:track:[A-Za-z0-9]{22}$")
 
 
+FIELD_FILTER = re.compile(r'(track|artist):"([^"]*)"')
+
+
+def _matches(track: dict[str, Any], filters: dict[str, str]) -> bool:
+    """Whether ``track`` fits every ``track:``/``artist:`` filter (case-insensitive, in part)."""
+    name = str(track.get("name", "")).lower()
+    artists = " ".join(str(a.get("name", "")) for a in track.get("artists", [])).lower()
+    wanted_name = filters.get("track", "").lower()
+    wanted_artist = filters.get("artist", "").lower()
+    return wanted_name in name and wanted_artist in artists
+
+
 def spotify_id(text: str) -> str:
     """A deterministic 22-character base62-looking id."""
     return "s" + hashlib.sha256(text.encode()).hexdigest()[:21]
@@ -232,8 +244,13 @@ class SpotifyCatalog:
         if not q.get("q") or "track" not in q.get("type", "").split(","):
             return api_error(400, "Bad search query")
         pool = list(self.tracks.values())
-        start = int(hashlib.sha256(q["q"].encode()).hexdigest(), 16) + offset
-        items = [pool[(start + i) % len(pool)] for i in range(limit)] if pool else []
+        filters = dict(FIELD_FILTER.findall(q["q"]))
+        if filters:  # track:"…" artist:"…" narrow the results, as on Spotify
+            matching = [t for t in pool if _matches(t, filters)]
+            items = matching[offset : offset + limit]
+        else:  # free text: a stable but arbitrary slice (what random wildcard queries need)
+            start = int(hashlib.sha256(q["q"].encode()).hexdigest(), 16) + offset
+            items = [pool[(start + i) % len(pool)] for i in range(limit)] if pool else []
         body = {
             "href": f"{spotify.base}{request.path_qs}",
             "items": items,
