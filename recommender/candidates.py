@@ -28,6 +28,23 @@ def merge_pools(*pools: pd.DataFrame) -> pd.DataFrame:
     return merged[~merged.index.duplicated(keep="first")]
 
 
+def song_hashes(tracks: pd.DataFrame) -> np.ndarray:
+    """One 64-bit hash per row naming the song rather than the release: the title (case and
+    spacing folded) with the sorted artist keys, so an album version, a single and a compilation
+    copy of one song share it. A row without a title hashes to ``NO_SONG`` (matches nothing)."""
+    keys = [
+        f"{' '.join(str(name).lower().split())}\x1f{';'.join(sorted(track_artist_keys(str(a))))}"
+        if isinstance(name, str) and name.strip()
+        else ""
+        for name, a in zip(tracks["name"], tracks["artists"], strict=True)
+    ]
+    return pd.util.hash_array(np.asarray(keys, dtype=object))
+
+
+#: The hash of a row without a title.
+NO_SONG = int(pd.util.hash_array(np.asarray([""], dtype=object))[0])
+
+
 def sample_negatives(pool: pd.DataFrame, n: int, rng: np.random.Generator) -> pd.DataFrame:
     """``n`` tracks drawn uniformly without replacement from ``pool`` (all of it if smaller)."""
     if n >= len(pool):

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
+from recommender.candidates import NO_SONG, song_hashes
 from recommender.demo_catalog import demo_catalog
 
 log = logging.getLogger(__name__)
@@ -30,6 +32,8 @@ class CatalogState:
     fingerprint: str = ""
 
     def __post_init__(self) -> None:
+        self._songs: np.ndarray | None = None
+        self._songs_lock = threading.Lock()
         if not self.fingerprint:
             digest = hashlib.sha256()
             digest.update(str(len(self.tracks)).encode())
@@ -51,6 +55,27 @@ class CatalogState:
         wanted = self.genres[self.genres["track_id"].isin(list(track_ids))]
         grouped = wanted.groupby("track_id", observed=True)["genre"]
         return {str(t): [str(g) for g in genres] for t, genres in grouped}
+
+    def songs_of(self, track_ids: Iterable[str], rows: pd.DataFrame | None = None) -> np.ndarray:
+        """The song hashes (``song_hashes``) of ``track_ids``: their catalog rows', and for ids
+        outside the catalog, those of ``rows`` (a track table with name and artists)."""
+        hashes = self._song_hashes()
+        found = self.tracks.index.get_indexer(pd.Index(list(track_ids)))
+        wanted = hashes[found[found >= 0]]
+        if rows is not None and len(rows):
+            wanted = np.concatenate([wanted, song_hashes(rows)])
+        return np.unique(wanted[wanted != np.uint64(NO_SONG)])
+
+    def same_songs(self, songs: np.ndarray) -> np.ndarray:
+        """Boolean mask over the catalog: the rows that are one of ``songs`` (any release)."""
+        return np.isin(self._song_hashes(), songs)
+
+    def _song_hashes(self) -> np.ndarray:
+        """Song hashes of every catalog row, computed once (~0.5 s for 76k tracks)."""
+        with self._songs_lock:
+            if self._songs is None:
+                self._songs = song_hashes(self.tracks)
+            return self._songs
 
     @property
     def note(self) -> str:

@@ -8,6 +8,7 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
+from bot.core.catalog import CatalogState
 from bot.core.commands import parse_int
 from bot.core.errors import BadInput, UserFacingError
 from bot.core.heart_response import HeartSteer
@@ -45,6 +46,7 @@ class HeartCommands:
 
     repo: Repository
     taste: TasteModels
+    catalog: CatalogState
     workouts: WorkoutManager | None
 
     async def uid(self, user: ChatUser) -> int:  # provided by BeatmatchService
@@ -121,7 +123,7 @@ class HeartCommands:
         """Up to ``n`` (track id, reason) for a context; blocking. Without a taste model, the
         catalog's popularity stands in for taste; with ``steer``, tracks expected to move the
         heart toward the goal zone rank higher."""
-        tracks = self.catalog.tracks  # type: ignore[attr-defined]
+        tracks = self.catalog.tracks
         disliked = {t for t, v in self.repo.feedback(uid).items() if v < 0}
         exclude = exclude | disliked
         trained = self.taste.cached(uid)
@@ -138,7 +140,10 @@ class HeartCommands:
             scores = tracks["popularity"].fillna(0).to_numpy(dtype=float)
             library, profile = tracks.iloc[0:0], None
         taste = np.asarray(scores, dtype=float)
-        rows = shortlist(tracks, taste, allowed(tracks.index, exclude), context, steer)
+        # Other releases of the songs excluded (owned, disliked, suggested) are left out too.
+        songs = self.catalog.songs_of(exclude, library)
+        keep = allowed(tracks.index, exclude) & ~self.catalog.same_songs(songs)
+        rows = shortlist(tracks, taste, keep, context, steer)
         pool, taste = tracks.iloc[rows], taste[rows]
         if steer is not None:
             # Rank-based taste (what select does anyway) times the learned "toward the goal" term.

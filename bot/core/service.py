@@ -38,7 +38,7 @@ from bot.core.stats import StatsCommands
 from bot.core.taste_models import TasteModels, TrainedTaste
 from bot.core.track_lookup import TrackLookup
 from bot.core.workout_manager import WorkoutManager
-from recommender.candidates import cap_per_artist, exclude, merge_pools
+from recommender.candidates import cap_per_artist, exclude, merge_pools, song_hashes
 from recommender.context import MOODS, Context, canonical_mood
 from recommender.explain import sound_matrix
 from recommender.recommend import Selection, select
@@ -355,11 +355,15 @@ class BeatmatchService(
         extra: pd.DataFrame | None = None,
     ) -> Selection:
         tracks = self.catalog.tracks
-        mask = ~tracks.index.isin(list(excluded))
+        # Another release of a song the user has (album, single, compilation) is not new to them.
+        owned = self.catalog.songs_of(excluded, trained.library_tracks)
+        mask = ~tracks.index.isin(list(excluded)) & ~self.catalog.same_songs(owned)
         candidates, scores = tracks[mask], trained.catalog_scores[mask]
         if extra is not None and len(extra):
             # Spotify search candidates (already without catalog tracks), scored by the same model.
             extra = exclude(extra, excluded)
+            extra = extra[~np.isin(song_hashes(extra), owned)]
+        if extra is not None and len(extra):
             model = self.taste.scoring_model(uid, trained)
             candidates = merge_pools(candidates, extra)
             scores = np.r_[scores, model.score(extra)]

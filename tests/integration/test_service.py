@@ -705,3 +705,45 @@ async def test_a_shutdown_mid_training_stops_cleanly_and_training_resumes_on_nex
         assert len((await app.service.recommend(ANN, 3)).tracks) == 3
     finally:
         await app.shutdown()
+
+
+def _other_releases(tracks: pd.DataFrame, track_ids: list[str]) -> pd.DataFrame:
+    """Copies of ``track_ids`` under new ids: the same song released again (album, single…)."""
+    copies = tracks.loc[track_ids].copy()
+    copies.index = pd.Index([t[::-1] for t in track_ids], name=tracks.index.name)
+    copies["album"] = "Greatest Hits"
+    return copies
+
+
+async def test_another_release_of_a_library_song_is_not_recommended(
+    repo: Repository,
+    demo: tuple[pd.DataFrame, pd.DataFrame],
+    tmp_path: Path,
+    genre_dir: Path,
+    library_csv: Path,
+) -> None:
+    tracks, genres = demo
+    owned = [t for t in _library_ids(library_csv) if t in tracks.index]
+    copies = _other_releases(tracks, owned)
+    catalog = CatalogState(tracks=pd.concat([tracks, copies]), genres=genres, is_demo=True)
+    svc = _service(repo, catalog, tmp_path / "data", genre_dir=genre_dir)
+    await _imported(svc, library_csv)
+    reply = await svc.recommend(ANN, 50)
+    assert len(reply.tracks) == 50
+    assert not {c.track_id for c in reply.tracks} & set(copies.index)
+
+
+async def test_a_workout_does_not_suggest_a_song_again_under_another_id(
+    repo: Repository, demo: tuple[pd.DataFrame, pd.DataFrame], tmp_path: Path, genre_dir: Path
+) -> None:
+    tracks, genres = demo
+    favourites = list(tracks.sort_values("popularity", ascending=False).index[:5])
+    copies = _other_releases(tracks, favourites)
+    catalog = CatalogState(tracks=pd.concat([tracks, copies]), genres=genres, is_demo=True)
+    svc = _service(repo, catalog, tmp_path / "data", genre_dir=genre_dir)
+    uid = await svc.uid(ANN)
+    first = [t for t, _ in await asyncio.to_thread(svc.pick_for_context, uid, Context(), 5, set())]
+    assert len(first) == 5
+    again = await asyncio.to_thread(svc.pick_for_context, uid, Context(), 20, set(first))
+    names = {str(catalog.tracks.at[t, "name"]) for t in first}
+    assert not {str(catalog.tracks.at[t, "name"]) for t, _ in again} & names

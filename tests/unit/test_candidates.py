@@ -8,10 +8,12 @@ import pytest
 
 from recommender.candidates import (
     MAX_PER_ARTIST,
+    NO_SONG,
     cap_per_artist,
     exclude,
     merge_pools,
     sample_negatives,
+    song_hashes,
 )
 
 
@@ -250,3 +252,23 @@ def test_nothing_ranked_gives_nothing() -> None:
 def test_asking_for_none_gives_none() -> None:
     tracks = _ranked(("t0", "song", "Alpha"), ("t1", "song 2", "Beta"))
     assert cap_per_artist(list(tracks.index), tracks, 0) == []
+
+
+def test_song_hashes_join_releases_of_one_song_and_nothing_else() -> None:
+    tracks = pd.DataFrame(
+        {
+            "name": ["N95", "n95 ", "N95", "N95", "", None],
+            "artists": [
+                "Kendrick Lamar",
+                "kendrick  lamar",
+                "Someone Else",
+                "Kendrick Lamar;SZA",
+                "A",
+                "A",
+            ],
+        }
+    )
+    h = song_hashes(tracks)
+    assert h[0] == h[1]  # case and spacing don't make another song
+    assert len({h[0], h[2], h[3]}) == 3  # other artists do
+    assert h[4] == h[5] == NO_SONG  # an untitled row matches no song
