@@ -28,17 +28,24 @@ def merge_pools(*pools: pd.DataFrame) -> pd.DataFrame:
     return merged[~merged.index.duplicated(keep="first")]
 
 
-def song_hashes(tracks: pd.DataFrame) -> np.ndarray:
+def song_hashes(tracks: pd.DataFrame, chunk: int = 4096) -> np.ndarray:
     """One 64-bit hash per row naming the song rather than the release: the title (case and
     spacing folded) with the sorted artist keys, so an album version, a single and a compilation
-    copy of one song share it. A row without a title hashes to ``NO_SONG`` (matches nothing)."""
-    keys = [
-        f"{' '.join(str(name).lower().split())}\x1f{';'.join(sorted(track_artist_keys(str(a))))}"
-        if isinstance(name, str) and name.strip()
-        else ""
-        for name, a in zip(tracks["name"], tracks["artists"], strict=True)
-    ]
-    return pd.util.hash_array(np.asarray(keys, dtype=object))
+    copy of one song share it. A row without a title hashes to ``NO_SONG`` (matches nothing).
+    Rows are keyed ``chunk`` at a time: the key strings of a whole catalog at once would leave
+    ~10 MB of freed-but-held memory behind."""
+    names, artists = tracks["name"].to_numpy(), tracks["artists"].to_numpy()
+    out = np.empty(len(tracks), dtype=np.uint64)
+    for start in range(0, len(tracks), chunk):
+        stop = min(start + chunk, len(tracks))
+        keys = [
+            f"{' '.join(name.lower().split())}\x1f{';'.join(sorted(track_artist_keys(str(a))))}"
+            if isinstance(name, str) and name.strip()
+            else ""
+            for name, a in zip(names[start:stop], artists[start:stop], strict=True)
+        ]
+        out[start:stop] = pd.util.hash_array(np.asarray(keys, dtype=object))
+    return out
 
 
 #: The hash of a row without a title.

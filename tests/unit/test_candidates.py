@@ -272,3 +272,4 @@ def test_song_hashes_join_releases_of_one_song_and_nothing_else() -> None:
     assert h[0] == h[1]  # case and spacing don't make another song
     assert len({h[0], h[2], h[3]}) == 3  # other artists do
     assert h[4] == h[5] == NO_SONG  # an untitled row matches no song
+    assert (song_hashes(tracks, chunk=2) == h).all()  # keyed in chunks, the same hashes
