@@ -249,8 +249,9 @@ class BeatmatchService(
         first = self._first.get(uid)
         if first is not None:
             if not first.done():
-                size = await asyncio.to_thread(self.repo.library_size, uid)
-                if size:
+                if await asyncio.to_thread(self.taste.has_stored, uid):
+                    await notify("Loading your taste model…")
+                elif size := await asyncio.to_thread(self.repo.library_size, uid):
                     await notify(
                         f"Learning your taste from {size} tracks (a first pass now, the full "
                         "model in the background)…"

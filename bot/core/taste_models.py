@@ -122,6 +122,15 @@ class TasteModels:
         tracks = self.repo.get_tracks(library["track_id"].unique())
         return library, tracks
 
+    def has_stored(self, user_id: int) -> bool:
+        """Whether a current model is on disk (loading it takes a second, not a training)."""
+        record = self.repo.model_record(user_id, MODEL_KIND)
+        return bool(
+            record
+            and record["fingerprint"] == self.fingerprint(user_id)
+            and Path(record["path"]).is_file()
+        )
+
     def load_stored(self, user_id: int) -> TrainedTaste | None:
         """A current model from memory or disk, without training (None if there is none)."""
         with self._lock(user_id):

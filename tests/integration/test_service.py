@@ -242,10 +242,16 @@ async def test_a_restarted_service_loads_the_stored_model(
     uid = await first.uid(ANN)
     trained_at = repo.model_record(uid, "taste")["trained_at"]
     second = _service(repo, catalog, tmp_path / "data")
-    after = await second.recommend(ANN, 5)
+    notes: list[str] = []
+
+    async def note(message: str) -> None:
+        notes.append(message)
+
+    after = await second.recommend(ANN, 5, notify=note)
     await _settle(second)
     assert repo.model_record(uid, "taste")["trained_at"] == trained_at
     assert [c.track_id for c in after.tracks] == [c.track_id for c in before.tracks]
+    assert not any("Learning your taste" in n for n in notes)  # loaded, not learned again
 
 
 async def test_users_do_not_see_each_others_libraries(
