@@ -49,6 +49,7 @@ from storage.repository import Repository
 
 log = logging.getLogger(__name__)
 HEAVY_COMMANDS = ("recommend", "genre", "similar", "import")
+SIMILAR_GENRE_SHARE = 0.25  # a classifier's genre this likely counts as the seed's for /similar
 
 
 @dataclass
@@ -482,13 +483,25 @@ class BeatmatchService(
         )
 
     def _nearest(self, track_id: str, seed: pd.DataFrame, n: int) -> list[tuple[str, str]]:
+        """The catalog tracks nearest in sound, among those sharing the seed's genre when it has
+        one (the catalog's label, else the classifier's call once it is trained): a pop song's
+        neighbours in tempo and energy are other pop songs, not pagode."""
         tracks = self.catalog.tracks
+        genres = self._seed_genres(track_id, seed)
+        if genres:
+            labelled = self.catalog.genres.loc[self.catalog.genres["genre"].isin(genres)]
+            same_genre = tracks.index.isin(labelled["track_id"].unique())
+            if int(same_genre.sum()) >= max(50, 5 * n):
+                tracks = tracks[same_genre]
+            else:
+                genres = []
         distance = ((sound_matrix(tracks) - sound_matrix(seed)[0]) ** 2).sum(axis=1)
         order = np.argsort(distance, kind="stable")[: max(200, n * 20)]
         ids = [t for t in tracks.index[order] if t != track_id]
         name = str(seed.iloc[0]["name"]).lower()
         ids = [t for t in ids if str(tracks.at[t, "name"]).lower() != name]
         chosen = cap_per_artist(ids, tracks, n)
+        also = f"also {' / '.join(genres)}; " if genres else ""
         out = []
         for t in chosen:
             r = track_row(tracks, t)
@@ -497,8 +510,17 @@ class BeatmatchService(
                 f"{r['tempo']:.0f} bpm" if pd.notna(r["tempo"]) else "",
                 f"valence {r['valence']:.2f}" if pd.notna(r["valence"]) else "",
             ]
-            out.append((t, "close in sound: " + ", ".join(b for b in bits if b)))
+            out.append((t, also + "close in sound: " + ", ".join(b for b in bits if b)))
         return out
+
+    def _seed_genres(self, track_id: str, seed: pd.DataFrame) -> list[str]:
+        """The genres /similar keeps to: catalog labels, else the classifier's likely ones (only
+        when it is already trained: /similar never waits a minute for a genre model)."""
+        labels = self.catalog.labels(track_id)
+        if labels or not self.genres.ready:
+            return labels
+        top = self.genres.top3(seed)
+        return [g for g, p in top if p >= SIMILAR_GENRE_SHARE] or [top[0][0]]
 
     # -- forget -----------------------------------------------------------------------------------
     async def forget(self, user: ChatUser) -> Reply:
