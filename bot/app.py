@@ -133,6 +133,7 @@ def spotify_linking(
         sync,
         redirect_port=config.spotify.redirect_port,
         public_url=config.web.public_url,
+        refresh_seconds=config.spotify.refresh_hours * 3600.0,
     )
 
 

@@ -65,6 +65,7 @@ class SpotifyConfig:
     legacy_audio_features: bool = False
     request_timeout: float = 10.0
     max_backoff_seconds: float = 30.0
+    refresh_hours: float = 24.0
 
 
 @dataclass(frozen=True)

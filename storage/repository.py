@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +36,12 @@ _TRACK_FIELDS = (
     "release_year",
 )
 _BATCH = 5000
+
+
+def _row_key(row: Sequence[Any]) -> tuple[str, float, str]:
+    """(track_id, rank, added_at) of a library row, comparable whatever SQLite gave back."""
+    track_id, rank, added_at = row
+    return str(track_id), float(rank) if rank is not None else -1.0, str(added_at or "")
 
 
 def _clean(value: Any) -> Any:
@@ -342,6 +348,12 @@ class Repository(WorkoutStore, HeartStore, AccountStore, SpotifyStore, SqliteAcc
             for r in entries.itertuples(index=False)
         ]
         with self._tx() as db:
+            held = db.execute(
+                "select track_id, rank, added_at from library where user_id = ? and source = ?",
+                [user_id, source],
+            ).fetchall()
+            if sorted(map(_row_key, held)) == sorted(_row_key((r[1], r[3], r[4])) for r in rows):
+                return len(rows)  # the same list again (a refresh, a re-import): nothing to learn
             db.execute("delete from library where user_id = ? and source = ?", [user_id, source])
             db.conn.executemany(
                 "insert or replace into library (user_id, track_id, source, rank, added_at, "

@@ -94,6 +94,7 @@ class BeatmatchService(
         self.features = features
         self.link_notifier = None
         self._spotify_syncs = {}
+        self._refreshing = set()
         self._rng = random.Random()
 
     # -- plumbing -----------------------------------------------------------------------------
@@ -296,6 +297,7 @@ class BeatmatchService(
             await self.require_spotify(uid)
         self._cooldown(uid, "recommend")
         await self.wait_for_spotify(uid, notify)
+        await self.refresh_spotify_if_due(uid)  # in the background; this answer doesn't wait
         search = self.start_spotify_search(uid)  # random Spotify tracks, while the model loads
         trained, current = await self._taste(uid, notify)
         context = Context(mood=wanted_mood, bpm=float(wanted_bpm) if wanted_bpm else None)

@@ -12,6 +12,7 @@ import contextlib
 import datetime as dt
 import logging
 import random
+import time
 from collections.abc import Awaitable, Callable, Sequence
 
 import pandas as pd
@@ -41,6 +42,7 @@ from storage.repository import Repository
 log = logging.getLogger(__name__)
 Pusher = Callable[[int, Reply], Awaitable[None]]
 MIN_FEATURES = 6
+SYNCED_AT = "spotify_synced_at"  # user setting: when the library was last read (tried)
 
 
 class SpotifyCommands:
@@ -50,6 +52,7 @@ class SpotifyCommands:
     spotify: SpotifyLinking | None
     link_notifier: Pusher | None
     _spotify_syncs: dict[int, asyncio.Task[SyncReport]]
+    _refreshing: set[int]  # users whose running read is a background refresh
     _last_picks: dict[int, list[str]]
     _rng: random.Random
 
@@ -182,7 +185,11 @@ class SpotifyCommands:
 
     # -- reading taste ------------------------------------------------------------------------
     def _start_sync(
-        self, uid: int, notify: Notify, profile: SpotifyProfile | None = None
+        self,
+        uid: int,
+        notify: Notify,
+        profile: SpotifyProfile | None = None,
+        refresh: bool = False,
     ) -> asyncio.Task[SyncReport]:
         old = self._spotify_syncs.get(uid)
         if old is not None and not old.done():
@@ -190,7 +197,30 @@ class SpotifyCommands:
         task = asyncio.get_running_loop().create_task(self.sync_spotify(uid, notify, profile))
         task.add_done_callback(_sync_done)
         self._spotify_syncs[uid] = task
+        if refresh:  # a re-read nobody waits for: the present model answers meanwhile
+            self._refreshing.add(uid)
+            task.add_done_callback(lambda _: self._refreshing.discard(uid))
+        else:
+            self._refreshing.discard(uid)
         return task
+
+    async def refresh_spotify_if_due(self, uid: int) -> bool:
+        """Read a linked library again, in the background, when the last read is older than
+        ``refresh_seconds`` (new saved tracks and playlists get learned); True if one started."""
+        linking = self.spotify
+        if linking is None or linking.refresh_seconds <= 0:
+            return False
+        running = self._spotify_syncs.get(uid)
+        if running is not None and not running.done():
+            return False
+        settings = await asyncio.to_thread(self.repo.user_settings, uid)
+        last = float(settings.get(SYNCED_AT) or 0.0)
+        if time.time() - last < linking.refresh_seconds:
+            return False
+        if await linking.gateway.linked_name(uid) is None:
+            return False
+        self._start_sync(uid, silent, refresh=True)
+        return True
 
     async def sync_spotify(
         self, uid: int, notify: Notify = silent, profile: SpotifyProfile | None = None
@@ -198,6 +228,8 @@ class SpotifyCommands:
         """Read the user's Spotify taste into the library, then retrain in the background."""
         linking = self._linking()
         safe = _safe(notify)
+        # When it was last tried: a refresh that fails is not retried on every command.
+        await asyncio.to_thread(self.repo.update_user_settings, uid, **{SYNCED_AT: time.time()})
         try:
             account = await linking.gateway.account(uid)
             report = await linking.sync.run(uid, account, safe, profile)
@@ -211,7 +243,7 @@ class SpotifyCommands:
     async def wait_for_spotify(self, uid: int, notify: Notify = silent) -> None:
         """If the user's library is still being read, wait for it (its failure is reported there)."""
         task = self._spotify_syncs.get(uid)
-        if task is None or task.done():
+        if task is None or task.done() or uid in self._refreshing:
             return
         await notify("Still reading your Spotify library; your recommendations follow right after…")
         with contextlib.suppress(Exception):

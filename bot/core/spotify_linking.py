@@ -32,6 +32,7 @@ class SpotifyLinking:
     redirect_port: int = 8888
     public_url: str = ""
     search_pages: int = 5
+    refresh_seconds: float = 24 * 3600.0  # a library read longer ago is read again (0: never)
 
     @property
     def loopback_uri(self) -> str:

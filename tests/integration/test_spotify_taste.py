@@ -4,6 +4,7 @@ rows and top artists; audio features through catalog → ReccoBeats → legacy �
 from __future__ import annotations
 
 import asyncio
+import time
 from collections import Counter
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -176,3 +177,47 @@ async def test_a_read_that_fails_midway_stops_its_feature_lookups(tmp_path: Path
         asked = len(env.recco.requests)
         await asyncio.sleep(0.4)
         assert len(env.recco.requests) == asked  # nothing keeps asking after the read failed
+
+
+async def _a_day_later(env: SpotifyEnv, uid: int) -> None:
+    """As if the library was last read two days ago."""
+    env.repo.update_user_settings(uid, spotify_synced_at=time.time() - 2 * 86400)
+
+
+async def test_an_old_library_read_is_refreshed_in_the_background_on_recommend(
+    env: SpotifyEnv,
+) -> None:
+    await env.link(ANN)
+    uid = await env.service.uid(ANN)
+    assert not (await env.say(ANN, "/recommend 3")).error
+    new = env.world.search_only[0]
+    env.world.user.saved.insert(0, (new, "2026-11-30T10:00:00Z"))  # saved since
+    version = env.repo.taste_version(uid)
+    await _a_day_later(env, uid)
+    env.notes.clear()
+    reply = await env.say(ANN, "/recommend 3")
+    assert not reply.error and len(reply.tracks) == 3
+    assert not any("Still reading" in n for n in env.notes)  # answered without waiting
+    await env.synced(ANN)
+    assert new in set(env.repo.library(uid)["track_id"])
+    assert env.repo.taste_version(uid) > version  # the new track gets learned
+    reads = len(env.spotify.calls("/v1/me/tracks"))
+    await env.say(ANN, "/recommend 3")
+    await env.synced(ANN)
+    assert len(env.spotify.calls("/v1/me/tracks")) == reads  # read once a day, not per command
+
+
+async def test_a_refresh_that_finds_nothing_new_keeps_the_model(env: SpotifyEnv) -> None:
+    await env.link(ANN)
+    uid = await env.service.uid(ANN)
+    await env.say(ANN, "/recommend 3")
+    await env.settle()
+    version, trained = env.repo.taste_version(uid), env.repo.model_record(uid, "taste")
+    await _a_day_later(env, uid)
+    reads = len(env.spotify.calls("/v1/me/tracks"))
+    await env.say(ANN, "/recommend 3")
+    await env.synced(ANN)
+    await env.settle()
+    assert len(env.spotify.calls("/v1/me/tracks")) > reads  # it was read again
+    assert env.repo.taste_version(uid) == version
+    assert env.repo.model_record(uid, "taste")["trained_at"] == trained["trained_at"]
