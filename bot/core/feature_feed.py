@@ -42,6 +42,7 @@ class FeatureFeed:
         self._unsorted: list[SpotifyTrack] = []
         self._waiting: list[str] = []
         self._tasks: list[asyncio.Task[None]] = []
+        self._sorting: list[asyncio.Task[None]] = []
 
     def feed(self, tracks: Sequence[SpotifyTrack]) -> None:
         """Start on a page of tracks (each track is looked up once, however often it is fed)."""
@@ -49,14 +50,16 @@ class FeatureFeed:
         self._seen.update(fresh)
         self._unsorted.extend(fresh.values())
         if len(self._unsorted) >= self.sort_at:
-            self._spawn(self._sort(self._unsorted))
-            self._unsorted = []
+            self._sort_unsorted()
+
+    async def stored(self) -> None:
+        """Wait until every track fed so far has its row stored (the lookups go on)."""
+        self._sort_unsorted()
+        await self._wait(self._sorting)
 
     async def finish(self, notify: Notify | None = None) -> FillReport:
         """Wait for every lookup started, ask about the tracks still set aside, and report."""
-        if self._unsorted:
-            self._spawn(self._sort(self._unsorted))
-            self._unsorted = []
+        self._sort_unsorted()
         while True:
             running = [t for t in self._tasks if not t.done()]
             if not running:
@@ -64,6 +67,7 @@ class FeatureFeed:
             await self._wait(running)
         await self._wait(self._tasks)  # raises the first failure, if any
         self._tasks.clear()
+        self._sorting.clear()
         if self._waiting:
             rest, self._waiting = self._waiting, []
             await self._ask(rest, notify)
@@ -74,8 +78,15 @@ class FeatureFeed:
         for task in self._tasks:
             task.cancel()
 
-    def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
-        self._tasks.append(asyncio.ensure_future(work))
+    def _spawn(self, work: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
+        task = asyncio.ensure_future(work)
+        self._tasks.append(task)
+        return task
+
+    def _sort_unsorted(self) -> None:
+        if self._unsorted:
+            self._sorting.append(self._spawn(self._sort(self._unsorted)))
+            self._unsorted = []
 
     async def _wait(self, tasks: list[asyncio.Task[None]]) -> None:
         try:

@@ -226,7 +226,10 @@ class TasteSync:
             playlists=len(playlists),
             playlist_tracks=len(playlist_tracks),
         )
-        await asyncio.to_thread(self._store, user_id, everything, sources, top_artists)
+        if feed is not None:  # the feed stored the track rows page by page
+            await feed.stored()
+        rows = [] if feed is not None else everything
+        await asyncio.to_thread(self._store, user_id, rows, everything, sources, top_artists)
         await notify(f"Read {report.tracks:,} distinct tracks; looking up their audio features…")
         if feed is not None:
             report.features = await feed.finish(notify)
@@ -273,12 +276,15 @@ class TasteSync:
     def _store(
         self,
         user_id: int,
+        rows: list[SpotifyTrack],
         everything: list[SpotifyTrack],
         sources: dict[str, list[SpotifyTrack]],
         top_artists: dict[str, list[SpotifyArtist]],
     ) -> None:
+        """Track rows (``rows``: those not stored yet), ISRCs, library rows and top artists."""
+        if rows:
+            self.repo.upsert_tracks(track_frame(rows), "spotify")
         if everything:
-            self.repo.upsert_tracks(track_frame(everything), "spotify")
             self.repo.set_isrcs({t.track_id: t.isrc for t in everything if t.isrc})
         for source, rows in sources.items():
             self.repo.replace_library(user_id, source, library_entries(rows))

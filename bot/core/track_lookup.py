@@ -71,11 +71,12 @@ class TrackLookup:
                 hits = await asyncio.to_thread(self.repo.search_tracks, title, artist, 1)
             if len(hits):
                 return str(hits.index[0]), hits.iloc[0]
-        found = await self._search_spotify(uid, readings)
+        account = await self._account(uid)
+        found = await self._search_spotify(account, readings) if account is not None else None
         if found is not None:
             return found
         shown = text if len(text) <= 60 else text[:60] + "…"
-        searchable = self.spotify is not None and await self._account(uid) is None
+        searchable = self.spotify is not None and account is None
         hint = " (or /link spotify to search it)" if searchable else ""
         raise NotFound(
             f"No track matches “{shown}”. Try “title - artist”, or a Spotify link{hint}."
@@ -114,12 +115,9 @@ class TrackLookup:
         raise NotFound(f"I don't know track {track_id}: it isn't in the {where}, {told}.{demo}")
 
     async def _search_spotify(
-        self, uid: int, readings: list[tuple[str, str]]
+        self, account: SpotifyAccount, readings: list[tuple[str, str]]
     ) -> tuple[str, pd.Series] | None:
-        """The first Spotify hit for the readings of "title - artist" (None: not linked, none)."""
-        account = await self._account(uid)
-        if account is None:
-            return None
+        """The first Spotify hit for the readings of "title - artist" (None if none)."""
         for title, artist in readings:
             try:
                 found = await account.search_tracks(search_query(title, artist), 0, 1)
