@@ -29,6 +29,10 @@ MODEL_KIND = "taste"
 #: Fitted forests take ~6 MB a user: only this many stay in memory; the rest keep their catalog
 #: scores (all /recommend needs) and reload the forests from disk to score new search tracks.
 MAX_FULL_MODELS = 16
+#: Each user with a model in memory holds their catalog scores (float32: 0.3 MB on 76k tracks) and
+#: library tables; beyond this many, the least recently served are dropped from memory and load
+#: again from disk (about a second) when they come back.
+MAX_CACHED_USERS = 256
 
 
 class NoLibrary(UserFacingError):
@@ -69,7 +73,7 @@ class TasteModels:
         self.catalog = catalog
         self.models_dir = models_dir
         self.settings = settings or TasteSettings()
-        self._cache: dict[int, TrainedTaste] = {}
+        self._cache: OrderedDict[int, TrainedTaste] = OrderedDict()
         self._full: OrderedDict[int, None] = OrderedDict()
         self._locks: dict[int, threading.Lock] = {}
         self._guard = threading.Lock()
@@ -81,8 +85,12 @@ class TasteModels:
         return f"{self.catalog.fingerprint}:{self.repo.taste_version(user_id)}"
 
     def cached(self, user_id: int) -> TrainedTaste | None:
-        """The model in memory, current or not."""
-        return self._cache.get(user_id)
+        """The model in memory, current or not (marked as recently used)."""
+        with self._guard:
+            trained = self._cache.get(user_id)
+            if trained is not None:
+                self._cache.move_to_end(user_id)
+            return trained
 
     def is_current(self, trained: TrainedTaste | None, user_id: int) -> bool:
         """True if ``trained`` reflects the user's present library and feedback."""
@@ -234,7 +242,8 @@ class TasteModels:
     ) -> TrainedTaste:
         if library is None or tracks is None:
             library, tracks = self._library(user_id)
-        scores = model.score(self.catalog.tracks)
+        # float32: ranks are what matter, and it halves the memory each user's scores hold.
+        scores = model.score(self.catalog.tracks).astype(np.float32)
         trained = TrainedTaste(
             model=model,
             fingerprint=fingerprint,
@@ -244,11 +253,17 @@ class TasteModels:
             trained_at=time.time(),
             quick=quick,
         )
-        held = self._cache.get(user_id)
-        if not quick or held is None or held.quick:  # a quick model never displaces a full one
-            self._cache[user_id] = trained
-            if not quick:
-                self._keep_full(user_id)
+        with self._guard:
+            held = self._cache.get(user_id)
+            kept = not quick or held is None or held.quick  # a quick one never displaces a full one
+            if kept:
+                self._cache[user_id] = trained
+                self._cache.move_to_end(user_id)
+                while len(self._cache) > MAX_CACHED_USERS:
+                    old, _ = self._cache.popitem(last=False)
+                    self._full.pop(old, None)
+        if kept and not quick:
+            self._keep_full(user_id)
         return trained
 
     def _keep_full(self, user_id: int) -> None:

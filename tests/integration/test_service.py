@@ -696,6 +696,25 @@ async def test_only_a_few_users_keep_their_forests_in_memory(
     assert len(reply.tracks) == 3
 
 
+async def test_beyond_the_memory_limit_a_model_reloads_from_disk_not_retrains(
+    service: BeatmatchService, library_csv: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import bot.core.taste_models as taste_models
+
+    monkeypatch.setattr(taste_models, "MAX_CACHED_USERS", 1)
+    await _imported(service, library_csv, ANN)
+    before = await service.recommend(ANN, 5)
+    ann = await service.uid(ANN)
+    trained_at = service.repo.model_record(ann, "taste")["trained_at"]
+    await _imported(service, library_csv, BOB)
+    await service.recommend(BOB, 3)
+    assert service.taste.cached_count() == 1 and service.taste.cached(ann) is None
+    after = await service.recommend(ANN, 5)
+    await _settle(service)
+    assert [c.track_id for c in after.tracks] == [c.track_id for c in before.tracks]
+    assert service.repo.model_record(ann, "taste")["trained_at"] == trained_at
+
+
 async def test_a_shutdown_mid_training_stops_cleanly_and_training_resumes_on_next_start(
     config: Config, library_csv: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
