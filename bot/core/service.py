@@ -90,8 +90,8 @@ class BeatmatchService(
         self._training: dict[int, asyncio.Task[TrainedTaste]] = {}
         self._first: dict[int, asyncio.Task[TrainedTaste]] = {}
         self.spotify = spotify
-        #: Audio features of tracks outside the catalog (None: the Spotify link's chain, if any).
-        self.features = features
+        #: Audio features of tracks outside the catalog (by default the Spotify link's chain).
+        self.features = features or (spotify.sync.chain if spotify is not None else None)
         self.link_notifier = None
         self._spotify_syncs = {}
         self._refreshing = set()

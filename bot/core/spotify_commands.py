@@ -18,7 +18,6 @@ from collections.abc import Awaitable, Callable, Sequence
 import pandas as pd
 
 from bot.core.errors import BadInput, NeedsLink, UserFacingError
-from bot.core.feature_chain import LegacySpotifyFeatures
 from bot.core.ports import (
     PLAYLIST_ADD_CHUNK,
     SEARCH_LIMIT,
@@ -35,7 +34,7 @@ from bot.core.spotify_linking import (
     parse_callback,
     random_query,
 )
-from bot.core.taste_sync import SyncReport, gather_or_cancel, track_frame
+from bot.core.taste_sync import SyncReport, gather_or_cancel, store_with_features
 from recommender.tracks import AUDIO_FEATURES
 from storage.repository import Repository
 
@@ -274,10 +273,8 @@ class SpotifyCommands:
         fresh = [t for t in found if t.track_id not in excluded]
         if not fresh:
             return None, ""
-        await asyncio.to_thread(self.repo.upsert_tracks, track_frame(fresh), "spotify")
-        legacy = [LegacySpotifyFeatures(account)] if linking.sync.legacy_features else []
-        await linking.sync.chain.fill([t.track_id for t in fresh], extra=legacy)
-        frame = await asyncio.to_thread(self.repo.get_tracks, [t.track_id for t in fresh])
+        extra = linking.sync.extra_sources(account)
+        frame, _ = await store_with_features(self.repo, linking.sync.chain, fresh, extra)
         known = frame[frame[list(AUDIO_FEATURES)].notna().sum(axis=1) >= MIN_FEATURES]
         return known, ""
 

@@ -94,6 +94,20 @@ def library_entries(tracks: Sequence[SpotifyTrack]) -> pd.DataFrame:
     )
 
 
+async def store_with_features(
+    repo: Repository,
+    chain: FeatureChain | None,
+    tracks: Sequence[SpotifyTrack],
+    extra: Sequence[FeatureSource] = (),
+) -> tuple[pd.DataFrame, FillReport]:
+    """Store the rows of ``tracks`` and fill their features through ``chain`` (if any): their
+    stored track table and the fill report."""
+    await asyncio.to_thread(repo.upsert_tracks, track_frame(tracks), "spotify")
+    ids = [t.track_id for t in tracks]
+    report = await chain.fill(ids, extra=extra) if chain is not None else FillReport()
+    return await asyncio.to_thread(repo.get_tracks, ids), report
+
+
 async def gather_or_cancel(*awaitables: Awaitable[Any]) -> list[Any]:
     """Like ``asyncio.gather``, but the first failure cancels the others before it is raised."""
     tasks = [asyncio.ensure_future(a) for a in awaitables]
@@ -178,6 +192,12 @@ class TasteSync:
         #: Look features up while the library is still being read (False: read, then look up).
         self.overlap = True
 
+    def extra_sources(self, account: SpotifyAccount | None) -> list[FeatureSource]:
+        """Sources after the chain's own: Spotify's legacy endpoint, in legacy mode only."""
+        if account is None or not self.legacy_features:
+            return []
+        return [LegacySpotifyFeatures(account)]
+
     async def run(
         self,
         user_id: int,
@@ -189,9 +209,7 @@ class TasteSync:
         ``profile`` (``/me``, known right after linking) saves a call."""
         started = time.perf_counter()
         await notify("Reading your Spotify library: saved tracks, top lists and your playlists…")
-        extra: list[FeatureSource] = []
-        if self.legacy_features:
-            extra.append(LegacySpotifyFeatures(account))
+        extra = self.extra_sources(account)
         # Features are looked up page by page while the rest of the library is still being read.
         feed = FeatureFeed(self.chain, self._store_rows, extra=extra) if self.overlap else None
         try:

@@ -16,8 +16,8 @@ import pandas as pd
 
 from bot.core.catalog import CatalogState
 from bot.core.errors import BadInput, NotFound, UserFacingError
-from bot.core.feature_chain import FeatureChain, LegacySpotifyFeatures
-from bot.core.ports import FeatureSource, SpotifyAccount, SpotifyTrack
+from bot.core.feature_chain import FeatureChain
+from bot.core.ports import SpotifyAccount, SpotifyTrack
 from bot.core.resolve import (
     clean_query,
     looks_like_link,
@@ -26,7 +26,7 @@ from bot.core.resolve import (
     split_title_artist,
 )
 from bot.core.spotify_linking import SpotifyLinking
-from bot.core.taste_sync import track_frame
+from bot.core.taste_sync import store_with_features
 from recommender.tracks import AUDIO_FEATURES, track_row
 from storage.repository import Repository
 
@@ -152,27 +152,13 @@ class TrackLookup:
         self, track: SpotifyTrack, account: SpotifyAccount | None
     ) -> tuple[pd.Series, list[str]]:
         """The track's row, stored with the features the chain found; the sources that failed."""
-        await asyncio.to_thread(self.repo.upsert_tracks, track_frame([track]), "spotify")
-        chain = self._chain()
-        failed: list[str] = []
-        if chain is not None:
-            extra: list[FeatureSource] = []
-            legacy = self.spotify is not None and self.spotify.sync.legacy_features
-            if account is not None and legacy:
-                extra.append(LegacySpotifyFeatures(account))
-            failed = (await chain.fill([track.track_id], extra=extra)).failed_sources
-        stored = await asyncio.to_thread(self.repo.get_tracks, [track.track_id])
-        return stored.iloc[0], failed
-
-    def _chain(self) -> FeatureChain | None:
-        if self.features is not None:
-            return self.features
-        return self.spotify.sync.chain if self.spotify is not None else None
+        extra = self.spotify.sync.extra_sources(account) if self.spotify is not None else []
+        stored, report = await store_with_features(self.repo, self.features, [track], extra)
+        return stored.iloc[0], report.failed_sources
 
     def _sources(self) -> bool:
         """Whether the feature chain can ask anyone beyond the catalog."""
-        chain = self._chain()
-        return chain is not None and bool(chain.sources)
+        return self.features is not None and bool(self.features.sources)
 
     async def _account(self, uid: int) -> SpotifyAccount | None:
         """The user's Spotify when linked (None otherwise, or when linking isn't set up)."""
