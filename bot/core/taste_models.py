@@ -132,12 +132,14 @@ class TasteModels:
 
     def has_stored(self, user_id: int) -> bool:
         """Whether a current model is on disk (loading it takes a second, not a training)."""
+        return self._current_file(user_id, self.fingerprint(user_id)) is not None
+
+    def _current_file(self, user_id: int, fingerprint: str) -> Path | None:
+        """The stored model file trained on ``fingerprint``, if there is one."""
         record = self.repo.model_record(user_id, MODEL_KIND)
-        return bool(
-            record
-            and record["fingerprint"] == self.fingerprint(user_id)
-            and Path(record["path"]).is_file()
-        )
+        if record and record["fingerprint"] == fingerprint and Path(record["path"]).is_file():
+            return Path(record["path"])
+        return None
 
     def load_stored(self, user_id: int) -> TrainedTaste | None:
         """A current model from memory or disk, without training (None if there is none)."""
@@ -149,10 +151,10 @@ class TasteModels:
         if self.is_current(trained, user_id):
             return trained
         fingerprint = self.fingerprint(user_id)
-        record = self.repo.model_record(user_id, MODEL_KIND)
-        if record and record["fingerprint"] == fingerprint and Path(record["path"]).is_file():
+        path = self._current_file(user_id, fingerprint)
+        if path is not None:
             try:
-                model = TasteModel.load(Path(record["path"]))
+                model = TasteModel.load(path)
                 return self._remember(user_id, model, fingerprint)
             except (ValueError, OSError, EOFError) as error:
                 log.warning(
@@ -286,10 +288,10 @@ class TasteModels:
             if not trained.quick:
                 self._keep_full(user_id)
             return trained.model
-        record = self.repo.model_record(user_id, MODEL_KIND)
-        if record is None or record["fingerprint"] != trained.fingerprint:
+        path = self._current_file(user_id, trained.fingerprint)
+        if path is None:
             return self.load_or_train(user_id).model
-        model = TasteModel.load(Path(record["path"]))
+        model = TasteModel.load(path)
         self._cache[user_id] = replace(trained, model=model)
         self._keep_full(user_id)
         return model
