@@ -56,14 +56,14 @@ class CatalogState:
         grouped = wanted.groupby("track_id", observed=True)["genre"]
         return {str(t): [str(g) for g in genres] for t, genres in grouped}
 
-    def songs_of(self, track_ids: Iterable[str], rows: pd.DataFrame | None = None) -> np.ndarray:
-        """The song hashes (``song_hashes``) of ``track_ids``: their catalog rows', and for ids
-        outside the catalog, those of ``rows`` (a track table with name and artists)."""
+    def songs_of(self, track_ids: Iterable[str], also: np.ndarray | None = None) -> np.ndarray:
+        """The song hashes (``song_hashes``) of the catalog's ``track_ids``, with ``also`` (the
+        hashes of tracks outside the catalog, e.g. a taste model's ``library_songs``)."""
         hashes = self._song_hashes()
         found = self.tracks.index.get_indexer(pd.Index(list(track_ids)))
         wanted = hashes[found[found >= 0]]
-        if rows is not None and len(rows):
-            wanted = np.concatenate([wanted, song_hashes(rows)])
+        if also is not None and len(also):
+            wanted = np.concatenate([wanted, also])
         return np.unique(wanted[wanted != np.uint64(NO_SONG)])
 
     def same_songs(self, songs: np.ndarray) -> np.ndarray:

@@ -141,7 +141,7 @@ class HeartCommands:
             library, profile = tracks.iloc[0:0], None
         taste = np.asarray(scores, dtype=float)
         # Other releases of the songs excluded (owned, disliked, suggested) are left out too.
-        songs = self.catalog.songs_of(exclude, library)
+        songs = self.catalog.songs_of(exclude, trained.library_songs if trained else None)
         keep = allowed(tracks.index, exclude) & ~self.catalog.same_songs(songs)
         rows = shortlist(tracks, taste, keep, context, steer)
         pool, taste = tracks.iloc[rows], taste[rows]

@@ -360,7 +360,7 @@ class BeatmatchService(
     ) -> Selection:
         tracks = self.catalog.tracks
         # Another release of a song the user has (album, single, compilation) is not new to them.
-        owned = self.catalog.songs_of(excluded, trained.library_tracks)
+        owned = self.catalog.songs_of(excluded, trained.library_songs)
         mask = ~tracks.index.isin(list(excluded)) & ~self.catalog.same_songs(owned)
         candidates, scores = tracks[mask], trained.catalog_scores[mask]
         if extra is not None and len(extra):

@@ -20,6 +20,7 @@ import pandas as pd
 
 from bot.core.catalog import CatalogState
 from bot.core.errors import UserFacingError
+from recommender.candidates import song_hashes
 from recommender.taste import NotEnoughTaste, TasteModel, TasteSettings
 from storage.repository import Repository
 
@@ -55,6 +56,7 @@ class TrainedTaste:
     catalog_scores: np.ndarray  # (catalog size,), aligned with catalog.tracks.index
     library: pd.DataFrame  # library rows: track_id, source, rank, added_at
     library_tracks: pd.DataFrame  # track table of the library
+    library_songs: np.ndarray  # song hashes of the library (``song_hashes``), for exclusions
     trained_at: float
     quick: bool = False  # a first, lighter model served while the full one trains
 
@@ -252,6 +254,7 @@ class TasteModels:
             catalog_scores=scores,
             library=library,
             library_tracks=tracks,
+            library_songs=song_hashes(tracks),
             trained_at=time.time(),
             quick=quick,
         )
