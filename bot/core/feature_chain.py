@@ -113,7 +113,7 @@ class FeatureChain:
     ) -> FillReport:
         """Find features for ``track_ids`` (stored ones first, then each source in turn)."""
         ids = list(dict.fromkeys(track_ids))
-        pending = await asyncio.to_thread(self._unknown, ids)
+        pending = await asyncio.to_thread(self.unknown, ids)
         report = await self.fill_unknown(pending, extra=extra, notify=notify)
         report.asked += len(ids) - len(pending)
         report.known += len(ids) - len(pending)
@@ -149,11 +149,9 @@ class FeatureChain:
         return report
 
     def unknown(self, ids: Sequence[str]) -> list[str]:
-        """Of ``ids``, those without stored features (blocking: sqlite)."""
-        return self._unknown(list(ids))
-
-    def _unknown(self, ids: list[str]) -> list[str]:
-        """Ids without stored features; catalog rows only in memory (the demo) are stored first."""
+        """Of ``ids``, those without stored features (blocking: sqlite); catalog rows only in
+        memory (the demo) are stored first."""
+        ids = list(ids)
         stored = self.repo.feature_sources(ids)
         unknown = [t for t in ids if t not in stored]
         if self.catalog is not None and unknown:

@@ -17,6 +17,7 @@ from bot.core.feature_chain import FeatureChain, FillReport
 from bot.core.ports import FeatureSource, SpotifyTrack
 from bot.core.progress import Notify
 
+#: Pages are sorted this many tracks at a time: per-call overhead (sqlite, pandas) adds up.
 SORT_AT = 200
 
 
@@ -35,8 +36,6 @@ class FeatureFeed:
         self.extra = list(extra)
         sources = [*chain.sources, *self.extra]
         self.batch = max(1, sources[0].batch_size) if sources else 1
-        # Pages are sorted a few at a time: per-call overhead (sqlite, pandas) adds up otherwise.
-        self.sort_at = SORT_AT
         self.report = FillReport()
         self._seen: set[str] = set()
         self._unsorted: list[SpotifyTrack] = []
@@ -49,7 +48,7 @@ class FeatureFeed:
         fresh = {t.track_id: t for t in tracks if t.track_id not in self._seen}
         self._seen.update(fresh)
         self._unsorted.extend(fresh.values())
-        if len(self._unsorted) >= self.sort_at:
+        if len(self._unsorted) >= SORT_AT:
             self._sort_unsorted()
 
     async def stored(self) -> None:
