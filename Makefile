@@ -32,9 +32,10 @@ lint: $(VENV)/.installed-dev
 	$(BIN)/lint-imports
 	$(BIN)/mypy
 
-# pytest exits 5 when it collected nothing: that must fail, not pass silently.
+# pytest exits 5 when it collected nothing: that must fail, not pass silently. The suite runs on
+# both cores (pytest-xdist).
 test: lint
-	@$(BIN)/python -m pytest -q $(PYTEST_ARGS); rc=$$?; \
+	@$(BIN)/python -m pytest -q -n auto --dist load $(PYTEST_ARGS); rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "pytest collected no tests: failing"; exit 1; fi; exit $$rc
 
 bench: $(VENV)/.installed-dev

@@ -84,14 +84,14 @@ async def one_run(args: argparse.Namespace, sequential: bool) -> Run:
     app = await asyncio.to_thread(build, config, show_progress=False, cooldown=0.0)
     if args.quick_model:
         quick = EnsembleSettings(rf_trees=40, xgb_rounds=40)
-        app.service.taste.settings = TasteSettings(ensemble=quick)
-    linking = app.service.spotify
-    assert linking is not None and isinstance(linking.gateway, SpotifyGateway)
+        app.service.taste.models.settings = TasteSettings(ensemble=quick)
+    gateway, library = app.spotify, app.service.taste.library
+    assert isinstance(gateway, SpotifyGateway) and library is not None
     if sequential:
-        linking.gateway.pool = ThreadPoolExecutor(max_workers=1)
-        linking.sync.overlap = False  # read everything, then look features up
-        for source in linking.sync.chain.sources:
-            source.concurrency = 1  # type: ignore[misc]
+        gateway.pool = ThreadPoolExecutor(max_workers=1)
+        library.reader.overlap = False  # read everything, then look features up
+        for source in library.reader.chain.sources:
+            source.concurrency = 1
     per_playlist = args.tracks // 10
     populate(
         spotify,
@@ -122,16 +122,15 @@ async def one_run(args: argparse.Namespace, sequential: bool) -> Run:
             run.read = at
         if "Learning your taste now" in message:
             run.features = at
-    uid = await app.service.uid(USER)
+    uid = await app.service.users.uid(USER)
     # The first answer uses the quick first model (the full one trains afterwards): everything
     # after the features arrived is that model, the selection and the playlist calls.
     run.training = run.playlist - run.features if run.features else 0.0
-    run.tracks = app.repo.library_size(uid)
+    run.tracks = app.storage.taste.library_size(uid)
     run.spotify_calls = len(spotify.requests)
     run.reccobeats_calls = len(recco.requests)
     run.max_in_flight = spotify.max_in_flight
-    await app.shutdown()
-    linking.gateway.close()
+    await app.shutdown()  # waits for background training; closes the Spotify gateway
     await spotify.stop()
     await recco.stop()
     shutil.rmtree(data, ignore_errors=True)

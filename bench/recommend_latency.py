@@ -25,13 +25,14 @@ from xgboost import XGBClassifier
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bot.app import assemble  # noqa: E402
+from bot.config import load_config  # noqa: E402
 from bot.core.catalog import CatalogState  # noqa: E402
 from bot.core.replies import ChatUser  # noqa: E402
-from bot.core.service import BeatmatchService, ServiceSettings  # noqa: E402
 from recommender.tracks import KAGGLE_NUMERIC  # noqa: E402
 from storage.catalog_csv import read_catalog  # noqa: E402
+from storage.database import Storage  # noqa: E402
 from storage.exportify import read_exportify  # noqa: E402
-from storage.repository import Repository  # noqa: E402
 
 SHARED = ROOT.parent / "shared" / "data"
 
@@ -50,26 +51,36 @@ def plain_fit_and_rank(catalog: pd.DataFrame, library: pd.DataFrame, seed: int) 
 
 
 async def time_service(runs: int, data_dir: Path) -> tuple[list[float], float, int]:
-    """Median-able timings of service.recommend(10) with a warm model; also the warm-up time."""
-    repo = Repository.open(data_dir / "bench.db")
+    """Median-able timings of /recommend 10 with a warm model; also the warm-up time."""
+    storage = Storage.open(data_dir / "bench.db")
     tracks, genres = read_catalog(SHARED / "spotify_tracks.csv.gz")
-    repo.replace_catalog(tracks, genres)
-    catalog = CatalogState(*repo.load_catalog(), is_demo=False)
-    service = BeatmatchService(repo, catalog, data_dir, ServiceSettings(cooldown_seconds=0.0))
-    user = ChatUser("bench", "1")
-    await service.import_library(user, str(SHARED / "exportify_user_a.csv"))
-    started = time.perf_counter()
-    await service.recommend(user, 10)  # the first answer (the model the import started training)
-    warmup = time.perf_counter() - started
-    uid = await service.uid(user)
-    await service.schedule_training(uid)  # a warm, full model for the timed calls
-    timings = []
-    for _ in range(runs):
+    storage.tracks.replace_catalog(tracks, genres)
+    catalog = CatalogState(*storage.tracks.load_catalog(), is_demo=False)
+    # The product's wiring and default models; the data under data_dir, nothing asked online.
+    config = load_config(
+        env={
+            "BEATMATCH_STORAGE_DATA_DIR": str(data_dir),
+            "BEATMATCH_RECCOBEATS_ENABLED": "false",
+        }
+    )
+    app = assemble(config, storage, catalog, cooldown=0.0)
+    taste = app.service.taste
+    user = ChatUser("console", "bench")  # a path import is the console's
+    try:
+        await taste.import_library(user, str(SHARED / "exportify_user_a.csv"))
         started = time.perf_counter()
-        reply = await service.recommend(user, 10)
-        timings.append(time.perf_counter() - started)
-        assert len(reply.tracks) == 10
-    repo.close()
+        await taste.recommend(user, 10)  # the first answer (the model the import started training)
+        warmup = time.perf_counter() - started
+        uid = await app.service.users.uid(user)
+        await taste.training.schedule(uid)  # a warm, full model for the timed calls
+        timings = []
+        for _ in range(runs):
+            started = time.perf_counter()
+            reply = await taste.recommend(user, 10)
+            timings.append(time.perf_counter() - started)
+            assert len(reply.tracks) == 10
+    finally:
+        await app.shutdown()  # closes the database
     return timings, warmup, catalog.size
 
 

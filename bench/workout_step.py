@@ -12,7 +12,7 @@ import time
 
 import numpy as np
 
-from bot.core.workout import WorkoutSession
+from bot.core.workout.session import WorkoutSession
 from recommender.heart import HeartProfile
 
 BUDGET_SHARE = 0.5

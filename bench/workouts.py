@@ -33,18 +33,21 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bot.app import release_freed_memory  # noqa: E402
+from bot.core.accounts.pulsoid import PulsoidAccounts  # noqa: E402
 from bot.core.catalog import CatalogState, demo_state  # noqa: E402
-from bot.core.heart_response import HeartResponses  # noqa: E402
+from bot.core.delivery import Outbox  # noqa: E402
 from bot.core.oauth import StateKeeper  # noqa: E402
-from bot.core.pulsoid_accounts import PulsoidAccounts  # noqa: E402
-from bot.core.service import BeatmatchService, ServiceSettings  # noqa: E402
-from bot.core.workout_manager import LiveWorkout, WorkoutManager  # noqa: E402
+from bot.core.taste.models import TasteModels  # noqa: E402
+from bot.core.taste.picker import TastePicker  # noqa: E402
+from bot.core.workout.finish import WorkoutFinisher  # noqa: E402
+from bot.core.workout.heart_response import HeartResponses  # noqa: E402
+from bot.core.workout.live import LiveWorkout  # noqa: E402
+from bot.core.workout.manager import WorkoutManager  # noqa: E402
 from bot.sources.heart_streams import HeartStreams  # noqa: E402
 from bot.sources.pulsoid import PulsoidClient  # noqa: E402
 from bot.sources.pulsoid_stream import PulsoidHeartStream  # noqa: E402
 from storage.crypto import TokenCipher  # noqa: E402
-from storage.database import DATABASE_FILE  # noqa: E402
-from storage.repository import Repository  # noqa: E402
+from storage.database import DATABASE_FILE, Storage  # noqa: E402
 from storage.token_vault import TokenVault  # noqa: E402
 
 BUDGET_CPU, BUDGET_P95_MS, BUDGET_RSS_MB = 0.5, 50.0, 300.0
@@ -83,7 +86,7 @@ def rss_mb() -> float:
     return float("nan")
 
 
-def load_catalog(choice: str, workdir: Path) -> tuple[Repository, CatalogState]:
+def load_catalog(choice: str, workdir: Path) -> tuple[Storage, CatalogState]:
     """The real catalog when asked for (or present), else the demo — loaded as ``beatmatch run``
     loads it: imported beforehand by another process, then read from SQLite."""
     path = SHARED_CATALOG if choice == "auto" else Path(choice)
@@ -96,37 +99,26 @@ def load_catalog(choice: str, workdir: Path) -> tuple[Repository, CatalogState]:
             check=True,
             capture_output=True,
         )
-        repo = Repository.open(workdir / DATABASE_FILE)
-        tracks, genres = repo.load_catalog()
+        storage = Storage.open(workdir / DATABASE_FILE)
+        tracks, genres = storage.tracks.load_catalog()
         release_freed_memory()
         state = CatalogState(tracks=tracks, genres=genres, is_demo=False, fingerprint="bench")
-        return repo, state
-    return Repository.open(workdir / DATABASE_FILE), demo_state(3000)
+        return storage, state
+    return Storage.open(workdir / DATABASE_FILE), demo_state(3000)
 
 
 async def run(args: argparse.Namespace, base: str) -> None:
     """Start the workouts, measure a window, print the figures."""
     workdir = Path(tempfile.mkdtemp(prefix="beatmatch-bench-"))
-    repo, catalog = load_catalog(args.catalog, workdir)
-    vault = TokenVault(repo, TokenCipher(KEY))
+    storage, catalog = load_catalog(args.catalog, workdir)
+    vault = TokenVault(storage.accounts, TokenCipher(KEY))
     client = PulsoidClient("bench", "bench", base, base, timeout=30.0)
-    accounts = PulsoidAccounts(client, vault, StateKeeper(repo, KEY))
-    service = BeatmatchService(repo, catalog, workdir, ServiceSettings(cooldown_seconds=0))
-    manager = WorkoutManager(
-        repo,
-        catalog.tracks,
-        service.pick_for_context,
-        HeartStreams(accounts, client),
-        workdir / "charts",
-        responses=HeartResponses(repo, catalog.tracks),
-    )
-    users = []
-    for k in range(args.streams):
-        uid = repo.user_id("bench", str(k))
-        repo.update_profile(uid, age=25 + k % 30, resting_hr=55 + k % 15, goal_zone=1 + k % 5)
-        vault.save(uid, "pulsoid", {"access_token": f"bench-token-{k:05d}"}, f"profile-{k}", "")
-        users.append(uid)
-
+    outbox = Outbox()  # no front connected: the messages are dropped
+    accounts = PulsoidAccounts(client, vault, StateKeeper(storage.accounts, KEY), outbox)
+    # The product's picker and heart responses, wired as ``bot.app.assemble`` wires them.
+    models = TasteModels(storage.taste, storage.tracks, catalog, workdir / "models")
+    picker = TastePicker(models, storage.taste, catalog)
+    responses = HeartResponses(storage.users, storage.workouts, storage.tracks, catalog.tracks)
     latencies: list[float] = []
     measuring = False
 
@@ -135,7 +127,26 @@ async def run(args: argparse.Namespace, base: str) -> None:
         if measuring and isinstance(stream, PulsoidHeartStream) and stream.last_measured_at:
             latencies.append(time.time() * 1000.0 - stream.last_measured_at)
 
-    manager.on_decision = on_decision
+    manager = WorkoutManager(
+        storage.workouts,
+        storage.tracks,
+        catalog.tracks,
+        picker.pick,
+        HeartStreams(accounts, client),
+        WorkoutFinisher(storage.workouts, workdir / "charts", responses),
+        outbox,
+        responses=responses,
+        on_decision=on_decision,
+    )
+    users = []
+    for k in range(args.streams):
+        uid = storage.users.user_id("bench", str(k))
+        storage.workouts.update_profile(
+            uid, age=25 + k % 30, resting_hr=55 + k % 15, goal_zone=1 + k % 5
+        )
+        vault.save(uid, "pulsoid", {"access_token": f"bench-token-{k:05d}"}, f"profile-{k}", "")
+        users.append(uid)
+
     # As ``beatmatch run`` does once started: the catalog and the modules are long-lived, so
     # the garbage collector stops scanning them (a full scan of them pauses the loop ~0.4 s).
     gc.collect()
@@ -159,8 +170,8 @@ async def run(args: argparse.Namespace, base: str) -> None:
     suggested = sum(len(w.suggested) for w in manager.live.values())
     await manager.shutdown()
     await client.close()
-    stored = repo._rows("select count(*) as n from hr_samples")[0]["n"]
-    repo.close()
+    stored = storage.sql.rows("select count(*) as n from hr_samples")[0]["n"]
+    storage.close()
     shutil.rmtree(workdir, ignore_errors=True)
     # The taste-model libraries load with the first model trained or read; none is here (the
     # listeners have no library), so show what a process that also serves models would hold.

@@ -84,18 +84,18 @@ def cmd_sync_commands(args: argparse.Namespace) -> int:
 
 def cmd_import_catalog(args: argparse.Namespace) -> int:
     """Import a Kaggle-format catalog CSV (or CSV.gz, or URL) into the database."""
-    from bot.app import open_repository
-    from bot.progress import ProgressBar
+    from bot.app import open_storage
+    from bot.progress_bar import ProgressBar
     from storage.catalog_import import import_catalog
 
     config = _config(args)
     _setup_logging(config.logging.level)
-    repo = open_repository(config)
+    storage = open_storage(config)
     started = time.perf_counter()
     try:
-        result = import_catalog(repo, args.path, config.data_dir, ProgressBar("importing"))
+        result = import_catalog(storage, args.path, config.data_dir, ProgressBar("importing"))
     finally:
-        repo.close()
+        storage.close()
     print(
         f"Catalog imported: {result['tracks']:,} tracks, {result['genre_labels']:,} genre "
         f"labels in {time.perf_counter() - started:.1f} s (into {config.data_dir})."
@@ -114,8 +114,8 @@ def cmd_import_library(args: argparse.Namespace) -> int:
     app = build(config, cooldown=0.0)
 
     async def go() -> str:
-        reply = await app.service.import_library(ChatUser("console", args.user), args.path)
-        await app.service.stop_background()  # the model trains on the first /recommend
+        reply = await app.service.taste.import_library(ChatUser("console", args.user), args.path)
+        await app.service.taste.stop_background()  # the model trains on the first /recommend
         return reply.plain_text()
 
     try:
@@ -123,22 +123,22 @@ def cmd_import_library(args: argparse.Namespace) -> int:
     except UserFacingError as error:
         raise CommandError(error.message) from None
     finally:
-        app.close()
+        app.storage.close()
     return 0
 
 
 def cmd_train_genre(args: argparse.Namespace) -> int:
     """Train (or retrain) the genre classifier on the current catalog."""
-    from bot.app import load_catalog, open_repository
-    from bot.core.genre_models import GenreModels
+    from bot.app import load_catalog, open_storage
+    from bot.core.lookup.genre_models import GenreModels
 
     config = _config(args)
     _setup_logging(config.logging.level)
-    repo = open_repository(config)
+    storage = open_storage(config)
     try:
-        catalog = load_catalog(config, repo)
+        catalog = load_catalog(config, storage)
     finally:
-        repo.close()
+        storage.close()
     models = GenreModels(catalog, config.data_dir / "models")
     models.path.unlink(missing_ok=True)
     started = time.perf_counter()

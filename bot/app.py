@@ -1,5 +1,5 @@
 """The composition root: configuration in, a running beatmatch out. Only here are concrete classes
-chosen and wired together."""
+chosen and wired together; every object gets its collaborators in its constructor."""
 
 from __future__ import annotations
 
@@ -8,36 +8,60 @@ import contextlib
 import ctypes
 import gc
 import logging
+import random
 import time
 from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 from bot.chat.console import ConsoleChat
 from bot.config import Config
+from bot.core.accounts.pulsoid import PulsoidAccounts
+from bot.core.accounts.pulsoid_links import PulsoidLinks
+from bot.core.accounts.service import AccountsService
+from bot.core.accounts.spotify import SpotifyAccounts
+from bot.core.accounts.spotify_links import SpotifyLinks
 from bot.core.catalog import CatalogState, demo_state
+from bot.core.delivery import Outbox
 from bot.core.feature_chain import FeatureChain
-from bot.core.heart_response import HeartResponses
+from bot.core.insight.digest import Digest
+from bot.core.insight.service import InsightService
+from bot.core.last_picks import LastPicks
+from bot.core.lookup.genre_models import GenreModels
+from bot.core.lookup.service import LookupService
+from bot.core.lookup.tracks import TrackResolver
 from bot.core.oauth import StateKeeper
 from bot.core.ports import FeatureSource
-from bot.core.pulsoid_accounts import PulsoidAccounts
 from bot.core.replies import ChatUser
-from bot.core.service import BeatmatchService, ServiceSettings
-from bot.core.spotify_linking import SpotifyLinking
-from bot.core.taste_models import TasteModels
-from bot.core.taste_sync import TasteSync
-from bot.core.workout_manager import WorkoutManager
-from bot.progress import ProgressBar
+from bot.core.service import BeatmatchService
+from bot.core.taste.models import TasteModels
+from bot.core.taste.picker import TastePicker
+from bot.core.taste.playlists import Playlists
+from bot.core.taste.service import RecommendSettings, TasteService
+from bot.core.taste.spotify_library import SpotifyLibrary
+from bot.core.taste.spotify_reader import SpotifyReader
+from bot.core.taste.spotify_search import SpotifySearch
+from bot.core.taste.training import TasteTraining
+from bot.core.users import Users
+from bot.core.workout.finish import WorkoutFinisher
+from bot.core.workout.heart_response import HeartResponses
+from bot.core.workout.live import HeartStreamFactory
+from bot.core.workout.manager import WorkoutManager
+from bot.core.workout.service import WorkoutService
+from bot.progress_bar import ProgressBar
 from bot.sources.backoff import RetryPolicy
 from bot.sources.heart_streams import HeartStreams
 from bot.sources.pulsoid import PulsoidClient
 from bot.sources.reccobeats import ReccoBeats
-from bot.sources.spotify import SpotifyGateway
 from bot.web import start_web
 from recommender.taste import TasteSettings
 from storage.catalog_import import import_catalog
 from storage.crypto import TokenCipher, load_or_create_key
-from storage.database import DATABASE_FILE
-from storage.repository import Repository
+from storage.database import DATABASE_FILE, Storage
 from storage.token_vault import TokenVault
+
+if TYPE_CHECKING:
+    from bot.sources.spotify import SpotifyGateway
 
 log = logging.getLogger(__name__)
 
@@ -47,32 +71,38 @@ class Beatmatch:
     """Everything a running process holds."""
 
     config: Config
-    repo: Repository
+    storage: Storage
     catalog: CatalogState
     service: BeatmatchService
+    outbox: Outbox
     workouts: WorkoutManager
+    digest: Digest
     vault: TokenVault
     states: StateKeeper
     pulsoid: PulsoidAccounts
     pulsoid_client: PulsoidClient
+    spotify: SpotifyGateway | None = None
 
-    def close(self) -> None:
-        """Release the database."""
-        self.repo.close()
+    @property
+    def training(self) -> TasteTraining:
+        """Background training of taste models."""
+        return self.service.taste.training
 
     async def shutdown(self) -> None:
         """Stop background work and workouts (left open, to resume), device-flow polls and HTTP
-        sessions; close."""
-        await self.service.stop_background()
+        sessions; close the database."""
+        await self.service.taste.stop_background()
         await self.workouts.shutdown()
         await self.pulsoid.close()
         await self.pulsoid_client.close()
-        self.close()
+        if self.spotify is not None:
+            self.spotify.close()
+        self.storage.close()
 
 
-def open_repository(config: Config) -> Repository:
+def open_storage(config: Config) -> Storage:
     """The database in the configured data directory."""
-    return Repository.open(config.data_dir / DATABASE_FILE)
+    return Storage.open(config.data_dir / DATABASE_FILE)
 
 
 def release_freed_memory() -> None:
@@ -81,60 +111,43 @@ def release_freed_memory() -> None:
         ctypes.CDLL("libc.so.6").malloc_trim(0)
 
 
-def load_catalog(config: Config, repo: Repository, show_progress: bool = True) -> CatalogState:
+def load_catalog(config: Config, storage: Storage, show_progress: bool = True) -> CatalogState:
     """The imported catalog (importing ``catalog.path`` first if it changed), else the demo."""
     if config.catalog.path:
         progress = ProgressBar("importing catalog") if show_progress else None
-        import_catalog(repo, config.catalog.path, config.data_dir, progress, force=False)
-    if repo.catalog_size() > 0:
+        import_catalog(storage, config.catalog.path, config.data_dir, progress, force=False)
+    if storage.tracks.catalog_size() > 0:
         started = time.perf_counter()
-        tracks, genres = repo.load_catalog()
+        tracks, genres = storage.tracks.load_catalog()
         release_freed_memory()
         log.info("catalog loaded: %d tracks in %.1f s", len(tracks), time.perf_counter() - started)
         return CatalogState(
             tracks=tracks,
             genres=genres,
             is_demo=False,
-            fingerprint=(repo.get_meta("catalog_updated_at") or "")[:16],
+            fingerprint=(storage.meta.get("catalog_updated_at") or "")[:16],
         )
     log.info("no catalog imported: using the synthetic demo catalog")
     return demo_state(config.catalog.demo_size)
 
 
-def feature_chain(config: Config, repo: Repository, catalog: CatalogState) -> FeatureChain:
-    """Audio features of tracks outside the catalog: catalog → ReccoBeats (when enabled)."""
-    sources: list[FeatureSource] = []
-    if config.reccobeats.enabled:
-        policy = RetryPolicy(
-            timeout=config.spotify.request_timeout, max_wait=config.spotify.max_backoff_seconds
-        )
-        sources.append(ReccoBeats(config.reccobeats.api_base, policy))
-    return FeatureChain(repo, sources, catalog)
+def feature_sources(config: Config) -> list[FeatureSource]:
+    """The outside feature sources after the catalog: ReccoBeats (when enabled)."""
+    if not config.reccobeats.enabled:
+        return []
+    policy = RetryPolicy(
+        timeout=config.spotify.request_timeout, max_wait=config.spotify.max_backoff_seconds
+    )
+    return [ReccoBeats(config.reccobeats.api_base, policy)]
 
 
-def spotify_linking(
-    config: Config,
-    repo: Repository,
-    catalog: CatalogState,
-    vault: TokenVault,
-    states: StateKeeper,
-    chain: FeatureChain | None = None,
-) -> SpotifyLinking:
-    """Spotify linking, taste reading (feature chain: catalog → ReccoBeats → legacy) and playlists."""
-    gateway = SpotifyGateway(config.spotify, vault)
-    sync = TasteSync(
-        repo,
-        chain or feature_chain(config, repo, catalog),
-        legacy_features=config.spotify.legacy_audio_features,
-    )
-    return SpotifyLinking(
-        gateway,
-        states,
-        sync,
-        redirect_port=config.spotify.redirect_port,
-        public_url=config.web.public_url,
-        refresh_seconds=config.spotify.refresh_hours * 3600.0,
-    )
+def spotify_gateway(config: Config, vault: TokenVault) -> SpotifyGateway | None:
+    """The Spotify app when one is configured (``spotify.client_id``), else None."""
+    if not config.spotify.client_id:
+        return None
+    from bot.sources.spotify import SpotifyGateway  # spotipy loads only with a Spotify app
+
+    return SpotifyGateway(config.spotify, vault)
 
 
 def build(
@@ -145,58 +158,143 @@ def build(
     seed: int = 0,
     simulated_heart: bool = True,
 ) -> Beatmatch:
-    """Wire storage, catalog, service and workout manager from ``config``; without a linked
-    Pulsoid, workouts use the simulated heart when ``simulated_heart`` (the console)."""
-    repo = open_repository(config)
-    catalog = load_catalog(config, repo, show_progress)
-    settings = ServiceSettings(
-        default_count=config.recommend.default_count,
-        max_count=config.recommend.max_count,
-        cooldown_seconds=config.recommend.cooldown_seconds if cooldown is None else cooldown,
+    """Open storage, load the catalog and ``assemble`` everything from ``config``; without a
+    linked Pulsoid, workouts use the simulated heart when ``simulated_heart`` (the console)."""
+    storage = open_storage(config)
+    catalog = load_catalog(config, storage, show_progress)
+    return assemble(
+        config, storage, catalog, cooldown=cooldown, seed=seed, simulated_heart=simulated_heart
     )
-    taste = TasteModels(
-        repo,
+
+
+def assemble(
+    config: Config,
+    storage: Storage,
+    catalog: CatalogState,
+    *,
+    cooldown: float | None = None,
+    seed: int = 0,
+    simulated_heart: bool = True,
+    taste_settings: TasteSettings | None = None,
+    genre_dir: Path | None = None,
+    genre_jobs: int = 2,
+    heart_streams: HeartStreamFactory | None = None,
+    rng: random.Random | None = None,
+) -> Beatmatch:
+    """Wire every feature over ``storage`` and ``catalog``. The keyword arguments replace a part
+    (tests and benchmarks: lighter taste models, a shared genre model, scripted hearts)."""
+    data_dir = config.data_dir
+    recommend = config.recommend
+    users = Users(storage.users, recommend.cooldown_seconds if cooldown is None else cooldown)
+    outbox = Outbox()
+    picks = LastPicks()
+    key = load_or_create_key(config.storage.encryption_key, data_dir)
+    vault = TokenVault(storage.accounts, TokenCipher(key))
+    states = StateKeeper(storage.accounts, key)
+    gateway = spotify_gateway(config, vault)
+    chain = FeatureChain(
+        storage.tracks,
+        feature_sources(config),
         catalog,
-        config.data_dir / "models",
-        TasteSettings(negatives_per_positive=config.recommend.negatives_per_positive),
+        legacy_spotify=config.spotify.legacy_audio_features,
     )
-    service = BeatmatchService(repo, catalog, config.data_dir, settings, taste=taste)
-    key = load_or_create_key(config.storage.encryption_key, config.data_dir)
-    vault = TokenVault(repo, TokenCipher(key))
-    states = StateKeeper(repo, key)
+
+    # taste
+    settings = taste_settings or TasteSettings(
+        negatives_per_positive=recommend.negatives_per_positive
+    )
+    models = TasteModels(storage.taste, storage.tracks, catalog, data_dir / "models", settings)
+    training = TasteTraining(models, storage.taste)
+    picker = TastePicker(models, storage.taste, catalog)
+    library = search = None
+    if gateway is not None:
+        reader = SpotifyReader(storage.taste, storage.tracks, chain)
+        library = SpotifyLibrary(
+            gateway,
+            reader,
+            storage.users,
+            training,
+            refresh_seconds=config.spotify.refresh_hours * 3600.0,
+        )
+        search = SpotifySearch(gateway, chain, rng=rng)
+
+    # workouts
     client = PulsoidClient(
         config.pulsoid.client_id,
         config.pulsoid.client_secret,
         config.pulsoid.api_base,
         config.pulsoid.oauth_base,
     )
-    accounts = PulsoidAccounts(
+    pulsoid = PulsoidAccounts(
         client,
         vault,
         states,
+        outbox,
         public_url=config.web.public_url,
         oauth_enabled=bool(config.pulsoid.client_id),
     )
-    service.pulsoid = accounts
     speed = config.console.simulator_speed
-    streams = HeartStreams(
-        accounts, client, simulator_speed=speed if simulated_heart else None, seed=seed
+    streams = heart_streams or HeartStreams(
+        pulsoid, client, simulator_speed=speed if simulated_heart else None, seed=seed
     )
-    workouts = WorkoutManager(
-        repo,
+    responses = HeartResponses(storage.users, storage.workouts, storage.tracks, catalog.tracks)
+    manager = WorkoutManager(
+        storage.workouts,
+        storage.tracks,
         catalog.tracks,
-        service.pick_for_context,
+        picker.pick,
         streams,
-        config.data_dir / "charts",
-        responses=HeartResponses(repo, catalog.tracks),
+        WorkoutFinisher(storage.workouts, data_dir / "charts", responses),
+        outbox,
+        responses=responses,
     )
-    service.workouts = workouts
-    accounts.push = workouts.notify_user
-    service.features = feature_chain(config, repo, catalog)
-    if config.spotify.client_id:
-        service.spotify = spotify_linking(config, repo, catalog, vault, states, service.features)
-    service.link_notifier = workouts.notify_user
-    return Beatmatch(config, repo, catalog, service, workouts, vault, states, accounts, client)
+
+    taste = TasteService(
+        users,
+        catalog,
+        storage.tracks,
+        storage.taste,
+        models,
+        training,
+        picks,
+        Playlists(gateway),
+        library=library,
+        search=search,
+        heart=manager,
+        settings=RecommendSettings(recommend.default_count, recommend.max_count),
+    )
+    genres = GenreModels(catalog, genre_dir or data_dir / "models", n_jobs=genre_jobs)
+    lookup = LookupService(
+        users, catalog, TrackResolver(catalog, storage.tracks, chain, gateway), genres
+    )
+    links = (
+        SpotifyLinks(gateway, states, config.spotify.redirect_port, config.web.public_url)
+        if gateway is not None
+        else None
+    )
+    accounts = AccountsService(
+        SpotifyAccounts(users, links, library, outbox), PulsoidLinks(users, pulsoid)
+    )
+    digest = Digest(storage.users, storage.meta, storage.taste, catalog, picker.pick, picks)
+    insight = InsightService(
+        users, catalog, storage.taste, storage.tracks, genres, digest, data_dir / "charts"
+    )
+    workout = WorkoutService(users, storage.workouts, manager)
+    service = BeatmatchService(users, catalog, taste, lookup, accounts, workout, insight)
+    return Beatmatch(
+        config=config,
+        storage=storage,
+        catalog=catalog,
+        service=service,
+        outbox=outbox,
+        workouts=manager,
+        digest=digest,
+        vault=vault,
+        states=states,
+        pulsoid=pulsoid,
+        pulsoid_client=client,
+        spotify=gateway,
+    )
 
 
 async def run_console(config: Config) -> None:
@@ -209,7 +307,7 @@ async def run_console(config: Config) -> None:
     web_runner = None
     try:
         chat = ConsoleChat(app.service, ChatUser("console", config.console.user, "you"))
-        app.workouts.notifier = chat.push
+        app.outbox.connect(chat.push)
         if config.web.public_url:  # OAuth callbacks (Spotify, Pulsoid) come back to this server
             web_runner = await start_web(app.service, config.web.host, config.web.port)
         await app.workouts.resume_all()  # workouts a restart interrupted carry on

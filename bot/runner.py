@@ -20,7 +20,7 @@ from aiohttp import web
 
 from bot.app import Beatmatch
 from bot.chat.push import PushRouter
-from bot.core.digest import DigestScheduler
+from bot.core.insight.digest import DigestScheduler
 from bot.core.replies import Reply
 from bot.web import PathOnlyAccessLogger, bound_port, create_app
 
@@ -62,7 +62,7 @@ class Runner:
     def __init__(self, app: Beatmatch, *, digest_tick: float = 60.0) -> None:
         self.app = app
         config = app.config
-        self.router = PushRouter(app.service)
+        self.router = PushRouter(app.service.users)
         self.telegram: TelegramFront | None = None
         self.discord: DiscordFront | None = None
         if config.telegram.token:
@@ -76,7 +76,7 @@ class Runner:
 
             self.discord = DiscordFront(config.discord, app.service, self.router)
         self.fronts: list[Front] = [f for f in (self.telegram, self.discord) if f is not None]
-        self.digest = DigestScheduler(app.service, self.router, tick=digest_tick)
+        self.digest = DigestScheduler(app.digest, app.outbox, tick=digest_tick)
         self.web_runner: web.AppRunner | None = None
         self._started: list[Front] = []
         self._digest_task: asyncio.Task[None] | None = None
@@ -122,7 +122,7 @@ class Runner:
                 raise RunFailed(f"the {front.platform} front could not start: {error}") from error
             self._started.append(front)
             self.router.add(front)
-        self.app.workouts.notifier = self.router
+        self.app.outbox.connect(self.router)
         resumed = await self.app.workouts.resume_all()
         if resumed:
             log.info("%d workouts carry on after the restart", resumed)

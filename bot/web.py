@@ -54,7 +54,7 @@ def page(title: str, message: str, status: int = 200) -> web.Response:
 
 async def healthz(request: web.Request) -> web.Response:
     """Liveness and a few numbers."""
-    return web.json_response({"ok": True, **request.app[SERVICE].stats()})
+    return web.json_response({"ok": True, **request.app[SERVICE].health()})
 
 
 async def callback(request: web.Request) -> web.Response:
@@ -62,13 +62,13 @@ async def callback(request: web.Request) -> web.Response:
     provider = request.match_info.get("provider", "spotify")
     if provider not in PROVIDERS:
         return page("Not found", "There is no such link here.", 404)
-    service = request.app[SERVICE]
+    accounts = request.app[SERVICE].accounts
     query = {key: request.query.get(key, "")[:2048] for key in ("code", "state", "error")}
     try:
         if provider == "pulsoid":
-            text = await service.pulsoid_callback(query["state"], query["code"], query["error"])
+            text = await accounts.pulsoid_callback(query["state"], query["code"], query["error"])
             return page("Pulsoid", text)
-        reply = await service.complete_callback(provider, query)
+        reply = await accounts.spotify_callback(query)
     except UserFacingError as error:
         return page("Not linked", error.message, 400)
     except Exception:

@@ -3,6 +3,10 @@
 The blend weight is not fixed by hand: the listener's own positives are split by time (the most
 recent ones held out, as the future is), both models are fitted on the earlier part, and the weight
 that ranks the held-out positives highest among held-out negatives wins. Then both refit on all.
+
+A saved ensemble is plain arrays (:mod:`recommender.ensemble_members`), never a pickle: read back,
+its members are a :class:`FlatForest` and a :class:`RawBooster`, which score exactly as the fitted
+scikit-learn and XGBoost models did.
 """
 
 from __future__ import annotations
@@ -13,6 +17,9 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from recommender.ensemble_members import FlatForest, RawBooster
+from recommender.model_file import ModelFormat, read_model, write_model
+
 if TYPE_CHECKING:
     from sklearn.ensemble import RandomForestClassifier
     from xgboost import XGBClassifier
@@ -20,9 +27,15 @@ if TYPE_CHECKING:
 # scikit-learn (with SciPy) and XGBoost are imported where a model is fitted or read, not here:
 # together they hold ~100 MB of a process that, like the live-workout path, may never train one.
 
-FORMAT_VERSION = 1
 BLEND_GRID: tuple[float, ...] = (0.0, 0.2, 0.4, 0.5, 0.6, 0.8, 1.0)
 MIN_POSITIVES_FOR_BLEND = 30
+#: A taste ensemble saved on its own (a whole taste model has its own format: recommender.taste).
+ENSEMBLE_FILE = ModelFormat(
+    name="beatmatch-taste-ensemble",
+    version=1,
+    what="taste ensemble",
+    retrain="Fit it again.",
+)
 
 
 @dataclass(frozen=True)
@@ -46,13 +59,17 @@ class EnsembleSettings:
 
 @dataclass
 class TasteEnsemble:
-    """A fitted soft vote: ``weight`` · RF + (1 − ``weight``) · XGB."""
+    """A fitted soft vote: ``weight`` · RF + (1 − ``weight``) · XGB.
+
+    The members are the fitted scikit-learn and XGBoost models, or after :meth:`load` their
+    array forms; either answers ``predict_proba(x)`` with (n, 2) and scores the same.
+    """
 
     settings: EnsembleSettings = field(default_factory=EnsembleSettings)
     weight: float = 0.5
     validation: dict[str, float] = field(default_factory=dict)
-    rf: RandomForestClassifier | None = None
-    xgb: XGBClassifier | None = None
+    rf: RandomForestClassifier | FlatForest | None = None
+    xgb: XGBClassifier | RawBooster | None = None
 
     def _members(self, seed_offset: int = 0) -> tuple[RandomForestClassifier, XGBClassifier]:
         from sklearn.ensemble import RandomForestClassifier
@@ -94,9 +111,10 @@ class TasteEnsemble:
         weights = np.ones(len(y)) if sample_weight is None else np.asarray(sample_weight, float)
         if order is not None and int(y.sum()) >= MIN_POSITIVES_FOR_BLEND:
             self.weight, self.validation = self._choose_weight(x, y, weights, order)
-        self.rf, self.xgb = self._members()
-        self.rf.fit(x, y, sample_weight=weights)
-        self.xgb.fit(x, y, sample_weight=weights)
+        rf, xgb = self._members()
+        rf.fit(x, y, sample_weight=weights)
+        xgb.fit(x, y, sample_weight=weights)
+        self.rf, self.xgb = rf, xgb
         return self
 
     def _choose_weight(
@@ -135,35 +153,47 @@ class TasteEnsemble:
         p_xgb = self.xgb.predict_proba(x)[:, 1]
         return self.weight * p_rf + (1.0 - self.weight) * p_xgb
 
-    def save(self, path: Path) -> None:
-        """Write the model (joblib; loaded only from the operator's own data directory)."""
-        import joblib
-
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(path.suffix + ".tmp")
-        payload: dict[str, Any] = {
-            "format": FORMAT_VERSION,
+    def to_arrays(self, prefix: str) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+        """(JSON-ready header entries, plain arrays under keys starting with ``prefix``)."""
+        meta: dict[str, Any] = {
             "settings": asdict(self.settings),
             "weight": self.weight,
             "validation": self.validation,
-            "rf": self.rf,
-            "xgb": self.xgb,
+            "fitted": self.rf is not None and self.xgb is not None,
         }
-        joblib.dump(payload, tmp, compress=3)
-        tmp.replace(path)
+        if not meta["fitted"]:
+            return meta, {}
+        arrays = FlatForest.of(self.rf).to_arrays(f"{prefix}rf__")
+        arrays[f"{prefix}xgb"] = RawBooster.of(self.xgb).to_array()
+        return meta, arrays
+
+    @classmethod
+    def from_arrays(
+        cls, meta: dict[str, Any], arrays: dict[str, np.ndarray], prefix: str
+    ) -> TasteEnsemble:
+        """Rebuild an ensemble from :meth:`to_arrays`' output (KeyError/TypeError/ValueError if
+        parts are missing or malformed)."""
+        settings = EnsembleSettings(**meta["settings"])
+        ensemble = cls(
+            settings=settings,
+            weight=float(meta["weight"]),
+            validation={str(k): float(v) for k, v in meta["validation"].items()},
+        )
+        if meta["fitted"]:
+            ensemble.rf = FlatForest.from_arrays(arrays, f"{prefix}rf__", settings.n_jobs)
+            ensemble.xgb = RawBooster.from_array(arrays[f"{prefix}xgb"], settings.n_jobs)
+        return ensemble
+
+    def save(self, path: Path) -> None:
+        """Write the ensemble to ``path``: one .npz-format file of plain arrays, no pickle."""
+        meta, arrays = self.to_arrays("")
+        write_model(Path(path), ENSEMBLE_FILE, {"ensemble": meta}, arrays)
 
     @classmethod
     def load(cls, path: Path) -> TasteEnsemble:
-        """Read a model written by ``save``; ValueError if it is of another format version."""
-        import joblib
-
-        payload = joblib.load(path)
-        if not isinstance(payload, dict) or payload.get("format") != FORMAT_VERSION:
-            raise ValueError(f"{path} is not a beatmatch taste model of format {FORMAT_VERSION}")
-        return cls(
-            settings=EnsembleSettings(**payload["settings"]),
-            weight=payload["weight"],
-            validation=payload["validation"],
-            rf=payload["rf"],
-            xgb=payload["xgb"],
-        )
+        """Read an ensemble written by :meth:`save`; ValueError for any other file."""
+        meta, arrays = read_model(Path(path), ENSEMBLE_FILE)
+        try:
+            return cls.from_arrays(meta["ensemble"], arrays, "")
+        except (KeyError, TypeError, ValueError) as error:
+            raise ENSEMBLE_FILE.error(f"{Path(path).name} is incomplete ({error!r}).") from None

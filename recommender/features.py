@@ -16,24 +16,13 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from recommender.tracks import split_artists
+from recommender.tracks import AUDIO_FEATURES, split_artists
 
 #: Smoothing of artist shares: an artist with one library track out of N scores 1 / (N + ALPHA).
 ARTIST_ALPHA = 5.0
 
 BASE_FEATURES: tuple[str, ...] = (
-    "danceability",
-    "energy",
-    "key",
-    "loudness",
-    "mode",
-    "speechiness",
-    "acousticness",
-    "instrumentalness",
-    "liveness",
-    "valence",
-    "tempo",
-    "time_signature",
+    *AUDIO_FEATURES,
     "popularity",
     "duration_min",
     "explicit",

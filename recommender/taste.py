@@ -1,6 +1,7 @@
 """The per-listener taste model: preference labels → features → RF+XGB ensemble → a score per track.
 
-This is the one ranker behind ``/recommend`` and ``beatmatch eval next-likes``.
+Its scores are what the one ranker (:mod:`recommender.ranking`) orders for ``/recommend``,
+workouts, the digest and ``beatmatch eval next-likes``. It is saved as plain arrays, never a pickle.
 """
 
 from __future__ import annotations
@@ -8,13 +9,21 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from recommender.candidates import exclude, sample_negatives
 from recommender.ensemble import EnsembleSettings, TasteEnsemble
-from recommender.features import BASE_FEATURES, TasteProfile, feature_matrix
+from recommender.features import BASE_FEATURES, FEATURE_NAMES, TasteProfile, feature_matrix
+from recommender.model_file import (
+    ModelFormat,
+    read_model,
+    strings_from_arrays,
+    strings_to_arrays,
+    write_model,
+)
 from recommender.preference import positive_weights, preference_scores
 from recommender.tracks import AUDIO_FEATURES
 
@@ -22,6 +31,14 @@ LIKE_WEIGHT = 1.5
 DISLIKE_WEIGHT = 2.0
 MIN_NEGATIVES = 3000
 MIN_POSITIVES = 5
+#: A taste model's file; it is tied to the feature columns its ensemble was fitted on.
+TASTE_FILE = ModelFormat(
+    name="beatmatch-taste-model",
+    version=1,
+    what="taste model",
+    retrain="It is retrained from the listener's library.",
+    layout={"features": list(FEATURE_NAMES)},
+)
 
 
 class NotEnoughTaste(ValueError):
@@ -162,24 +179,56 @@ class TasteModel:
             return np.zeros(0)
         return self.ensemble.score(feature_matrix(candidates, self.profile))
 
-    def save(self, path: Path) -> None:
-        """Persist the model (joblib, into the operator's data directory only)."""
-        import joblib  # with the model's classes, only when a model is written or read
+    def predict(self, tracks: pd.DataFrame) -> np.ndarray:
+        """The model interface's prediction: :meth:`score`, shape (n_tracks,)."""
+        return self.score(tracks)
 
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(path.suffix + ".tmp")
-        joblib.dump({"format": 1, "model": self}, tmp, compress=3)
-        tmp.replace(path)
+    def save(self, path: Path) -> None:
+        """Write the model to ``path``: one .npz-format file of plain arrays, no pickle."""
+        profile = self.profile
+        ensemble_meta, arrays = self.ensemble.to_arrays("ensemble__")
+        arrays.update(strings_to_arrays(list(profile.artist_weight), "profile_weight_keys__"))
+        arrays["profile_weight_values"] = np.array(
+            list(profile.artist_weight.values()), dtype=np.float64
+        )
+        arrays.update(strings_to_arrays(list(profile.artist_count), "profile_count_keys__"))
+        arrays["profile_count_values"] = np.array(
+            list(profile.artist_count.values()), dtype=np.int64
+        )
+        meta: dict[str, Any] = {
+            "trained_on": self.trained_on,
+            "info": self.info,
+            "profile_total_weight": profile.total_weight,
+            "ensemble": ensemble_meta,
+        }
+        write_model(Path(path), TASTE_FILE, meta, arrays)
 
     @classmethod
     def load(cls, path: Path) -> TasteModel:
-        """Read a model written by ``save``."""
-        import joblib
+        """Read a model written by :meth:`save`; ValueError for any other file (an old pickle too)."""
+        meta, arrays = read_model(Path(path), TASTE_FILE)
+        try:
+            return cls._from_parts(meta, arrays)
+        except (KeyError, TypeError, ValueError) as error:
+            raise TASTE_FILE.error(f"{Path(path).name} is incomplete ({error!r}).") from None
 
-        payload = joblib.load(path)
-        if not isinstance(payload, dict) or payload.get("format") != 1:
-            raise ValueError(f"{path} is not a beatmatch taste model")
-        model = payload["model"]
-        if not isinstance(model, TasteModel):
-            raise ValueError(f"{path} does not hold a TasteModel")
-        return model
+    @classmethod
+    def _from_parts(cls, meta: dict[str, Any], arrays: dict[str, np.ndarray]) -> TasteModel:
+        """The model from a file's header and arrays (KeyError/TypeError/ValueError if off)."""
+        weight_keys = strings_from_arrays(arrays, "profile_weight_keys__")
+        count_keys = strings_from_arrays(arrays, "profile_count_keys__")
+        weights = arrays["profile_weight_values"].astype(np.float64).tolist()
+        counts = arrays["profile_count_values"].astype(np.int64).tolist()
+        if len(weights) != len(weight_keys) or len(counts) != len(count_keys):
+            raise ValueError("the profile's keys and values differ in length")
+        profile = TasteProfile(
+            artist_weight=dict(zip(weight_keys, weights, strict=True)),
+            total_weight=float(meta["profile_total_weight"]),
+            artist_count=dict(zip(count_keys, counts, strict=True)),
+        )
+        return cls(
+            profile=profile,
+            ensemble=TasteEnsemble.from_arrays(meta["ensemble"], arrays, "ensemble__"),
+            trained_on=int(meta["trained_on"]),
+            info={str(k): float(v) for k, v in meta["info"].items()},
+        )

@@ -1,1 +1,1 @@
-"""SQLite storage for beatmatch: schema and migrations, the Repository, importers, token encryption."""
+"""SQLite storage for beatmatch: schema and migrations, the Storage, importers, token encryption."""

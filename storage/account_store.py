@@ -1,4 +1,4 @@
-"""OAuth states and linked accounts: the Repository's account methods.
+"""OAuth states and linked accounts.
 
 Token blobs arrive here already encrypted (see storage.token_vault); states are stored by hash, so
 the database never holds a usable state value.
@@ -9,18 +9,21 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from storage.access import SqliteAccess
+from storage.access import Sqlite
 
 
-class AccountStore(SqliteAccess):
-    """The account part of the Repository."""
+class AccountStore:
+    """The oauth_states and linked_accounts tables."""
+
+    def __init__(self, sql: Sqlite) -> None:
+        self.sql = sql
 
     def put_oauth_state(
         self, state_hash: str, user_id: int, provider: str, verifier: str, ttl: float
     ) -> None:
         """Remember a pending authorisation for ``ttl`` seconds (and drop expired ones)."""
         now = time.time()
-        with self._tx() as db:
+        with self.sql.tx() as db:
             db.execute("delete from oauth_states where expires_at < ?", [now])
             db.execute(
                 "insert into oauth_states (state_hash, user_id, provider, verifier, created_at, "
@@ -33,7 +36,7 @@ class AccountStore(SqliteAccess):
 
         Returns None if unknown, already used or expired.
         """
-        with self._tx() as db:
+        with self.sql.tx() as db:
             rows = list(db.query("select * from oauth_states where state_hash = ?", [state_hash]))
             if not rows:
                 return None
@@ -45,7 +48,7 @@ class AccountStore(SqliteAccess):
         self, user_id: int, provider: str, account_name: str, token_blob: bytes, scopes: str
     ) -> None:
         """Store (or replace) a linked account with its encrypted token."""
-        with self._tx() as db:
+        with self.sql.tx() as db:
             db.execute(
                 "insert or replace into linked_accounts (user_id, provider, account_name, "
                 "token_blob, scopes, updated_at) values (?,?,?,?,?,?)",
@@ -54,7 +57,7 @@ class AccountStore(SqliteAccess):
 
     def update_token_blob(self, user_id: int, provider: str, token_blob: bytes) -> bool:
         """Replace the encrypted token of a linked account (after a refresh); False if unlinked."""
-        with self._tx() as db:
+        with self.sql.tx() as db:
             cursor = db.execute(
                 "update linked_accounts set token_blob = ?, updated_at = ? "
                 "where user_id = ? and provider = ?",
@@ -64,7 +67,7 @@ class AccountStore(SqliteAccess):
 
     def get_link(self, user_id: int, provider: str) -> dict[str, Any] | None:
         """The linked account row (with its encrypted token blob), or None."""
-        rows = self._rows(
+        rows = self.sql.rows(
             "select * from linked_accounts where user_id = ? and provider = ?",
             [user_id, provider],
         )
@@ -72,7 +75,7 @@ class AccountStore(SqliteAccess):
 
     def delete_link(self, user_id: int, provider: str) -> bool:
         """Forget a linked account and its tokens; True if there was one."""
-        with self._tx() as db:
+        with self.sql.tx() as db:
             cursor = db.execute(
                 "delete from linked_accounts where user_id = ? and provider = ?",
                 [user_id, provider],
@@ -81,5 +84,5 @@ class AccountStore(SqliteAccess):
 
     def linked_users(self, provider: str) -> list[int]:
         """Users who have linked ``provider``."""
-        rows = self._rows("select user_id from linked_accounts where provider = ?", [provider])
+        rows = self.sql.rows("select user_id from linked_accounts where provider = ?", [provider])
         return [int(r["user_id"]) for r in rows]

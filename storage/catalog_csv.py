@@ -11,9 +11,10 @@ from pathlib import Path
 
 import pandas as pd
 
-from recommender.tracks import normalise_tracks
+from recommender.tracks import AUDIO_FEATURES, normalise_tracks
 from storage.errors import ImportFormatError
 
+#: The file's columns, in its order (one row per track and genre label).
 REQUIRED_COLUMNS: tuple[str, ...] = (
     "track_id",
     "artists",
@@ -22,18 +23,7 @@ REQUIRED_COLUMNS: tuple[str, ...] = (
     "popularity",
     "duration_ms",
     "explicit",
-    "danceability",
-    "energy",
-    "key",
-    "loudness",
-    "mode",
-    "speechiness",
-    "acousticness",
-    "instrumentalness",
-    "liveness",
-    "valence",
-    "tempo",
-    "time_signature",
+    *AUDIO_FEATURES,
     "track_genre",
 )
 _RENAMES = {"track_name": "name", "album_name": "album"}

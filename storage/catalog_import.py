@@ -10,8 +10,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 from storage.catalog_csv import read_catalog
+from storage.database import Storage
 from storage.errors import ImportFormatError
-from storage.repository import Repository
 
 log = logging.getLogger(__name__)
 Progress = Callable[[int, int], None]
@@ -48,7 +48,7 @@ def source_signature(path: Path) -> str:
 
 
 def import_catalog(
-    repo: Repository,
+    storage: Storage,
     location: str,
     data_dir: Path,
     progress: Progress | None = None,
@@ -59,13 +59,17 @@ def import_catalog(
     if not path.is_file():
         raise ImportFormatError(f"No catalog file at {path}.")
     signature = source_signature(path)
-    if not force and repo.get_meta(SOURCE_KEY) == signature and repo.catalog_size() > 0:
-        return {"tracks": repo.catalog_size(), "genre_labels": -1, "skipped": 1}
+    if (
+        not force
+        and storage.meta.get(SOURCE_KEY) == signature
+        and storage.tracks.catalog_size() > 0
+    ):
+        return {"tracks": storage.tracks.catalog_size(), "genre_labels": -1, "skipped": 1}
     tracks, genres = read_catalog(path)
     if tracks.empty:
         raise ImportFormatError(f"{path.name} holds no tracks.")
-    result = repo.replace_catalog(tracks, genres, progress=progress)
-    repo.set_meta(SOURCE_KEY, signature)
+    result = storage.tracks.replace_catalog(tracks, genres, progress=progress)
+    storage.meta.set(SOURCE_KEY, signature)
     log.info(
         "imported catalog %s: %d tracks, %d genre labels",
         path.name,

@@ -1,13 +1,22 @@
-"""Opening the SQLite database: WAL journal, foreign keys, a busy timeout, migrations applied."""
+"""Opening the SQLite database (WAL, foreign keys, a busy timeout, migrations applied) and the
+stores that read and write it, one per kind of data."""
 
 from __future__ import annotations
 
 import sqlite3
+from dataclasses import dataclass
 from pathlib import Path
 
 import sqlite_utils
 
+from storage.access import Sqlite
+from storage.account_store import AccountStore
+from storage.meta_store import MetaStore
 from storage.migrations import MIGRATIONS
+from storage.taste_store import TasteStore
+from storage.track_store import TrackStore
+from storage.user_store import UserStore
+from storage.workout_store import WorkoutStore
 
 DATABASE_FILE = "beatmatch.db"
 
@@ -16,7 +25,7 @@ def open_database(path: str | Path) -> sqlite_utils.Database:
     """Open (creating if needed) the database at ``path``, in WAL mode, with every migration applied.
 
     ``":memory:"`` gives a private in-memory database (tests). The connection may be used from
-    worker threads; the Repository serialises access with a lock.
+    worker threads; the stores serialise access with one lock (``storage.access.Sqlite``).
     """
     target = str(path)
     if target != ":memory:":
@@ -31,3 +40,36 @@ def open_database(path: str | Path) -> sqlite_utils.Database:
     conn.execute("PRAGMA busy_timeout = 30000")
     MIGRATIONS.apply(db)
     return db
+
+
+@dataclass(frozen=True)
+class Storage:
+    """The database and its stores. Blocking calls: the bot runs them off the event loop; each
+    store method is one transaction on the one shared connection."""
+
+    sql: Sqlite
+    users: UserStore
+    tracks: TrackStore
+    taste: TasteStore
+    workouts: WorkoutStore
+    accounts: AccountStore
+    meta: MetaStore
+
+    @classmethod
+    def open(cls, path: str | Path) -> Storage:
+        """Open the database file at ``path`` (migrated, WAL) with every store on it."""
+        sql = Sqlite(open_database(path))
+        meta = MetaStore(sql)
+        return cls(
+            sql=sql,
+            users=UserStore(sql),
+            tracks=TrackStore(sql, meta),
+            taste=TasteStore(sql),
+            workouts=WorkoutStore(sql),
+            accounts=AccountStore(sql),
+            meta=meta,
+        )
+
+    def close(self) -> None:
+        """Close the connection (a clean WAL checkpoint happens on close)."""
+        self.sql.close()

@@ -1,4 +1,4 @@
-"""Shared fixtures: the shared data folder, tiny catalog and Exportify files, a repository, a config.
+"""Shared fixtures: the shared data folder, tiny catalog and Exportify files, a storage, a config.
 
 The tiny files are written into ``tmp_path`` by the fixtures themselves; nothing from
 ../shared/data is ever copied into the repository.
@@ -23,7 +23,8 @@ import pytest
 
 from bot.config import Config, load_config
 from recommender.tracks import AUDIO_FEATURES
-from storage.repository import Repository
+from storage.catalog_csv import REQUIRED_COLUMNS
+from storage.database import Storage
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED_DATA = ROOT.parent / "shared" / "data"
@@ -52,28 +53,7 @@ def offline() -> Iterator[None]:
 
 
 #: Kaggle "Spotify Tracks Dataset" columns, in the file's order.
-CATALOG_COLUMNS: tuple[str, ...] = (
-    "track_id",
-    "artists",
-    "album_name",
-    "track_name",
-    "popularity",
-    "duration_ms",
-    "explicit",
-    "danceability",
-    "energy",
-    "key",
-    "loudness",
-    "mode",
-    "speechiness",
-    "acousticness",
-    "instrumentalness",
-    "liveness",
-    "valence",
-    "tempo",
-    "time_signature",
-    "track_genre",
-)
+CATALOG_COLUMNS: tuple[str, ...] = REQUIRED_COLUMNS
 
 #: The exact header of an Exportify export (as in shared/data/exportify_user_a.csv).
 EXPORTIFY_HEADER: tuple[str, ...] = (
@@ -209,20 +189,7 @@ def tiny_exportify_rows(
             track_id = in_catalog[i]
             c = catalog.loc[track_id]
             name, artists, album = c["track_name"], c["artists"], c["album_name"]
-            feats = [
-                c["danceability"],
-                c["energy"],
-                c["key"],
-                c["loudness"],
-                c["mode"],
-                c["speechiness"],
-                c["acousticness"],
-                c["instrumentalness"],
-                c["liveness"],
-                c["valence"],
-                c["tempo"],
-                c["time_signature"],
-            ]
+            feats = [c[column] for column in AUDIO_FEATURES]
         else:
             track_id = track_id_for(f"liked-{genre}-{i}")
             name, artists = f"Liked {genre.title()} {i + 1}", f"Fav Singer {i % 8 + 1}"
@@ -326,11 +293,11 @@ def tiny_exportify(tmp_path: Path) -> ExportifyFile:
 
 
 @pytest.fixture
-def repo(tmp_path: Path) -> Iterator[Repository]:
-    """A fresh, migrated repository in a database file under ``tmp_path``."""
-    repository = Repository.open(tmp_path / "db" / "beatmatch.db")
-    yield repository
-    repository.close()
+def storage(tmp_path: Path) -> Iterator[Storage]:
+    """A fresh, migrated storage in a database file under ``tmp_path``."""
+    storage = Storage.open(tmp_path / "db" / "beatmatch.db")
+    yield storage
+    storage.close()
 
 
 @pytest.fixture

@@ -60,8 +60,6 @@ class ConsoleChat:
 
     async def run(self) -> None:
         """The read–reply loop, until /quit or end of input."""
-        if self.service.workouts is not None:
-            self.service.workouts.notifier = self.push
         self.say(
             "beatmatch console — type /help for commands, /quit to leave."
             + (f"\n{self.service.catalog.note}" if self.service.catalog.is_demo else "")
@@ -86,9 +84,7 @@ class ConsoleChat:
             if text.split()[0].lower() == "/wait":
                 await self._wait(text)
                 continue
-            reply = await handle_text(
-                self.service, self.user, text, notify=self.notify, console=True
-            )
+            reply = await handle_text(self.service, self.user, text, notify=self.notify)
             self.say(render(reply))
         await self._finish_workout()
         self.say("bye.")
@@ -105,12 +101,10 @@ class ConsoleChat:
         await asyncio.sleep(seconds)
 
     async def _finish_workout(self) -> None:
-        workouts = self.service.workouts
-        if workouts is None:
+        try:
+            summary = await self.service.workout.finish(self.user, reason="Leaving the console.")
+        except Exception:
+            self.say(render(logged_apology(self.user)))
             return
-        uid = await self.service.uid(self.user)
-        if uid in workouts.live:
-            try:
-                self.say(render(await workouts.stop(uid, reason="Leaving the console.")))
-            except Exception:
-                self.say(render(logged_apology(self.user)))
+        if summary is not None:
+            self.say(render(summary))

@@ -13,6 +13,7 @@ import pandas as pd
 
 from recommender.candidates import NO_SONG, song_hashes
 from recommender.demo_catalog import demo_catalog
+from recommender.tracks import track_row
 
 log = logging.getLogger(__name__)
 
@@ -81,6 +82,18 @@ class CatalogState:
     def note(self) -> str:
         """The line every reply that uses the demo catalog carries ("" for a real catalog)."""
         return DEMO_NOTE if self.is_demo else ""
+
+    def with_note(self, text: str) -> str:
+        """``text`` followed by the demo note (just the note when ``text`` is empty)."""
+        note = self.note
+        return f"{text}\n{note}" if note and text else note or text
+
+    def describe(self, track_id: str) -> str:
+        """“Name” by Artists for a catalog track, else "track ID"."""
+        if track_id in self.tracks.index:
+            row = track_row(self.tracks, track_id)
+            return f"“{row['name']}” by {str(row['artists']).replace(';', ', ')}"
+        return f"track {track_id}"
 
 
 def demo_state(size: int) -> CatalogState:

@@ -1,25 +1,37 @@
-"""Typed command text → the service method → a Reply; errors become replies, never tracebacks."""
+"""A command → its handler → a Reply; errors become replies, never tracebacks.
+
+Typed text (console, Telegram) is parsed and bound by the registry (``bot.core.commands``); a front
+with typed options of its own (Discord) passes them as they are, checked against the same
+registry. Either way the registry's ``handler`` names the feature service method that answers.
+"""
 
 from __future__ import annotations
 
+import inspect
 import logging
 import secrets
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any
 
-from bot.core.commands import ParsedCommand, parse_command
+from bot.core.accounts.spotify_links import looks_like_callback
+from bot.core.commands import (
+    COMMAND_NAMES,
+    FRONTS,
+    CommandSpec,
+    ParsedCommand,
+    bind,
+    check_args,
+    parse_command,
+)
 from bot.core.errors import BadInput, UserFacingError
 from bot.core.progress import Notify, silent
 from bot.core.replies import ChatUser, Reply
 from bot.core.service import BeatmatchService
-from bot.core.spotify_linking import looks_like_callback
 
 log = logging.getLogger(__name__)
 #: Telegram deep links (t.me/BOT?start=PAYLOAD) open a private chat with ``/start PAYLOAD``.
 DEEP_LINKS = {"link_spotify": "/link spotify", "link_pulsoid": "/link pulsoid"}
-UPLOAD_HINT = (
-    "Send your Exportify CSV as a file (exportify.net → Liked Songs → Export): "
-    "attach it on Discord's /import, or send it as a document here on Telegram."
-)
+Handler = Callable[..., Awaitable[Reply]]
 
 
 def apology(incident: str) -> Reply:
@@ -31,96 +43,70 @@ def apology(incident: str) -> Reply:
     )
 
 
+def front_of(user: ChatUser) -> str:
+    """The front a user writes from (the console for anything else, e.g. the CLI)."""
+    return user.platform if user.platform in FRONTS else "console"
+
+
+def handler(service: BeatmatchService, spec: CommandSpec) -> Handler:
+    """The service method that answers ``spec`` (AttributeError if the registry names none)."""
+    if not spec.handler:
+        raise AttributeError(f"/{spec.name} has no handler in the core")
+    target: Any = service
+    for part in spec.handler.split("."):
+        target = getattr(target, part)
+    if not callable(target):
+        raise AttributeError(f"{spec.handler} is not a method")
+    return target
+
+
+async def call(
+    service: BeatmatchService,
+    spec: CommandSpec,
+    user: ChatUser,
+    args: Mapping[str, Any],
+    notify: Notify = silent,
+) -> Reply:
+    """Run ``spec``'s handler for ``user`` with typed ``args`` (and ``notify`` if it reports)."""
+    method = handler(service, spec)
+    extra: dict[str, Any] = {}
+    if "notify" in inspect.signature(method).parameters:
+        extra["notify"] = notify
+    return await method(user, **args, **extra)
+
+
 async def run_command(
+    service: BeatmatchService, user: ChatUser, command: ParsedCommand, *, notify: Notify = silent
+) -> Reply:
+    """Bind a typed command's words and options, then run it."""
+    spec = COMMAND_NAMES[command.name]
+    if not spec.handler or front_of(user) not in spec.fronts:
+        raise BadInput(f"/{spec.name} works only in the {' and '.join(spec.fronts)}.")
+    return await call(service, spec, user, bind(spec, command, service.limits), notify)
+
+
+async def run_typed(
     service: BeatmatchService,
     user: ChatUser,
-    command: ParsedCommand,
+    name: str,
+    args: Mapping[str, Any],
     *,
     notify: Notify = silent,
-    console: bool = False,
 ) -> Reply:
-    """Call the service method for one parsed command."""
-    words, options = command.words, command.options
-    match command.name:
-        case "help":
-            return await service.help(user, command.rest, console=console)
-        case "import" if not console:
-            raise BadInput(UPLOAD_HINT)  # a path names a file on the bot's machine: console only
-        case "import":
-            return await service.import_library(user, command.rest, notify=notify)
-        case "recommend":
-            count = options.get("count") or (words[0] if words else None)
-            if len(words) > 1:
-                raise BadInput(
-                    "Use /recommend [count] [mood:NAME] [bpm:N], e.g. /recommend 5 mood:energetic."
-                )
-            return await service.recommend(
-                user,
-                count,
-                options.get("mood"),
-                options.get("bpm"),
-                playlist=options.get("playlist"),
-                notify=notify,
-            )
-        case "genre":
-            return await service.genre(user, command.rest, notify=notify)
-        case "similar":
-            count = options.get("count")
-            query = list(words)
-            if count is None and len(query) > 1 and query[-1].isdigit() and len(query[-1]) < 4:
-                count = query.pop()
-            return await service.similar(user, " ".join(query), count)
-        case "like" | "dislike":
-            return await service.feedback(user, command.rest, 1 if command.name == "like" else -1)
-        case "profile":
-            if words:
-                raise BadInput(
-                    "Set profile fields as key:value, e.g. /profile age:34 resting_hr:58."
-                )
-            return await service.profile(user, options)
-        case "workout":
-            if len(words) > 3:
-                raise BadInput(
-                    "Use /workout start [goal:ZONE] [cadence:N], /workout stop or /workout status."
-                )
-            return await service.workout(user, words[0] if words else "", options, words[1:])
-        case "link" | "unlink" if not words:
-            raise BadInput(
-                f"Say which account: /{command.name} spotify or /{command.name} pulsoid."
-            )
-        case "link" | "unlink" if words[0].lower() == "pulsoid":
-            if command.name == "unlink":
-                return await service.unlink_pulsoid(user)
-            return await service.link_pulsoid(user, " ".join(words[1:]))
-        case "link":
-            return await service.link(user, words, notify=notify)
-        case "unlink":
-            return await service.unlink(user, words)
-        case "playlist":
-            return await service.playlist(user, command.rest, notify=notify)
-        case "stats":
-            return await service.taste_stats(user, notify=notify)
-        case "digest":
-            return await service.digest(user, command.rest)
-        case "forget":
-            return await service.forget(user)
-    raise BadInput(f"/{command.name} works only in the console.")
+    """Run the command ``name`` with options a front passed already typed (None = not given)."""
+    spec = COMMAND_NAMES[name]
+    return await call(service, spec, user, check_args(spec, args, service.limits), notify)
 
 
 async def handle_text(
-    service: BeatmatchService,
-    user: ChatUser,
-    text: str,
-    *,
-    notify: Notify = silent,
-    console: bool = False,
+    service: BeatmatchService, user: ChatUser, text: str, *, notify: Notify = silent
 ) -> Reply:
     """Parse and run one typed command; any failure becomes a short reply."""
     try:
         if looks_like_callback(text):  # a pasted-back OAuth address: never logged
-            return await service.finish_link(user, text, notify=notify)
+            return await service.accounts.finish_link(user, text, notify=notify)
         command = parse_command(deep_link(text))
-        return await run_command(service, user, command, notify=notify, console=console)
+        return await run_command(service, user, command, notify=notify)
     except UserFacingError as error:
         return Reply(text=error.message, error=True)
     except Exception:

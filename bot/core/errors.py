@@ -34,3 +34,13 @@ class ServiceBusy(UserFacingError):
 
 class NeedsLink(UserFacingError):
     """The command needs a linked account the user has not linked (or must link again)."""
+
+
+class SpotifyNotSetUp(UserFacingError):
+    """The operator configured no Spotify app, so nothing Spotify can be done here."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "Spotify isn't set up on this bot (the operator sets spotify.client_id). "
+            "You can still /import an Exportify CSV."
+        )

@@ -1,6 +1,7 @@
 """The feature-source chain: catalog → ReccoBeats → Spotify's legacy endpoint → missing.
 
-Every answer is cached in SQLite: features in the features table (a source never overwrites a
+Shared by the taste feature (a linked library's tracks, search candidates) and the lookup feature
+(/genre and /similar of any Spotify track). Every answer is cached in SQLite: features in the features table (a source never overwrites a
 better one), and "this source doesn't know that track" in feature_misses, so no source is asked
 about the same track twice within ``MISS_TTL_SECONDS``.
 """
@@ -14,14 +15,15 @@ import time
 from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
+import numpy as np
 import pandas as pd
 
 from bot.core.catalog import CatalogState
 from bot.core.errors import UserFacingError
-from bot.core.ports import FeatureSource, SpotifyAccount
+from bot.core.ports import FeatureSource, SpotifyAccount, SpotifyTrack
 from bot.core.progress import Notify
 from recommender.tracks import AUDIO_FEATURES
-from storage.repository import Repository
+from storage.track_store import TrackStore
 
 log = logging.getLogger(__name__)
 MISS_TTL_SECONDS = 30 * 86400.0
@@ -57,6 +59,23 @@ class FillReport:
         return text + "."
 
 
+def track_frame(tracks: Sequence[SpotifyTrack]) -> pd.DataFrame:
+    """A track table (no features yet) of Spotify tracks, each once."""
+    unique = {t.track_id: t for t in reversed(tracks)}  # the first occurrence wins
+    return pd.DataFrame(
+        {
+            "name": [t.name for t in unique.values()],
+            "artists": [";".join(t.artists) for t in unique.values()],
+            "album": [t.album for t in unique.values()],
+            "duration_ms": [t.duration_ms for t in unique.values()],
+            "explicit": [t.explicit for t in unique.values()],
+            "release_year": [t.release_year for t in unique.values()],
+            "popularity": np.nan,  # no longer given to Development-Mode apps
+        },
+        index=pd.Index(list(unique), name="track_id"),
+    )
+
+
 class LegacySpotifyFeatures:
     """Spotify's own ``GET /audio-features`` as a feature source (only for apps that still have it)."""
 
@@ -82,17 +101,38 @@ class FeatureChain:
 
     def __init__(
         self,
-        repo: Repository,
+        tracks: TrackStore,
         sources: Sequence[FeatureSource],
         catalog: CatalogState | None = None,
+        *,
+        legacy_spotify: bool = False,
     ) -> None:
-        self.repo = repo
+        """``legacy_spotify``: after the other sources, ask the user's Spotify's legacy
+        ``/audio-features`` (only apps created before its removal still have it)."""
+        self.tracks = tracks
         self.sources = list(sources)
         self.catalog = catalog
+        self.legacy_spotify = legacy_spotify
         self.progress_every = PROGRESS_EVERY_SECONDS
         # One gate a source, shared by every fill running at once (a feed runs several).
         self._gates: dict[tuple[str, int], asyncio.Semaphore] = {}
         self._gates_loop: asyncio.AbstractEventLoop | None = None
+
+    def extra_sources(self, account: SpotifyAccount | None) -> list[FeatureSource]:
+        """Sources after the chain's own: Spotify's legacy endpoint, in legacy mode only."""
+        if account is None or not self.legacy_spotify:
+            return []
+        return [LegacySpotifyFeatures(account)]
+
+    async def store_tracks(
+        self, tracks: Sequence[SpotifyTrack], account: SpotifyAccount | None = None
+    ) -> tuple[pd.DataFrame, FillReport]:
+        """Store the rows of Spotify ``tracks`` and fill in their features (with ``account``'s
+        legacy endpoint in legacy mode): their stored track table and the fill report."""
+        await asyncio.to_thread(self.tracks.upsert_tracks, track_frame(tracks), "spotify")
+        ids = [t.track_id for t in tracks]
+        report = await self.fill(ids, extra=self.extra_sources(account))
+        return await asyncio.to_thread(self.tracks.get_tracks, ids), report
 
     def _gate(self, source: FeatureSource) -> asyncio.Semaphore:
         loop = asyncio.get_running_loop()
@@ -133,7 +173,9 @@ class FeatureChain:
             if not pending:
                 break
             since = time.time() - MISS_TTL_SECONDS
-            missed = await asyncio.to_thread(self.repo.feature_misses, pending, source.name, since)
+            missed = await asyncio.to_thread(
+                self.tracks.feature_misses, pending, source.name, since
+            )
             ask = [t for t in pending if t not in missed]
             if not ask:
                 continue
@@ -152,16 +194,16 @@ class FeatureChain:
         """Of ``ids``, those without stored features (blocking: sqlite); catalog rows only in
         memory (the demo) are stored first."""
         ids = list(ids)
-        stored = self.repo.feature_sources(ids)
+        stored = self.tracks.feature_sources(ids)
         unknown = [t for t in ids if t not in stored]
         if self.catalog is not None and unknown:
             tracks = self.catalog.tracks
             in_catalog = tracks.loc[tracks.index.intersection(unknown)]
             in_catalog = in_catalog[in_catalog[list(AUDIO_FEATURES)].notna().any(axis=1)]
             if len(in_catalog):
-                known = self.repo.stored_track_ids(in_catalog.index)
+                known = self.tracks.stored_track_ids(in_catalog.index)
                 rows = in_catalog.loc[[t for t in in_catalog.index if t in known]]
-                self.repo.upsert_tracks(rows, "catalog")
+                self.tracks.upsert_tracks(rows, "catalog")
                 copied = set(rows.index)
                 unknown = [t for t in unknown if t not in copied]
         return unknown
@@ -208,7 +250,7 @@ class FeatureChain:
                 {t: {c: v.get(c) for c in AUDIO_FEATURES} for t, v in hits.items()}, orient="index"
             )
             frame.index.name = "track_id"
-            known = self.repo.stored_track_ids(frame.index)
-            self.repo.upsert_tracks(frame.loc[[t for t in frame.index if t in known]], source)
+            known = self.tracks.stored_track_ids(frame.index)
+            self.tracks.upsert_tracks(frame.loc[[t for t in frame.index if t in known]], source)
         if misses:
-            self.repo.record_feature_misses(misses, source)
+            self.tracks.record_feature_misses(misses, source)

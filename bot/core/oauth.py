@@ -15,7 +15,7 @@ import secrets
 from dataclasses import dataclass
 
 from bot.core.errors import UserFacingError
-from storage.repository import Repository
+from storage.account_store import AccountStore
 
 STATE_TTL_SECONDS = 600.0
 _SIG_BYTES = 16
@@ -69,8 +69,8 @@ def _hash(nonce: str) -> str:
 class StateKeeper:
     """Issues and redeems OAuth states (blocking: call from a worker thread)."""
 
-    def __init__(self, repo: Repository, key: bytes, ttl: float = STATE_TTL_SECONDS) -> None:
-        self.repo = repo
+    def __init__(self, accounts: AccountStore, key: bytes, ttl: float = STATE_TTL_SECONDS) -> None:
+        self.accounts = accounts
         # A key of its own, derived from the storage key: a state signature reveals nothing of it.
         self.key = hmac.new(key, b"beatmatch oauth state", hashlib.sha256).digest()
         self.ttl = ttl
@@ -79,7 +79,7 @@ class StateKeeper:
         """A new single-use state for ``user_id`` linking ``provider``, with a PKCE pair."""
         nonce = secrets.token_urlsafe(24)
         verifier, challenge = pkce_pair()
-        self.repo.put_oauth_state(_hash(nonce), user_id, provider, verifier, self.ttl)
+        self.accounts.put_oauth_state(_hash(nonce), user_id, provider, verifier, self.ttl)
         state = f"{nonce}.{_signature(self.key, provider, nonce)}"
         return PendingLink(state=state, verifier=verifier, challenge=challenge)
 
@@ -91,7 +91,7 @@ class StateKeeper:
             raise LinkExpired(provider)
         if not hmac.compare_digest(signature, _signature(self.key, provider, nonce)):
             raise LinkExpired(provider)
-        row = self.repo.take_oauth_state(_hash(nonce))
+        row = self.accounts.take_oauth_state(_hash(nonce))
         if row is None or row["provider"] != provider:
             raise LinkExpired(provider)
         if user_id is not None and int(row["user_id"]) != user_id:

@@ -1,15 +1,24 @@
-"""What the core needs from outside services, as small Protocols and plain data.
+"""What the core needs from outside services and from one feature to another, as small Protocols.
 
-The adapters in ``bot/sources`` implement these; the core never sees spotipy, requests or aiohttp.
-Every method is async: adapters run their blocking clients off the event loop themselves.
+The adapters in ``bot/sources`` implement the outside ones; the core never sees spotipy, requests or
+aiohttp, and their methods are async (adapters run their blocking clients off the event loop
+themselves). The feature packages of ``bot.core`` reach each other only through the ports at the
+end of this module; ``bot/app.py`` passes the concrete objects in.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
-from typing import Generic, Protocol, TypeVar
+from typing import TYPE_CHECKING, Generic, Protocol, TypeVar
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from bot.core.progress import Notify
+    from recommender.context import Context
+    from recommender.ranking import Steer
 
 T = TypeVar("T")
 
@@ -18,8 +27,6 @@ PAGE_LIMIT = 50
 SEARCH_LIMIT = 10
 SEARCH_MAX_OFFSET = 1000
 PLAYLIST_ADD_CHUNK = 100
-#: beatmatch's names of Spotify's time ranges (``short_term`` ≈ 4 weeks, ``medium_term``, ``long_term``).
-TIME_RANGES: tuple[str, ...] = ("short", "medium", "long")
 
 
 @dataclass(frozen=True)
@@ -173,4 +180,56 @@ class FeatureSource(Protocol):
 
     async def features(self, track_ids: Sequence[str]) -> Mapping[str, Mapping[str, float]]:
         """Features of the ids the source knows; unknown ids are simply absent."""
+        ...
+
+
+class Player(Protocol):
+    """Queues tracks on a listener's own player (workout mode queues each track it picks)."""
+
+    async def can_queue(self, user_id: int) -> bool:
+        """True when the user linked a player and granted the scope to control it."""
+        ...
+
+    async def queue(self, user_id: int, track_id: str) -> None:
+        """Add the Spotify track ``track_id`` to the user's queue (UserFacingError if it can't)."""
+        ...
+
+
+# -- between the feature packages --------------------------------------------------------------
+
+#: (user id, context, how many, track ids to leave out, goal-mode steering) → [(track id, reason)];
+#: blocking. The taste feature's picker; workouts and the digest use it.
+Picker = Callable[[int, "Context", int, set[str], "Steer | None"], list[tuple[str, str]]]
+
+
+class LibraryReads(Protocol):
+    """Reading a linked user's Spotify library (the taste feature does it; linking starts it)."""
+
+    def start(self, user_id: int, notify: Notify, profile: SpotifyProfile | None = None) -> object:
+        """Start reading in the background, replacing a read under way."""
+        ...
+
+    def cancel(self, user_id: int) -> None:
+        """Stop a read under way (unlink, forget)."""
+        ...
+
+
+class HeartContexts(Protocol):
+    """The music context a user's live workout asks for (the workout feature knows it)."""
+
+    def context(self, user_id: int) -> Context | None:
+        """The live heart's context, None without a running workout."""
+        ...
+
+
+class GenreGuesser(Protocol):
+    """The genre classifier of the current catalog (the lookup feature holds it)."""
+
+    @property
+    def ready(self) -> bool:
+        """True when a prediction will not have to train first."""
+        ...
+
+    def top_k(self, tracks: pd.DataFrame, k: int = 3) -> list[list[tuple[str, float]]]:
+        """The ``k`` likeliest genres of each track with probabilities (blocking; may train)."""
         ...

@@ -95,3 +95,14 @@ class Reply:
         if self.footer:
             parts.append(self.footer)
         return "\n".join(parts)
+
+
+@dataclass(frozen=True)
+class StatusReply(Reply):
+    """A Reply that updates a status message (a workout's); same ``edit_key`` = same message.
+
+    Fronts able to edit messages (Telegram, Discord DMs) keep one status message up to date
+    instead of sending a new one each time; the others simply send it.
+    """
+
+    edit_key: str = ""

@@ -3,9 +3,9 @@ simulator (console) or a request to link."""
 
 from __future__ import annotations
 
+from bot.core.accounts.pulsoid import PulsoidAccounts, PulsoidUnavailable
 from bot.core.errors import NeedsLink
-from bot.core.pulsoid_accounts import PulsoidAccounts, PulsoidUnavailable
-from bot.core.workout_manager import HeartStream, StreamRequest
+from bot.core.workout.live import HeartStream, StreamRequest
 from bot.sources.pulsoid import PulsoidClient
 from bot.sources.pulsoid_stream import PulsoidHeartStream
 from bot.sources.simulated_heart import SimulatedHeart, SimulatedStream

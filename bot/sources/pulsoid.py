@@ -14,7 +14,7 @@ from urllib.parse import urlencode
 
 import aiohttp
 
-from bot.core.pulsoid_accounts import (
+from bot.core.accounts.pulsoid import (
     SCOPE,
     DeviceAuthorization,
     DeviceFlowEnded,

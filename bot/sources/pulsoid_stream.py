@@ -20,7 +20,7 @@ from typing import Any
 
 import aiohttp
 
-from bot.core.pulsoid_accounts import PulsoidRejected, PulsoidUnavailable
+from bot.core.accounts.pulsoid import PulsoidRejected, PulsoidUnavailable
 from bot.sources.pulsoid import PulsoidClient, now_ms, parse_heart_rate
 
 log = logging.getLogger(__name__)
@@ -30,7 +30,7 @@ FRESH_MS = 60_000
 
 
 class PulsoidHeartStream:
-    """One user's live heart rate from Pulsoid (implements bot.core.workout_manager.HeartStream)."""
+    """One user's live heart rate from Pulsoid (implements bot.core.workout.live.HeartStream)."""
 
     source = "pulsoid"
 

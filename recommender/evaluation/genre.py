@@ -14,7 +14,7 @@ import pandas as pd
 from sklearn.metrics import f1_score
 
 from recommender.genre import GenreClassifier, GenreSettings, catalog_genres
-from recommender.genre_prior import text_column
+from recommender.genre.prior import text_column
 from recommender.tracks import split_artists
 
 PREDICT_BATCH = 4096  # tracks per predict call: bounds memory on a large test catalog

@@ -1,9 +1,11 @@
 """The next-likes protocol: can the ranker find a listener's future likes among the whole catalog?
 
 Sort the library by "Added At"; the first 80 % is what the model may see, the last 20 % are the test
-likes. Candidates are every catalog track not in the library plus the test likes. Every candidate
-is scored from what it is: a test like that the catalog holds is taken with the catalog's features
-(as the product's feature chain would), one it does not hold with the file's.
+likes. Candidates are every catalog track not in the library plus the test likes, ranked
+context-free by the one ranker (:func:`recommender.ranking.rank_order` of the taste model's
+scores). Every candidate is scored from what it is: a test like that the catalog holds is taken
+with the catalog's features (as the product's feature chain would), one it does not hold with
+the file's.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from recommender.ranking import rank_order
 from recommender.taste import TasteModel, TasteSettings, time_order
 
 KS: tuple[int, ...] = (50, 100, 500)
@@ -63,8 +66,7 @@ def ranking_metrics(
     scores: np.ndarray, candidate_ids: pd.Index, test_ids: list[str], rng: np.random.Generator
 ) -> dict[str, float]:
     """Recall@K and NDCG@100 of ``scores`` (n_candidates,); ties are broken at random."""
-    jitter = rng.random(len(scores)) * 1e-9
-    order = np.lexsort((jitter, -np.asarray(scores, dtype=float)))
+    order = rank_order(scores, rng)
     relevant = np.isin(candidate_ids.to_numpy()[order], np.asarray(test_ids))
     n_rel = int(relevant.sum())
     out: dict[str, float] = {}

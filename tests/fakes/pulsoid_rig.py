@@ -1,7 +1,9 @@
 """The real beatmatch pieces wired around a FakePulsoid, with the short timeouts tests want.
 
-Built like ``bot.app.build`` does (PulsoidClient → PulsoidAccounts → HeartStreams → WorkoutManager
-and the service), only with the reconnect backoff, offline delay and flush interval shrunk.
+The app is assembled as ``bot.app.assemble`` does it (PulsoidClient → PulsoidAccounts → HeartStreams
+→ WorkoutManager and the feature services, ``tests.rig.make_app``) against the fake's address, with
+no simulator (unlinked users are asked to link); only the reconnect backoff, offline delay and
+flush interval are shrunk afterwards (``quick_timings``).
 """
 
 from __future__ import annotations
@@ -13,19 +15,18 @@ from pathlib import Path
 
 from cryptography.fernet import Fernet
 
+from bot.app import Beatmatch
+from bot.core.accounts.pulsoid import PulsoidAccounts
 from bot.core.catalog import demo_state
-from bot.core.heart_response import HeartResponses
-from bot.core.oauth import StateKeeper
-from bot.core.pulsoid_accounts import PulsoidAccounts
 from bot.core.replies import ChatUser, Reply
-from bot.core.service import BeatmatchService, ServiceSettings
-from bot.core.workout_manager import WorkoutManager
+from bot.core.service import BeatmatchService
+from bot.core.workout.manager import WorkoutManager
 from bot.sources.heart_streams import HeartStreams
 from bot.sources.pulsoid import PulsoidClient
-from storage.crypto import TokenCipher
-from storage.repository import Repository
+from storage.database import Storage
 from storage.token_vault import TokenVault
 from tests.fakes.fake_pulsoid import FakePulsoid
+from tests.rig import make_app, rig_config, settle
 
 DEMO_TRACKS = 300
 
@@ -60,21 +61,42 @@ class Inbox:
 
 @dataclass
 class PulsoidRig:
-    """A repository, the Pulsoid client and accounts, the service and the workout manager."""
+    """The assembled app against a fake Pulsoid, and the inbox its outbox delivers to."""
 
     fake: FakePulsoid
-    repo: Repository
-    client: PulsoidClient
-    accounts: PulsoidAccounts
-    service: BeatmatchService
-    manager: WorkoutManager
+    app: Beatmatch
     inbox: Inbox
-    vault: TokenVault
+
+    @property
+    def storage(self) -> Storage:
+        return self.app.storage
+
+    @property
+    def client(self) -> PulsoidClient:
+        return self.app.pulsoid_client
+
+    @property
+    def accounts(self) -> PulsoidAccounts:
+        return self.app.pulsoid
+
+    @property
+    def service(self) -> BeatmatchService:
+        return self.app.service
+
+    @property
+    def manager(self) -> WorkoutManager:
+        return self.app.workouts
+
+    @property
+    def vault(self) -> TokenVault:
+        return self.app.vault
 
     async def user(self, name: str = "runner", resting: int = 60, top: int = 180) -> int:
         """A chat user with a heart profile (zone 3 from 108, zone 4 from 132 bpm)."""
-        uid = await asyncio.to_thread(self.repo.user_id, "telegram", name)
-        await asyncio.to_thread(self.repo.update_profile, uid, resting_hr=resting, max_hr=top)
+        uid = await self.service.users.uid(self.chat_user(name))
+        await asyncio.to_thread(
+            self.storage.workouts.update_profile, uid, resting_hr=resting, max_hr=top
+        )
         return uid
 
     def chat_user(self, name: str = "runner") -> ChatUser:
@@ -88,15 +110,41 @@ class PulsoidRig:
         return token
 
     async def close(self) -> None:
-        """Shut the manager down (workouts stay open) and close the HTTP session."""
+        """Stop what ``Beatmatch.shutdown`` stops (workouts stay open, device-flow polls end,
+        the HTTP session closes) but leave the storage open: the caller owns it, and restart
+        tests read it and hand it to the next rig."""
+        await settle(self.app)
+        await self.service.taste.stop_background()
         await self.manager.shutdown()
         await self.accounts.close()
         await self.client.close()
 
 
+def quick_timings(
+    app: Beatmatch,
+    *,
+    offline_after: float,
+    store_every: float,
+    flush_every: float,
+    backoff: tuple[float, float],
+) -> None:
+    """Seconds instead of minutes: the manager's offline delay, downsampling and flush interval,
+    the stream's reconnect backoff, poll and heartbeat. Before any workout starts."""
+    manager = app.workouts
+    manager.offline_after = offline_after
+    manager.flush_every = flush_every
+    manager.writer.every = store_every
+    manager.keep_samples = True  # the tests look at what each session has read
+    streams = manager.streams
+    assert isinstance(streams, HeartStreams)
+    streams.backoff = backoff
+    streams.poll_interval = 0.02
+    streams.heartbeat = 2.0
+
+
 def make_rig(
     fake: FakePulsoid,
-    repo: Repository,
+    storage: Storage,
     tmp_path: Path,
     *,
     key: bytes | None = None,
@@ -106,31 +154,28 @@ def make_rig(
     flush_every: float = 0.05,
     backoff: tuple[float, float] = (0.05, 0.2),
 ) -> PulsoidRig:
-    """Everything wired against ``fake`` (no simulator: unlinked users are asked to link)."""
+    """Everything wired against ``fake`` over ``storage`` (no simulator: unlinked users are asked
+    to link). Rigs given the same ``key`` read each other's tokens (a restart)."""
     key = key or Fernet.generate_key()
-    vault = TokenVault(repo, TokenCipher(key))
-    client = PulsoidClient(fake.client_id, fake.client_secret, fake.base_url, fake.base_url, 5.0)
-    accounts = PulsoidAccounts(client, vault, StateKeeper(repo, key), public_url=public_url)
-    catalog = demo_state(DEMO_TRACKS)
-    service = BeatmatchService(
-        repo, catalog, tmp_path / "data", ServiceSettings(cooldown_seconds=0.0)
+    config = rig_config(
+        tmp_path,
+        BEATMATCH_PULSOID_CLIENT_ID=fake.client_id,
+        BEATMATCH_PULSOID_CLIENT_SECRET=fake.client_secret,
+        BEATMATCH_PULSOID_API_BASE=fake.base_url,
+        BEATMATCH_PULSOID_OAUTH_BASE=fake.base_url,
+        BEATMATCH_STORAGE_ENCRYPTION_KEY=key.decode(),
+        BEATMATCH_WEB_PUBLIC_URL=public_url,
     )
-    streams = HeartStreams(accounts, client, backoff=backoff, poll_interval=0.02, heartbeat=2.0)
-    manager = WorkoutManager(
-        repo,
-        catalog.tracks,
-        service.pick_for_context,
-        streams,
-        tmp_path / "charts",
-        responses=HeartResponses(repo, catalog.tracks),
+    app = make_app(
+        tmp_path, demo_state(DEMO_TRACKS), storage=storage, config=config, simulated_heart=False
+    )
+    quick_timings(
+        app,
         offline_after=offline_after,
         store_every=store_every,
         flush_every=flush_every,
-        keep_samples=True,  # the tests look at what each session has read
+        backoff=backoff,
     )
     inbox = Inbox()
-    manager.notifier = inbox
-    service.workouts = manager
-    service.pulsoid = accounts
-    accounts.push = manager.notify_user
-    return PulsoidRig(fake, repo, client, accounts, service, manager, inbox, vault)
+    app.outbox.connect(inbox)
+    return PulsoidRig(fake, app, inbox)

@@ -1,39 +1,37 @@
 """One listener's world for the Spotify tests: the fake Spotify and ReccoBeats on loopback, and the
-real service wired by ``bot.app.spotify_linking`` against them (small, fast taste models)."""
+real app wired by ``bot.app.assemble`` against them (small, fast taste models)."""
 
 from __future__ import annotations
 
 import contextlib
+import random
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import aiohttp
-from cryptography.fernet import Fernet
 
-from bot.app import spotify_linking
-from bot.config import Config, load_config
-from bot.core.catalog import CatalogState
+from bot.app import Beatmatch
+from bot.config import Config
+from bot.core.catalog import CatalogState, demo_state
 from bot.core.dispatch import handle_text
-from bot.core.oauth import StateKeeper
 from bot.core.replies import ChatUser, Reply
-from bot.core.service import BeatmatchService, ServiceSettings
-from bot.core.spotify_linking import SpotifyLinking
-from bot.core.taste_models import TasteModels
+from bot.core.service import BeatmatchService
+from bot.core.taste.spotify_library import SpotifyLibrary
+from bot.core.taste.spotify_search import SpotifySearch
 from bot.sources.reccobeats import ReccoBeats
 from bot.sources.spotify import SpotifyGateway
-from recommender.demo_catalog import demo_catalog
-from recommender.ensemble import EnsembleSettings
-from recommender.taste import TasteSettings
-from storage.crypto import TokenCipher
-from storage.repository import Repository
+from storage.database import Storage
 from storage.token_vault import TokenVault
 from tests.fakes.fake_reccobeats import FakeReccoBeats
 from tests.fakes.fake_spotify import FakeSpotify
 from tests.fakes.spotify_world import World, populate
+from tests.rig import FAST, make_app, rig_config, settle
 
-FAST = TasteSettings(ensemble=EnsembleSettings(rf_trees=30, xgb_rounds=30, n_jobs=1))
+__all__ = ["ANN", "BOB", "FAST", "SpotifyEnv", "query_of", "quick_retries", "spotify_env"]
+
 ANN = ChatUser("telegram", "1001", "Ann")
 BOB = ChatUser("discord", "2002", "Bob")
 
@@ -44,26 +42,59 @@ class SpotifyEnv:
 
     spotify: FakeSpotify
     recco: FakeReccoBeats
-    repo: Repository
-    catalog: CatalogState
-    config: Config
-    service: BeatmatchService
-    vault: TokenVault
+    app: Beatmatch
     world: World
     notes: list[str] = field(default_factory=list)
 
     @property
-    def linking(self) -> SpotifyLinking:
-        """The service's Spotify wiring."""
-        assert self.service.spotify is not None
-        return self.service.spotify
+    def service(self) -> BeatmatchService:
+        """The core's front, as the chat fronts get it."""
+        return self.app.service
+
+    @property
+    def storage(self) -> Storage:
+        """The app's storage."""
+        return self.app.storage
+
+    @property
+    def catalog(self) -> CatalogState:
+        """The app's catalog (the demo, 600 tracks)."""
+        return self.app.catalog
+
+    @property
+    def config(self) -> Config:
+        """The app's configuration (pointing at the fakes)."""
+        return self.app.config
+
+    @property
+    def vault(self) -> TokenVault:
+        """Where the app keeps the tokens, encrypted."""
+        return self.app.vault
 
     @property
     def gateway(self) -> SpotifyGateway:
-        """The real Spotify adapter."""
-        gateway = self.linking.gateway
+        """The real Spotify adapter the app was built with."""
+        gateway = self.app.spotify
         assert isinstance(gateway, SpotifyGateway)
         return gateway
+
+    @property
+    def library(self) -> SpotifyLibrary:
+        """Background reads of linked libraries (the taste feature's)."""
+        library = self.service.taste.library
+        assert library is not None
+        return library
+
+    @property
+    def search(self) -> SpotifySearch:
+        """Spotify search candidates for /recommend."""
+        search = self.service.taste.search
+        assert search is not None
+        return search
+
+    async def uid(self, user: ChatUser = ANN) -> int:
+        """The internal id of ``user``."""
+        return await self.service.users.uid(user)
 
     async def notify(self, message: str) -> None:
         """Progress lines, as a chat would show them."""
@@ -93,18 +124,14 @@ class SpotifyEnv:
 
     async def synced(self, user: ChatUser = ANN) -> None:
         """Wait until the background library read of ``user`` is over."""
-        uid = await self.service.uid(user)
-        task = self.service._spotify_syncs.get(uid)
+        task = self.library.reading(await self.uid(user))
         if task is not None:
             with contextlib.suppress(Exception):
                 await task
 
     async def settle(self) -> None:
         """Let background work finish so no thread outlives the test's loop."""
-        for tasks in (self.service._spotify_syncs, self.service._training):
-            for task in list(tasks.values()):
-                with contextlib.suppress(BaseException):
-                    await task
+        await settle(self.app)
 
 
 def quick_retries(env: SpotifyEnv, first_delay: float = 0.02) -> None:
@@ -112,7 +139,7 @@ def quick_retries(env: SpotifyEnv, first_delay: float = 0.02) -> None:
     gateway = env.gateway
     gateway.policy = replace(gateway.policy, first_delay=first_delay)
     gateway.auth.http.policy = gateway.policy
-    for source in env.linking.sync.chain.sources:
+    for source in env.library.reader.chain.sources:
         if isinstance(source, ReccoBeats):
             source.policy = replace(source.policy, first_delay=first_delay)
 
@@ -131,46 +158,43 @@ async def spotify_env(
     saved: int = 60,
     max_backoff: float = 30.0,
     timeout: float = 5.0,
+    genre_dir: Path | None = None,
+    rng: random.Random | None = None,
 ) -> AsyncIterator[SpotifyEnv]:
-    """Start the fakes, build the service against them, populate a listener; clean up after."""
+    """Start the fakes, build the app against them, populate a listener; clean up after.
+    ``genre_dir``: where a genre model shared by several tests lives."""
     spotify, recco = FakeSpotify(legacy=legacy), FakeReccoBeats()
     await spotify.start()
     await recco.start()
-    config = load_config(
-        env={
-            "BEATMATCH_STORAGE_DATA_DIR": str(tmp_path / "data"),
-            "BEATMATCH_SPOTIFY_CLIENT_ID": spotify.client_id,
-            "BEATMATCH_SPOTIFY_CLIENT_SECRET": spotify.client_secret,
-            "BEATMATCH_SPOTIFY_API_BASE": spotify.api_base,
-            "BEATMATCH_SPOTIFY_ACCOUNTS_BASE": spotify.accounts_base,
-            "BEATMATCH_SPOTIFY_LEGACY_AUDIO_FEATURES": str(legacy),
-            "BEATMATCH_SPOTIFY_MAX_BACKOFF_SECONDS": str(max_backoff),
-            "BEATMATCH_SPOTIFY_REQUEST_TIMEOUT": str(timeout),
-            "BEATMATCH_RECCOBEATS_API_BASE": recco.api_base,
-            "BEATMATCH_WEB_PUBLIC_URL": public_url,
-        }
+    config = rig_config(
+        tmp_path,
+        BEATMATCH_SPOTIFY_CLIENT_ID=spotify.client_id,
+        BEATMATCH_SPOTIFY_CLIENT_SECRET=spotify.client_secret,
+        BEATMATCH_SPOTIFY_API_BASE=spotify.api_base,
+        BEATMATCH_SPOTIFY_ACCOUNTS_BASE=spotify.accounts_base,
+        BEATMATCH_SPOTIFY_LEGACY_AUDIO_FEATURES=str(legacy),
+        BEATMATCH_SPOTIFY_MAX_BACKOFF_SECONDS=str(max_backoff),
+        BEATMATCH_SPOTIFY_REQUEST_TIMEOUT=str(timeout),
+        BEATMATCH_RECCOBEATS_ENABLED="true",
+        BEATMATCH_RECCOBEATS_API_BASE=recco.api_base,
+        BEATMATCH_WEB_PUBLIC_URL=public_url,
     )
-    repo = Repository.open(tmp_path / "db" / "beatmatch.db")
-    tracks, genres = demo_catalog(size=600)
-    catalog = CatalogState(tracks=tracks, genres=genres, is_demo=True)
-    key = Fernet.generate_key()
-    vault = TokenVault(repo, TokenCipher(key))
-    service = BeatmatchService(
-        repo,
-        catalog,
-        tmp_path / "data",
-        ServiceSettings(cooldown_seconds=0.0),
-        taste=TasteModels(repo, catalog, tmp_path / "data" / "models", FAST),
-        spotify=spotify_linking(config, repo, catalog, vault, StateKeeper(repo, key)),
-    )
-    world = populate(spotify, recco, tracks, saved=saved)
-    env = SpotifyEnv(spotify, recco, repo, catalog, config, service, vault, world)
-    quick_retries(env)
+    parts: dict[str, Any] = {}
+    if genre_dir is not None:
+        parts["genre_dir"] = genre_dir
+    if rng is not None:
+        parts["rng"] = rng
+    app = None
     try:
+        app = make_app(tmp_path, demo_state(600), config=config, **parts)
+        world = populate(spotify, recco, app.catalog.tracks, saved=saved)
+        env = SpotifyEnv(spotify, recco, app, world)
+        quick_retries(env)
         yield env
     finally:
-        await env.settle()
-        env.gateway.close()
-        repo.close()
+        if app is not None:
+            with contextlib.suppress(Exception):
+                await settle(app)
+            await app.shutdown()  # closes the Spotify gateway and the storage
         await spotify.stop()
         await recco.stop()

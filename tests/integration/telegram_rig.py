@@ -1,6 +1,11 @@
 """The real Telegram front — python-telegram-bot's Application — over the real core, pointed at the
 fake Bot API through the config keys ``telegram.base_url`` / ``telegram.base_file_url`` (set from
-the environment, as an operator would), with a small demo catalog and fast taste models."""
+the environment, as an operator would), with a small demo catalog and fast taste models.
+
+``make_core`` is also the core the Discord and digest tests drive: ``bot.app.assemble`` over a
+600-track demo catalog, no cooldown, and a chat front's heart (no simulator: unlinked users are
+asked to link Pulsoid) unless a test scripts one.
+"""
 
 from __future__ import annotations
 
@@ -12,18 +17,14 @@ from typing import Any
 
 import pandas as pd
 
+from bot.app import Beatmatch
 from bot.chat.push import PushRouter
 from bot.chat.telegram import TelegramFront
-from bot.config import load_config
-from bot.core.catalog import CatalogState
-from bot.core.genre_models import GenreModels
-from bot.core.service import BeatmatchService, ServiceSettings
-from bot.core.taste_models import TasteModels
-from bot.core.workout_manager import HeartStream, StreamRequest, WorkoutManager
-from recommender.demo_catalog import demo_catalog
-from recommender.ensemble import EnsembleSettings
-from recommender.taste import TasteSettings
-from storage.repository import Repository
+from bot.config import Config, load_config
+from bot.core.catalog import demo_state
+from bot.core.service import BeatmatchService
+from bot.core.workout.live import HeartStream, StreamRequest
+from storage.database import Storage
 from tests.conftest import (
     TINY_GENRES,
     catalog_exportify_rows,
@@ -31,8 +32,8 @@ from tests.conftest import (
     write_exportify,
 )
 from tests.fakes.fake_telegram import Call, FakeTelegram, message
+from tests.rig import make_app, settle
 
-FAST = TasteSettings(ensemble=EnsembleSettings(rf_trees=30, xgb_rounds=30, n_jobs=1))
 DEMO_TRACKS = 600
 
 
@@ -67,13 +68,18 @@ def heart_script(*parts: tuple[float, int]) -> list[tuple[float, float]]:
 
 @dataclass
 class TelegramRig:
-    """The fake Bot API, the core service and the running Telegram front."""
+    """The fake Bot API, the assembled core and the running Telegram front."""
 
     fake: FakeTelegram
-    service: BeatmatchService
+    app: Beatmatch
     front: TelegramFront
     router: PushRouter
     heart: list[tuple[float, float]]
+
+    @property
+    def service(self) -> BeatmatchService:
+        """The core's front object the Telegram front serves."""
+        return self.app.service
 
     async def say(self, text: str, **where: Any) -> int:
         """Send a text message as a user; returns the call index to wait from."""
@@ -88,8 +94,7 @@ class TelegramRig:
 
     async def settle(self) -> None:
         """Let background taste training finish (no thread outlives the test's loop)."""
-        tasks = [t for t in self.service._training.values() if not t.done()]
-        await asyncio.gather(*tasks, return_exceptions=True)
+        await settle(self.app)
 
 
 def library_csv(service: BeatmatchService, path: Path, genre: str = "acoustic") -> bytes:
@@ -102,24 +107,40 @@ def library_csv(service: BeatmatchService, path: Path, genre: str = "acoustic") 
     return write_exportify(path, rows + outside.to_numpy().tolist()).read_bytes()
 
 
-def build_service(repo: Repository, data_dir: Path, genre_dir: Path) -> BeatmatchService:
-    """The core over a small demo catalog, fast taste models and no cooldown."""
-    tracks, genres = demo_catalog(size=DEMO_TRACKS)
-    catalog = CatalogState(tracks=tracks, genres=genres, is_demo=True)
-    return BeatmatchService(
-        repo,
-        catalog,
-        data_dir,
-        ServiceSettings(cooldown_seconds=0.0),
-        taste=TasteModels(repo, catalog, data_dir / "models", FAST),
-        genres=GenreModels(catalog, genre_dir, n_jobs=1),
+def make_core(
+    tmp_path: Path,
+    genre_dir: Path,
+    *,
+    heart: list[tuple[float, float]] | None = None,
+    storage: Storage | None = None,
+    config: Config | None = None,
+) -> Beatmatch:
+    """The core over a small demo catalog, fast taste models, ``genre_dir``'s genre model and no
+    cooldown; workouts read ``heart`` when given, else Pulsoid (no simulated heart, as on a chat
+    front). Tear down with ``await settle(app); await app.shutdown()``."""
+    parts: dict[str, Any] = {}
+    if heart is not None:
+
+        async def streams(request: StreamRequest) -> HeartStream:
+            return ScriptedHeart(heart)
+
+        parts["heart_streams"] = streams
+    return make_app(
+        tmp_path,
+        demo_state(DEMO_TRACKS),
+        storage=storage,
+        config=config,
+        genre_dir=genre_dir,
+        simulated_heart=False,
+        **parts,
     )
 
 
 async def start_front(
-    service: BeatmatchService, *, public_url: str = ""
+    app: Beatmatch, *, public_url: str = ""
 ) -> tuple[FakeTelegram, TelegramFront, PushRouter]:
-    """Start the fake Bot API and a front over ``service`` (polling, or webhook with a URL)."""
+    """Start the fake Bot API and a front over ``app`` (polling, or webhook with a URL); the
+    core's outbox delivers through the front's router."""
     fake = FakeTelegram()
     await fake.start()
     config = load_config(
@@ -129,42 +150,25 @@ async def start_front(
             "BEATMATCH_TELEGRAM_BASE_FILE_URL": fake.base_file_url,
         }
     )
-    router = PushRouter(service)
-    front = TelegramFront(config.telegram, service, router, public_url=public_url)
+    router = PushRouter(app.service.users)
+    front = TelegramFront(config.telegram, app.service, router, public_url=public_url)
     router.add(front)
-    if service.workouts is not None:
-        service.workouts.notifier = router
+    app.outbox.connect(router)
     await front.start()
     return fake, front, router
 
 
-async def start_rig(
-    repo: Repository, tmp_path: Path, genre_dir: Path, *, public_url: str = ""
-) -> TelegramRig:
+async def start_rig(tmp_path: Path, genre_dir: Path, *, public_url: str = "") -> TelegramRig:
     """The fake Bot API and a front over a demo-catalog core with a scripted heart."""
-    service = build_service(repo, tmp_path / "data", genre_dir)
     heart = heart_script((90.0, 40), (150.0, 80), (100.0, 80))
-
-    async def streams(request: StreamRequest) -> HeartStream:
-        return ScriptedHeart(heart)
-
-    service.workouts = WorkoutManager(
-        repo,
-        service.catalog.tracks,
-        service.pick_for_context,
-        streams,
-        tmp_path / "charts",
-        store_every=0.0,
-        flush_every=0.01,
-    )
-    fake, front, router = await start_front(service, public_url=public_url)
-    return TelegramRig(fake, service, front, router, heart)
+    app = make_core(tmp_path, genre_dir, heart=heart)
+    fake, front, router = await start_front(app, public_url=public_url)
+    return TelegramRig(fake, app, front, router, heart)
 
 
 async def stop_rig(rig: TelegramRig) -> None:
-    """Stop the front, the workouts and the fake, in that order."""
+    """Stop the front, the core (workouts, training, storage) and the fake, in that order."""
     await rig.front.stop()
-    if rig.service.workouts is not None:
-        await rig.service.workouts.shutdown()
     await rig.settle()
+    await rig.app.shutdown()
     await rig.fake.stop()

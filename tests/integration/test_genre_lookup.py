@@ -9,7 +9,6 @@ from pathlib import Path
 
 import pytest
 
-from bot.core.genre_models import GenreModels
 from tests.integration.spotify_env import ANN, BOB, SpotifyEnv, spotify_env
 
 LINK = "https://open.spotify.com/track/"
@@ -23,8 +22,7 @@ def genre_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture
 async def env(tmp_path: Path, genre_dir: Path) -> AsyncIterator[SpotifyEnv]:
-    async with spotify_env(tmp_path) as e:
-        e.service.genres = GenreModels(e.catalog, genre_dir, n_jobs=1)
+    async with spotify_env(tmp_path, genre_dir=genre_dir) as e:
         yield e
 
 

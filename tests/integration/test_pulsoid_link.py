@@ -11,11 +11,11 @@ from urllib.parse import parse_qs, urlsplit
 import aiohttp
 import pytest
 
+from bot.core.accounts.pulsoid import PROVIDER, PulsoidRejected
 from bot.core.dispatch import handle_text
 from bot.core.errors import NeedsLink
-from bot.core.pulsoid_accounts import PROVIDER, PulsoidRejected
 from bot.web import bound_port, start_web
-from storage.repository import Repository
+from storage.database import Storage
 from tests.fakes.fake_pulsoid import FakePulsoid
 from tests.fakes.pulsoid_rig import PulsoidRig, eventually, make_rig
 
@@ -42,30 +42,30 @@ async def fake() -> AsyncIterator[FakePulsoid]:
 
 
 @pytest.fixture
-async def rig(fake: FakePulsoid, repo: Repository, tmp_path: Path) -> AsyncIterator[PulsoidRig]:
-    built = make_rig(fake, repo, tmp_path)
+async def rig(fake: FakePulsoid, storage: Storage, tmp_path: Path) -> AsyncIterator[PulsoidRig]:
+    built = make_rig(fake, storage, tmp_path)
     yield built
     await built.close()
 
 
 @pytest.fixture
-async def web_rig(fake: FakePulsoid, repo: Repository, tmp_path: Path) -> AsyncIterator[PulsoidRig]:
-    built = make_rig(fake, repo, tmp_path, public_url=PUBLIC_URL)
+async def web_rig(fake: FakePulsoid, storage: Storage, tmp_path: Path) -> AsyncIterator[PulsoidRig]:
+    built = make_rig(fake, storage, tmp_path, public_url=PUBLIC_URL)
     yield built
     await built.close()
 
 
 async def test_a_pasted_token_is_validated_and_stored_encrypted(
-    rig: PulsoidRig, fake: FakePulsoid, repo: Repository
+    rig: PulsoidRig, fake: FakePulsoid, storage: Storage
 ) -> None:
     token = fake.issue_token("profile-ann")
     reply = await handle_text(rig.service, rig.chat_user(), f"/link pulsoid {token}")
     assert not reply.error, reply.text
     assert "Pulsoid linked" in reply.text and "Delete the message" in reply.text
     assert reply.private
-    uid = await rig.service.uid(rig.chat_user())
+    uid = await rig.service.users.uid(rig.chat_user())
     assert ("GET", "/api/v1/token/validate", True) in fake.requests
-    row = repo.get_link(uid, PROVIDER)
+    row = storage.accounts.get_link(uid, PROVIDER)
     assert row is not None and row["account_name"] == "profile-ann"
     assert token.encode() not in row["token_blob"]  # Fernet at rest
     stored = rig.vault.load(uid, PROVIDER)
@@ -75,13 +75,13 @@ async def test_a_pasted_token_is_validated_and_stored_encrypted(
 
 @pytest.mark.parametrize("scopes", [(), ("profile:read",)])
 async def test_a_token_pulsoid_refuses_or_without_heart_rate_scope_is_not_stored(
-    rig: PulsoidRig, fake: FakePulsoid, repo: Repository, scopes: tuple[str, ...]
+    rig: PulsoidRig, fake: FakePulsoid, storage: Storage, scopes: tuple[str, ...]
 ) -> None:
     token = fake.issue_token(scopes=scopes) if scopes else "0" * 32
     reply = await handle_text(rig.service, rig.chat_user(), f"/link pulsoid {token}")
     assert reply.error and "doesn't accept that token" in reply.text
-    uid = await rig.service.uid(rig.chat_user())
-    assert repo.get_link(uid, PROVIDER) is None
+    uid = await rig.service.users.uid(rig.chat_user())
+    assert storage.accounts.get_link(uid, PROVIDER) is None
 
 
 async def test_something_that_is_no_token_is_refused_without_calling_pulsoid(
@@ -100,7 +100,7 @@ async def test_device_flow_links_once_the_user_types_the_code(
     assert not reply.error, reply.text
     user_code = next(d.user_code for d in fake.devices.values())
     assert user_code in reply.text and f"{fake.base_url}activate" in reply.text
-    uid = await rig.service.uid(rig.chat_user())
+    uid = await rig.service.users.uid(rig.chat_user())
     await eventually(lambda: any(d.polls >= 3 for d in fake.devices.values()))
     assert not rig.inbox.texts(uid)
     fake.approve_device(user_code, "profile-dev")
@@ -111,13 +111,13 @@ async def test_device_flow_links_once_the_user_types_the_code(
 
 
 async def test_device_flow_declined_says_so_and_links_nothing(
-    rig: PulsoidRig, fake: FakePulsoid, repo: Repository
+    rig: PulsoidRig, fake: FakePulsoid, storage: Storage
 ) -> None:
     await handle_text(rig.service, rig.chat_user(), "/link pulsoid")
-    uid = await rig.service.uid(rig.chat_user())
+    uid = await rig.service.users.uid(rig.chat_user())
     fake.deny_device(next(d.user_code for d in fake.devices.values()))
     await eventually(lambda: rig.inbox.containing(uid, "declined"))
-    assert repo.get_link(uid, PROVIDER) is None
+    assert storage.accounts.get_link(uid, PROVIDER) is None
 
 
 async def test_code_flow_through_the_callback_links_and_the_state_is_single_use(
@@ -130,15 +130,17 @@ async def test_code_flow_through_the_callback_links_and_the_state_is_single_use(
     assert query["redirect_uri"] == [f"{PUBLIC_URL}/callback/pulsoid"]
     assert query["scope"] == ["data:heart_rate:read"]
     back = await consent(url)
-    page = await web_rig.service.pulsoid_callback(back["state"][0], back["code"][0])
+    page = await web_rig.service.accounts.pulsoid_callback(back["state"][0], back["code"][0])
     assert "linked" in page
-    uid = await web_rig.service.uid(web_rig.chat_user())
+    uid = await web_rig.service.users.uid(web_rig.chat_user())
     assert web_rig.inbox.containing(uid, "Pulsoid linked")
     stored = web_rig.vault.load(uid, PROVIDER)
     assert stored is not None and stored["kind"] == "oauth"
-    again = await web_rig.service.pulsoid_callback(back["state"][0], back["code"][0])
+    again = await web_rig.service.accounts.pulsoid_callback(back["state"][0], back["code"][0])
     assert "not valid any more" in again
-    assert "cancelled" in await web_rig.service.pulsoid_callback("", "", error="access_denied")
+    assert "cancelled" in await web_rig.service.accounts.pulsoid_callback(
+        "", "", error="access_denied"
+    )
 
 
 async def test_a_token_about_to_expire_is_refreshed_and_the_new_pair_stored_at_once(
@@ -160,7 +162,7 @@ async def test_a_token_about_to_expire_is_refreshed_and_the_new_pair_stored_at_o
 
 
 async def test_a_revoked_token_asks_the_user_to_link_again_and_starts_no_workout(
-    rig: PulsoidRig, fake: FakePulsoid, repo: Repository
+    rig: PulsoidRig, fake: FakePulsoid, storage: Storage
 ) -> None:
     uid = await rig.user()
     token = await rig.link(uid)
@@ -169,34 +171,34 @@ async def test_a_revoked_token_asks_the_user_to_link_again_and_starts_no_workout
         await rig.accounts.access_token(uid)
     reply = await handle_text(rig.service, rig.chat_user(), "/workout start goal:3")
     assert reply.error and "Link it again: /link pulsoid" in reply.text
-    assert repo.open_workouts(uid) == []
+    assert storage.workouts.open_workouts(uid) == []
 
 
 async def test_without_a_link_the_workout_asks_for_one(rig: PulsoidRig) -> None:
     await rig.user()
     with pytest.raises(NeedsLink):
-        await rig.accounts.access_token(await rig.service.uid(rig.chat_user()))
+        await rig.accounts.access_token(await rig.service.users.uid(rig.chat_user()))
     reply = await handle_text(rig.service, rig.chat_user(), "/workout start")
     assert reply.error and "/link pulsoid" in reply.text
 
 
 async def test_unlink_revokes_at_pulsoid_and_deletes_the_tokens(
-    rig: PulsoidRig, fake: FakePulsoid, repo: Repository
+    rig: PulsoidRig, fake: FakePulsoid, storage: Storage
 ) -> None:
     uid = await rig.user()
     token = await rig.link(uid)
     reply = await handle_text(rig.service, rig.chat_user(), "/unlink pulsoid")
     assert "unlinked" in reply.text
     assert token not in fake.grants
-    assert repo.get_link(uid, PROVIDER) is None
+    assert storage.accounts.get_link(uid, PROVIDER) is None
     again = await handle_text(rig.service, rig.chat_user(), "/unlink pulsoid")
     assert "No Pulsoid account" in again.text
 
 
 async def test_without_a_client_id_only_a_pasted_token_links(
-    fake: FakePulsoid, repo: Repository, tmp_path: Path
+    fake: FakePulsoid, storage: Storage, tmp_path: Path
 ) -> None:
-    rig = make_rig(fake, repo, tmp_path)
+    rig = make_rig(fake, storage, tmp_path)
     rig.accounts.oauth_enabled = False
     try:
         reply = await handle_text(rig.service, rig.chat_user(), "/link pulsoid")
@@ -214,15 +216,15 @@ async def test_no_token_ever_reaches_a_log_or_a_url(
     await handle_text(service, web_rig.chat_user("a"), f"/link pulsoid {pasted}")
     reply = await handle_text(service, web_rig.chat_user("b"), "/link pulsoid")
     back = await consent(reply.text.split("\n")[-1])
-    await service.pulsoid_callback(back["state"][0], back["code"][0])
-    uid_a = await service.uid(web_rig.chat_user("a"))
+    await service.accounts.pulsoid_callback(back["state"][0], back["code"][0])
+    uid_a = await service.users.uid(web_rig.chat_user("a"))
     await handle_text(service, web_rig.chat_user("a"), "/workout start")
     await eventually(lambda: web_rig.manager.live[uid_a].session.summary().samples >= 5)
     await fake.drop_connections()  # a reconnect re-validates the token
     await eventually(lambda: len(fake.sockets) == 1)
     fake.revoke_token(pasted)  # and a 401 is logged and told
     await eventually(lambda: inbox.containing(uid_a, "/link pulsoid"))
-    uid_b = await service.uid(web_rig.chat_user("b"))
+    uid_b = await service.users.uid(web_rig.chat_user("b"))
     stored_b = web_rig.vault.load(uid_b, PROVIDER)
     assert stored_b is not None
     secrets = [pasted, back["code"][0], stored_b["access_token"], stored_b["refresh_token"]]
@@ -253,7 +255,7 @@ async def test_code_flow_end_to_end_through_the_web_server(
             landed = str(page.url)
         assert page.status == 200 and "is linked" in text
         assert landed.startswith(f"{rig.accounts.public_url}/callback/pulsoid?code=")
-        uid = await rig.service.uid(rig.chat_user())
+        uid = await rig.service.users.uid(rig.chat_user())
         assert rig.inbox.containing(uid, "Pulsoid linked")
         assert rig.vault.load(uid, PROVIDER) is not None
         code = parse_qs(urlsplit(landed).query)["code"][0]

@@ -12,7 +12,7 @@ import pytest
 
 from bot.core.dispatch import handle_text
 from bot.sources.pulsoid_stream import PulsoidHeartStream
-from storage.repository import Repository
+from storage.database import Storage
 from tests.fakes.fake_pulsoid import FakePulsoid
 from tests.fakes.pulsoid_rig import PulsoidRig, eventually, make_rig
 
@@ -26,8 +26,8 @@ async def fake() -> AsyncIterator[FakePulsoid]:
 
 
 @pytest.fixture
-async def rig(fake: FakePulsoid, repo: Repository, tmp_path: Path) -> AsyncIterator[PulsoidRig]:
-    built = make_rig(fake, repo, tmp_path, offline_after=0.4)
+async def rig(fake: FakePulsoid, storage: Storage, tmp_path: Path) -> AsyncIterator[PulsoidRig]:
+    built = make_rig(fake, storage, tmp_path, offline_after=0.4)
     yield built
     await built.close()
 
@@ -86,9 +86,9 @@ async def test_a_dropped_socket_reconnects_after_revalidating_the_token(
 
 
 async def test_latest_fills_in_while_the_socket_is_refused_and_backoff_grows(
-    fake: FakePulsoid, repo: Repository, tmp_path: Path
+    fake: FakePulsoid, storage: Storage, tmp_path: Path
 ) -> None:
-    rig = make_rig(fake, repo, tmp_path, offline_after=5.0, backoff=(0.2, 0.4))
+    rig = make_rig(fake, storage, tmp_path, offline_after=5.0, backoff=(0.2, 0.4))
     try:
         uid = await rig.user()
         await rig.link(uid)
@@ -155,7 +155,7 @@ async def test_malformed_frames_are_skipped_and_the_stream_goes_on(
 
 
 async def test_a_token_revoked_mid_workout_asks_to_relink_and_keeps_the_record(
-    rig: PulsoidRig, fake: FakePulsoid, repo: Repository
+    rig: PulsoidRig, fake: FakePulsoid, storage: Storage
 ) -> None:
     uid = await rig.user()
     await rig.link(uid)
@@ -164,7 +164,7 @@ async def test_a_token_revoked_mid_workout_asks_to_relink_and_keeps_the_record(
     fake.revoke_profile("profile-1")  # the user removed beatmatch at pulsoid.net
     await eventually(lambda: rig.inbox.containing(uid, "Link it again: /link pulsoid"))
     recorded = _samples(rig, uid)  # the stream ended: nothing more arrives
-    (workout,) = repo.open_workouts(uid)
+    (workout,) = storage.workouts.open_workouts(uid)
     reply = await handle_text(rig.service, rig.chat_user(), "/workout stop")
     assert reply.title == "Workout summary" and reply.charts[0].path.is_file()
-    assert len(repo.workout_samples(workout["id"])) == recorded
+    assert len(storage.workouts.workout_samples(workout["id"])) == recorded

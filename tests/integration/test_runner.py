@@ -18,6 +18,7 @@ import pytest
 
 from bot.app import Beatmatch, build
 from bot.config import Config, load_config
+from bot.core.replies import ChatUser, Reply
 from bot.runner import RunFailed, Runner
 from tests.conftest import ROOT
 from tests.fakes.fake_telegram import FakeTelegram, message
@@ -80,8 +81,16 @@ async def test_everything_runs_in_one_loop_and_stops_on_request(
     mark = len(fake.calls)
     await fake.send_update(message("/help"))
     await fake.wait_for("sendMessage", lambda c: "Commands" in c.text, after=mark)
-    assert app.workouts.notifier is runner.router
+    # Messages the bot starts (workouts, links, digests) go out through the runner's router.
+    assert app.workouts.outbox is app.outbox and app.outbox.connected
     assert runner.router.fronts == {"telegram": runner.telegram}
+    uid = await app.service.users.uid(ChatUser("telegram", str(ANN)))
+    mark = len(fake.calls)
+    await app.outbox.deliver(uid, Reply(text="a push from the core"))
+    pushed = await fake.wait_for(
+        "sendMessage", lambda c: "a push from the core" in c.text, after=mark
+    )
+    assert pushed.params["chat_id"] == ANN
 
     runner.request_stop("test over")
     await asyncio.wait_for(task, 30)
@@ -136,9 +145,9 @@ async def test_a_digest_that_fell_due_while_down_is_delivered_after_a_restart(
 
     # While the bot is down, a week passes.
     app = await _app(config)
-    uid = app.repo.user_id("telegram", str(ANN))
-    state = app.repo.user_settings(uid)["digest"]
-    app.repo.update_user_settings(uid, digest={**state, "due": time.time() - 1})
+    uid = app.storage.users.user_id("telegram", str(ANN))
+    state = app.storage.users.user_settings(uid)["digest"]
+    app.storage.users.update_user_settings(uid, digest={**state, "due": time.time() - 1})
 
     second = Runner(app, digest_tick=0.05)
     mark = len(fake.calls)

@@ -1,4 +1,5 @@
-"""The core service over a real database and a small demo catalog, with small, fast taste models."""
+"""The core over a real database and a small demo catalog, with small, fast taste models, built by
+the composition root (``tests.rig.make_app``)."""
 
 from __future__ import annotations
 
@@ -13,20 +14,18 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from bot.app import build
+from bot.app import Beatmatch, build
 from bot.config import Config, load_config
 from bot.core.catalog import DEMO_NOTE, CatalogState
+from bot.core.commands import parse_command
+from bot.core.dispatch import handle_text, run_command
 from bot.core.errors import BadInput, CoolingDown, NotFound, UserFacingError
-from bot.core.genre_models import GenreModels
 from bot.core.replies import ChatUser, Reply
-from bot.core.service import BeatmatchService, ServiceSettings
-from bot.core.taste_models import TasteModels
+from bot.core.service import BeatmatchService
 from recommender.context import Context
 from recommender.demo_catalog import demo_catalog
-from recommender.ensemble import EnsembleSettings
-from recommender.taste import TasteSettings
 from recommender.tracks import split_artists
-from storage.repository import Repository
+from storage.database import Storage
 from tests.conftest import (
     EXPORTIFY_HEADER,
     CatalogFile,
@@ -34,10 +33,12 @@ from tests.conftest import (
     tiny_exportify_rows,
     write_exportify,
 )
+from tests.rig import make_app, settle
 
-FAST = TasteSettings(ensemble=EnsembleSettings(rf_trees=30, xgb_rounds=30, n_jobs=1))
 ANN = ChatUser("telegram", "1001", "Ann")
 BOB = ChatUser("discord", "2002", "Bob")
+#: A path names a file on the bot's machine: only the console imports one.
+CON = ChatUser("console", "local", "you")
 SPOTIFY_TRACK = "https://open.spotify.com/track/"
 
 
@@ -58,38 +59,34 @@ def genre_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("genre-models")
 
 
-def _service(
-    repo: Repository,
-    catalog: CatalogState,
-    data_dir: Path,
-    cooldown: float = 0.0,
-    genre_dir: Path | None = None,
-) -> BeatmatchService:
-    taste = TasteModels(repo, catalog, data_dir / "models", FAST)
-    genres = GenreModels(catalog, genre_dir or data_dir / "models", n_jobs=1)
-    return BeatmatchService(
-        repo,
-        catalog,
-        data_dir,
-        ServiceSettings(default_count=10, max_count=50, cooldown_seconds=cooldown),
-        taste=taste,
-        genres=genres,
-    )
+def _app(tmp_path: Path, catalog: CatalogState, **parts: object) -> Beatmatch:
+    """The core as ``bot.app.assemble`` wires it; no heart monitor (the chat fronts' setting)."""
+    parts.setdefault("simulated_heart", False)
+    return make_app(tmp_path, catalog, **parts)
 
 
 async def _settle(service: BeatmatchService) -> None:
     """Let background training finish so no thread outlives the test's loop."""
-    tasks = [t for t in service._training.values() if not t.done()]
-    await asyncio.gather(*tasks, return_exceptions=True)
+    await service.taste.training.idle()
 
 
 @pytest.fixture
-async def service(
-    repo: Repository, catalog: CatalogState, tmp_path: Path, genre_dir: Path
-) -> AsyncIterator[BeatmatchService]:
-    svc = _service(repo, catalog, tmp_path / "data", genre_dir=genre_dir)
-    yield svc
-    await _settle(svc)
+async def app(catalog: CatalogState, tmp_path: Path, genre_dir: Path) -> AsyncIterator[Beatmatch]:
+    app = _app(tmp_path, catalog, genre_dir=genre_dir)
+    yield app
+    await settle(app)
+    await app.shutdown()
+
+
+@pytest.fixture
+def service(app: Beatmatch) -> BeatmatchService:
+    return app.service
+
+
+@pytest.fixture
+def storage(app: Beatmatch) -> Storage:
+    """The database of the app under test."""
+    return app.storage
 
 
 @pytest.fixture
@@ -107,8 +104,13 @@ def _library_ids(path: Path) -> set[str]:
     return {u.split(":")[-1] for u in frame["Track URI"]}
 
 
+def _upload(service: BeatmatchService, path: Path, user: ChatUser = ANN) -> Awaitable[Reply]:
+    """Import ``path`` as a chat user does: its bytes, uploaded."""
+    return service.taste.import_library(user, data=path.read_bytes(), filename=path.name)
+
+
 async def _imported(service: BeatmatchService, path: Path, user: ChatUser = ANN) -> Reply:
-    reply = await service.import_library(user, str(path))
+    reply = await _upload(service, path, user)
     await _settle(service)
     return reply
 
@@ -118,25 +120,40 @@ def _mean(service: BeatmatchService, reply: Reply, column: str) -> float:
 
 
 # -- import and recommend ------------------------------------------------------------------------
-async def test_import_reports_counts(service: BeatmatchService, library_csv: Path) -> None:
-    reply = await _imported(service, library_csv)
-    assert "Imported 36 tracks" in reply.text
-    assert "24 are in the catalog" in reply.text
-    uid = await service.uid(ANN)
-    assert service.repo.library_size(uid) == 36
-
-
-async def test_import_of_uploaded_bytes(service: BeatmatchService, library_csv: Path) -> None:
-    reply = await service.import_library(ANN, data=library_csv.read_bytes(), filename="x.csv")
+async def test_import_reports_counts(
+    service: BeatmatchService, storage: Storage, library_csv: Path
+) -> None:
+    reply = await service.taste.import_library(CON, str(library_csv))
     await _settle(service)
     assert "Imported 36 tracks" in reply.text
+    assert "24 are in the catalog" in reply.text
+    uid = await service.users.uid(CON)
+    assert storage.taste.library_size(uid) == 36
+
+
+async def test_import_of_uploaded_bytes(
+    service: BeatmatchService, storage: Storage, library_csv: Path
+) -> None:
+    reply = await service.taste.import_library(ANN, data=library_csv.read_bytes(), filename="x.csv")
+    await _settle(service)
+    assert "Imported 36 tracks" in reply.text
+    assert storage.taste.library_size(await service.users.uid(ANN)) == 36
+
+
+@pytest.mark.parametrize("user", [ANN, BOB], ids=["telegram", "discord"])
+async def test_a_chat_user_cannot_import_a_path_on_the_bots_machine(
+    service: BeatmatchService, storage: Storage, library_csv: Path, user: ChatUser
+) -> None:
+    with pytest.raises(BadInput, match="Exportify CSV as a file"):
+        await service.taste.import_library(user, str(library_csv))
+    assert storage.users.find_user(user.platform, user.user_id) is None  # nothing stored
 
 
 async def test_recommend_gives_new_tracks_with_reasons_and_links(
     service: BeatmatchService, library_csv: Path
 ) -> None:
     await _imported(service, library_csv)
-    reply = await service.recommend(ANN, 8)
+    reply = await service.taste.recommend(ANN, 8)
     assert len(reply.tracks) == 8
     ids = [c.track_id for c in reply.tracks]
     assert len(set(ids)) == 8
@@ -157,13 +174,16 @@ async def test_recommend_default_count_and_string_count(
     service: BeatmatchService, library_csv: Path
 ) -> None:
     await _imported(service, library_csv)
-    assert len((await service.recommend(ANN)).tracks) == 10
-    assert len((await service.recommend(ANN, "3")).tracks) == 3
+    assert len((await service.taste.recommend(ANN)).tracks) == 10
+    # A count typed as text is read by the command registry.
+    typed = await handle_text(service, ANN, "/recommend 3")
+    assert not typed.error, typed.text
+    assert len(typed.tracks) == 3
 
 
 async def test_recommend_follows_the_taste(service: BeatmatchService, library_csv: Path) -> None:
     await _imported(service, library_csv)
-    reply = await service.recommend(ANN, 10)
+    reply = await service.taste.recommend(ANN, 10)
     labels = [service.catalog.labels(c.track_id)[0] for c in reply.tracks]
     assert labels.count("acoustic") >= 5, labels
 
@@ -172,15 +192,15 @@ async def test_mood_moves_energy_the_expected_way(
     service: BeatmatchService, library_csv: Path
 ) -> None:
     await _imported(service, library_csv)
-    calm = await service.recommend(ANN, 10, mood="calm")
-    energetic = await service.recommend(ANN, 10, mood="energetic")
+    calm = await service.taste.recommend(ANN, 10, mood="calm")
+    energetic = await service.taste.recommend(ANN, 10, mood="energetic")
     assert _mean(service, calm, "energy") < _mean(service, energetic, "energy") - 0.2
     assert "calm" in calm.title and "energetic" in energetic.title
 
 
 async def test_mood_alias_is_understood(service: BeatmatchService, library_csv: Path) -> None:
     await _imported(service, library_csv)
-    reply = await service.recommend(ANN, 5, mood="Gym")
+    reply = await service.taste.recommend(ANN, 5, mood="Gym")
     assert "workout" in reply.title
 
 
@@ -195,8 +215,8 @@ async def test_bpm_pulls_tempos_towards_it(service: BeatmatchService, library_cs
         )
         return float(np.mean(folded))
 
-    plain = await service.recommend(ANN, 10)
-    fast = await service.recommend(ANN, 10, bpm=174)
+    plain = await service.taste.recommend(ANN, 10)
+    fast = await service.taste.recommend(ANN, 10, bpm=174)
     assert distance(fast, 174) < distance(plain, 174)
     assert distance(fast, 174) < 15
     assert "174 bpm" in fast.title
@@ -204,7 +224,7 @@ async def test_bpm_pulls_tempos_towards_it(service: BeatmatchService, library_cs
 
 async def test_recommend_before_import_says_to_import(service: BeatmatchService) -> None:
     with pytest.raises(UserFacingError, match="/import"):
-        await service.recommend(ANN, 5)
+        await service.taste.recommend(ANN, 5)
 
 
 async def test_a_library_without_audio_features_is_a_user_error(
@@ -213,45 +233,53 @@ async def test_a_library_without_audio_features_is_a_user_error(
     rows = tiny_exportify_rows("acoustic", 10)
     rows[list(EXPORTIFY_HEADER[12:])] = ""
     path = write_exportify(tmp_path / "bare.csv", rows)
-    reply = await service.import_library(ANN, str(path))
+    reply = await service.taste.import_library(CON, str(path))
     assert "no audio features" in reply.text
     await _settle(service)
     with pytest.raises(UserFacingError):
-        await service.recommend(ANN, 5)
+        await service.taste.recommend(CON, 5)
 
 
 async def test_the_model_is_trained_once_and_reused(
-    service: BeatmatchService, library_csv: Path
+    service: BeatmatchService, storage: Storage, library_csv: Path
 ) -> None:
     await _imported(service, library_csv)
-    await service.recommend(ANN, 3)
-    uid = await service.uid(ANN)
-    record = service.repo.model_record(uid, "taste")
+    await service.taste.recommend(ANN, 3)
+    uid = await service.users.uid(ANN)
+    record = storage.taste.model_record(uid, "taste")
     assert record is not None and Path(record["path"]).is_file()
     trained_at = record["trained_at"]
-    await service.recommend(ANN, 3)
-    assert service.repo.model_record(uid, "taste")["trained_at"] == trained_at
+    await service.taste.recommend(ANN, 3)
+    assert storage.taste.model_record(uid, "taste")["trained_at"] == trained_at
 
 
 async def test_a_restarted_service_loads_the_stored_model(
-    repo: Repository, catalog: CatalogState, tmp_path: Path, library_csv: Path
+    catalog: CatalogState, tmp_path: Path, library_csv: Path
 ) -> None:
-    first = _service(repo, catalog, tmp_path / "data")
-    await _imported(first, library_csv)
-    before = await first.recommend(ANN, 5)
-    uid = await first.uid(ANN)
-    trained_at = repo.model_record(uid, "taste")["trained_at"]
-    second = _service(repo, catalog, tmp_path / "data")
-    notes: list[str] = []
+    first = _app(tmp_path, catalog)
+    try:
+        await _imported(first.service, library_csv)
+        before = await first.service.taste.recommend(ANN, 5)
+        uid = await first.service.users.uid(ANN)
+        trained_at = first.storage.taste.model_record(uid, "taste")["trained_at"]
+    finally:
+        await settle(first)
+        await first.shutdown()
+    second = _app(tmp_path, catalog)  # the same database and data directory
+    try:
+        notes: list[str] = []
 
-    async def note(message: str) -> None:
-        notes.append(message)
+        async def note(message: str) -> None:
+            notes.append(message)
 
-    after = await second.recommend(ANN, 5, notify=note)
-    await _settle(second)
-    assert repo.model_record(uid, "taste")["trained_at"] == trained_at
-    assert [c.track_id for c in after.tracks] == [c.track_id for c in before.tracks]
-    assert not any("Learning your taste" in n for n in notes)  # loaded, not learned again
+        after = await second.service.taste.recommend(ANN, 5, notify=note)
+        await settle(second)
+        assert second.storage.taste.model_record(uid, "taste")["trained_at"] == trained_at
+        assert [c.track_id for c in after.tracks] == [c.track_id for c in before.tracks]
+        assert not any("Learning your taste" in n for n in notes)  # loaded, not learned again
+    finally:
+        await settle(second)
+        await second.shutdown()
 
 
 async def test_users_do_not_see_each_others_libraries(
@@ -259,47 +287,47 @@ async def test_users_do_not_see_each_others_libraries(
 ) -> None:
     await _imported(service, library_csv, ANN)
     with pytest.raises(UserFacingError, match="/import"):
-        await service.recommend(BOB, 5)
+        await service.taste.recommend(BOB, 5)
 
 
 # -- feedback ------------------------------------------------------------------------------------
 async def test_like_and_dislike_by_number_are_recorded(
-    service: BeatmatchService, library_csv: Path
+    service: BeatmatchService, storage: Storage, library_csv: Path
 ) -> None:
     await _imported(service, library_csv)
-    reply = await service.recommend(ANN, 5)
+    reply = await service.taste.recommend(ANN, 5)
     first, second = reply.tracks[0].track_id, reply.tracks[1].track_id
-    liked = await service.feedback(ANN, "1", 1)
+    liked = await service.taste.feedback(ANN, "1", 1)
     assert "liked" in liked.text
-    await service.feedback(ANN, f"spotify:track:{second}", -1)
-    uid = await service.uid(ANN)
-    assert service.repo.feedback(uid) == {first: 1, second: -1}
+    await service.taste.feedback(ANN, f"spotify:track:{second}", -1)
+    uid = await service.users.uid(ANN)
+    assert storage.taste.feedback(uid) == {first: 1, second: -1}
 
 
 async def test_a_disliked_track_is_never_recommended_again(
     service: BeatmatchService, library_csv: Path
 ) -> None:
     await _imported(service, library_csv)
-    reply = await service.recommend(ANN, 5)
+    reply = await service.taste.recommend(ANN, 5)
     disliked = reply.tracks[0].track_id
-    await service.feedback(ANN, "1", -1)
+    await service.taste.feedback(ANN, "1", -1)
     for _ in range(2):  # the stale model while retraining, then the retrained one
-        again = await service.recommend(ANN, 50)
+        again = await service.taste.recommend(ANN, 50)
         assert disliked not in {c.track_id for c in again.tracks}
         await _settle(service)
 
 
 async def test_feedback_changes_the_taste_version_and_retrains(
-    service: BeatmatchService, library_csv: Path
+    service: BeatmatchService, storage: Storage, library_csv: Path
 ) -> None:
     await _imported(service, library_csv)
-    await service.recommend(ANN, 5)
-    uid = await service.uid(ANN)
-    before = service.repo.model_record(uid, "taste")["fingerprint"]
-    await service.feedback(ANN, "2", 1)
+    await service.taste.recommend(ANN, 5)
+    uid = await service.users.uid(ANN)
+    before = storage.taste.model_record(uid, "taste")["fingerprint"]
+    await service.taste.feedback(ANN, "2", 1)
     await _settle(service)
-    await service.recommend(ANN, 5)
-    assert service.repo.model_record(uid, "taste")["fingerprint"] != before
+    await service.taste.recommend(ANN, 5)
+    assert storage.taste.model_record(uid, "taste")["fingerprint"] != before
 
 
 @pytest.mark.parametrize("ref", ["", "abc", "0", "6", "-1", "https://open.spotify.com/album/x"])
@@ -307,110 +335,112 @@ async def test_bad_feedback_refs_are_user_errors(
     service: BeatmatchService, library_csv: Path, ref: str
 ) -> None:
     await _imported(service, library_csv)
-    await service.recommend(ANN, 5)
+    await service.taste.recommend(ANN, 5)
     with pytest.raises(UserFacingError):
-        await service.feedback(ANN, ref, 1)
+        await service.taste.feedback(ANN, ref, 1)
 
 
 async def test_feedback_by_number_without_a_list_is_a_user_error(service: BeatmatchService) -> None:
     with pytest.raises(BadInput, match="number"):
-        await service.feedback(ANN, "1", 1)
+        await service.taste.feedback(ANN, "1", 1)
 
 
 # -- cooldown ------------------------------------------------------------------------------------
 async def test_cooldown_on_repeated_heavy_commands(
-    repo: Repository, catalog: CatalogState, tmp_path: Path, library_csv: Path
+    catalog: CatalogState, tmp_path: Path, library_csv: Path
 ) -> None:
-    svc = _service(repo, catalog, tmp_path / "data", cooldown=60.0)
+    app = _app(tmp_path, catalog, cooldown=60.0)
+    svc = app.service
     try:
-        await svc.import_library(ANN, str(library_csv))
-        await svc.recommend(ANN, 3)
+        await _upload(svc, library_csv)
+        await svc.taste.recommend(ANN, 3)
         with pytest.raises(CoolingDown) as error:
-            await svc.recommend(ANN, 3)
+            await svc.taste.recommend(ANN, 3)
         assert 50 < error.value.seconds <= 60
         assert "s." in error.value.message
-        await svc.profile(ANN)  # light commands are not limited
+        await svc.workout.profile(ANN)  # light commands are not limited
         with pytest.raises(UserFacingError, match="/import"):
-            await svc.recommend(BOB, 3)  # another user has their own clock
+            await svc.taste.recommend(BOB, 3)  # another user has their own clock
     finally:
-        await _settle(svc)
+        await settle(app)
+        await app.shutdown()
 
 
 # -- forget --------------------------------------------------------------------------------------
 async def test_forget_erases_library_model_file_and_profile(
-    service: BeatmatchService, library_csv: Path
+    service: BeatmatchService, storage: Storage, library_csv: Path
 ) -> None:
     await _imported(service, library_csv)
     await _imported(service, library_csv, BOB)
-    await service.recommend(ANN, 3)
-    await service.recommend(BOB, 3)
-    await service.profile(ANN, {"age": "40"})
-    await service.feedback(ANN, "1", 1)
-    uid = await service.uid(ANN)
-    model_file = Path(service.repo.model_record(uid, "taste")["path"])
+    await service.taste.recommend(ANN, 3)
+    await service.taste.recommend(BOB, 3)
+    await service.workout.profile(ANN, age="40")
+    await service.taste.feedback(ANN, "1", 1)
+    uid = await service.users.uid(ANN)
+    model_file = Path(storage.taste.model_record(uid, "taste")["path"])
     assert model_file.is_file()
     await _settle(service)
 
     reply = await service.forget(ANN)
     assert "erased" in reply.text
     assert not model_file.exists()
-    assert service.repo.find_user(ANN.platform, ANN.user_id) is None
+    assert storage.users.find_user(ANN.platform, ANN.user_id) is None
     for table in ("library", "feedback", "models", "profiles"):
-        assert service.repo.db[table].count_where("user_id = ?", [uid]) == 0, table
+        assert storage.sql.db[table].count_where("user_id = ?", [uid]) == 0, table
     with pytest.raises(UserFacingError, match="/import"):
-        await service.recommend(ANN, 3)
-    shown = await service.profile(ANN)
+        await service.taste.recommend(ANN, 3)
+    shown = await service.workout.profile(ANN)
     assert "Age: not set" in shown.text
     # Bob keeps everything.
-    assert len((await service.recommend(BOB, 3)).tracks) == 3
+    assert len((await service.taste.recommend(BOB, 3)).tracks) == 3
 
 
 async def test_forget_while_training_leaves_nothing_behind(
-    service: BeatmatchService, library_csv: Path
+    app: Beatmatch, service: BeatmatchService, storage: Storage, library_csv: Path
 ) -> None:
-    await service.import_library(ANN, str(library_csv))  # training starts in the background
-    uid = await service.uid(ANN)
+    await _upload(service, library_csv)  # training starts in the background
+    uid = await service.users.uid(ANN)
     await service.forget(ANN)
     await asyncio.sleep(0)
     await _settle(service)
     await asyncio.sleep(0.2)
-    assert service.repo.model_record(uid, "taste") is None
-    assert list((service.data_dir / "models").glob(f"taste-user{uid}.*")) == []
+    assert storage.taste.model_record(uid, "taste") is None
+    assert list((app.config.data_dir / "models").glob(f"taste-user{uid}.*")) == []
     with pytest.raises(UserFacingError, match="/import"):
-        await service.recommend(ANN, 3)
+        await service.taste.recommend(ANN, 3)
 
 
 # -- profile -------------------------------------------------------------------------------------
 async def test_profile_shows_defaults_by_name(service: BeatmatchService) -> None:
-    reply = await service.profile(ANN)
+    reply = await service.workout.profile(ANN)
     assert "Defaults in use for: age, resting_hr" in reply.text
     assert "Resting heart rate: 60 bpm (default)" in reply.text
     assert "Zones" in reply.text
 
 
-async def test_profile_set_is_saved_and_shown(service: BeatmatchService) -> None:
-    reply = await service.profile(ANN, {"age": "34", "resting_hr": "58", "goal": "vigorous"})
+async def test_profile_set_is_saved_and_shown(service: BeatmatchService, storage: Storage) -> None:
+    reply = await service.workout.profile(ANN, age="34", resting_hr="58", goal="vigorous")
     assert "(saved)" in reply.title
     assert "Age: 34" in reply.text
     assert "Resting heart rate: 58 bpm" in reply.text
     assert "Maximum heart rate: 184 bpm" in reply.text  # 208 − 0.7 × 34
     assert "Goal zone: 4" in reply.text
     assert "Defaults in use" not in reply.text
-    uid = await service.uid(ANN)
-    assert service.repo.profile(uid) == {
+    uid = await service.users.uid(ANN)
+    assert storage.workouts.profile(uid) == {
         "age": 34,
         "resting_hr": 58,
         "max_hr": None,
         "cadence": None,
         "goal_zone": 4,
     }
-    shown = await service.profile(ANN)
+    shown = await service.workout.profile(ANN)
     assert "(saved)" not in shown.title and "Age: 34" in shown.text
 
 
 async def test_profile_field_can_be_cleared(service: BeatmatchService) -> None:
-    await service.profile(ANN, {"age": "34", "max_hr": "190"})
-    reply = await service.profile(ANN, {"max_hr": "clear"})
+    await service.workout.profile(ANN, age="34", max_hr="190")
+    reply = await service.workout.profile(ANN, max_hr="clear")
     assert "Tanaka" in reply.text
 
 
@@ -425,17 +455,19 @@ async def test_profile_field_can_be_cleared(service: BeatmatchService) -> None:
         {"goal": "hardest"},
         {"weight": "80"},
         {"resting_hr": "110", "max_hr": "125"},
+        {"age": 5},  # typed ints (Discord's options) are checked alike
+        {"goal": 7},
     ],
 )
 async def test_bad_profile_values_are_user_errors_and_change_nothing(
-    service: BeatmatchService, options: dict[str, str]
+    service: BeatmatchService, storage: Storage, options: dict[str, str | int]
 ) -> None:
-    await service.profile(ANN, {"age": "30"})
+    await service.workout.profile(ANN, age="30")
     with pytest.raises(BadInput):
-        await service.profile(ANN, options)
-    uid = await service.uid(ANN)
-    assert service.repo.profile(uid)["age"] == 30
-    assert service.repo.profile(uid)["resting_hr"] is None
+        await service.workout.profile(ANN, **options)
+    uid = await service.users.uid(ANN)
+    assert storage.workouts.profile(uid)["age"] == 30
+    assert storage.workouts.profile(uid)["resting_hr"] is None
 
 
 # -- genre and similar ---------------------------------------------------------------------------
@@ -443,7 +475,7 @@ async def test_similar_to_a_catalog_track(service: BeatmatchService) -> None:
     seed = service.catalog.genres.loc[service.catalog.genres["genre"] == "metal", "track_id"].iloc[
         0
     ]
-    reply = await service.similar(ANN, seed, 6)
+    reply = await service.lookup.similar(ANN, seed, 6)
     ids = [c.track_id for c in reply.tracks]
     assert len(ids) == 6 and seed not in ids
     labels = [service.catalog.labels(t)[0] for t in ids]
@@ -458,14 +490,14 @@ async def test_similar_to_a_library_track_outside_the_catalog(
 ) -> None:
     await _imported(service, library_csv)
     outside = [t for t in _library_ids(library_csv) if t not in service.catalog.tracks.index]
-    reply = await service.similar(ANN, f"https://open.spotify.com/track/{outside[0]}?si=x")
+    reply = await service.lookup.similar(ANN, f"https://open.spotify.com/track/{outside[0]}?si=x")
     assert len(reply.tracks) == 10
 
 
 async def test_similar_by_title_and_artist(service: BeatmatchService) -> None:
     row = service.catalog.tracks.iloc[5]
     query = f"{row['name']} - {split_artists(row['artists'])[0]}"
-    reply = await service.similar(ANN, query, 3)
+    reply = await service.lookup.similar(ANN, query, 3)
     assert reply.title.startswith(f"Sounds like {row['name']}")
 
 
@@ -473,7 +505,7 @@ async def test_genre_answers_for_a_catalog_track(service: BeatmatchService) -> N
     pytest.importorskip("recommender.genre")
     genres = service.catalog.genres
     seed = genres.loc[genres["genre"] == "classical", "track_id"].iloc[0]
-    reply = await service.genre(ANN, seed)
+    reply = await service.lookup.genre(ANN, seed)
     assert "classical" in reply.text
     assert "Classifier's top 3" in reply.text
     assert reply.tracks[0].track_id == seed
@@ -485,14 +517,14 @@ async def test_genre_of_a_track_outside_the_catalog_is_the_classifiers_call(
     pytest.importorskip("recommender.genre")
     await _imported(service, library_csv)
     outside = sorted(t for t in _library_ids(library_csv) if t not in service.catalog.tracks.index)
-    reply = await service.genre(ANN, f"spotify:track:{outside[0]}")
+    reply = await service.lookup.genre(ANN, f"spotify:track:{outside[0]}")
     assert "Classifier's top 3" in reply.text
     assert "not labelled in the catalog" in reply.text
 
 
 async def test_genre_of_an_unknown_id_is_not_found(service: BeatmatchService) -> None:
     with pytest.raises(NotFound, match="4LRPiXqCikLlN15c3yImP7"):
-        await service.genre(ANN, "4LRPiXqCikLlN15c3yImP7")
+        await service.lookup.genre(ANN, "4LRPiXqCikLlN15c3yImP7")
 
 
 # -- bad input never escapes as anything but a UserFacingError -----------------------------------
@@ -506,37 +538,49 @@ def _binary(tmp: Path) -> str:
     return str(path)
 
 
+def _typed(service: BeatmatchService, user: ChatUser, text: str) -> Awaitable[Reply]:
+    """A command as a user types it: the registry reads its words, then the service answers."""
+    return run_command(service, user, parse_command(text))
+
+
 BAD_CALLS: dict[str, Call] = {
-    "recommend -5": lambda s, t: s.recommend(ANN, "-5"),
-    "recommend 0": lambda s, t: s.recommend(ANN, 0),
-    "recommend 99999": lambda s, t: s.recommend(ANN, "99999"),
-    "recommend abc": lambda s, t: s.recommend(ANN, "abc"),
-    "recommend mood": lambda s, t: s.recommend(ANN, 5, mood="grumpy"),
-    "recommend bpm word": lambda s, t: s.recommend(ANN, 5, bpm="fast"),
-    "recommend bpm high": lambda s, t: s.recommend(ANN, 5, bpm="500"),
-    "genre empty": lambda s, t: s.genre(ANN, ""),
-    "genre long": lambda s, t: s.genre(ANN, LONG),
-    "genre sql": lambda s, t: s.genre(ANN, "'; DROP TABLE tracks; --"),
-    "genre like": lambda s, t: s.genre(ANN, "%_%"),
-    "genre other link": lambda s, t: s.genre(ANN, "https://example.com/track/1"),
-    "genre album": lambda s, t: s.genre(
+    "recommend -5": lambda s, t: _typed(s, ANN, "/recommend -5"),
+    "recommend -5 typed": lambda s, t: s.taste.recommend(ANN, -5),
+    "recommend 0": lambda s, t: s.taste.recommend(ANN, 0),
+    "recommend 99999": lambda s, t: _typed(s, ANN, "/recommend 99999"),
+    "recommend 99999 typed": lambda s, t: s.taste.recommend(ANN, 99999),
+    "recommend abc": lambda s, t: _typed(s, ANN, "/recommend abc"),
+    "recommend mood": lambda s, t: s.taste.recommend(ANN, 5, mood="grumpy"),
+    "recommend bpm word": lambda s, t: _typed(s, ANN, "/recommend 5 bpm:fast"),
+    "recommend bpm high": lambda s, t: _typed(s, ANN, "/recommend 5 bpm:500"),
+    "recommend bpm high typed": lambda s, t: s.taste.recommend(ANN, 5, bpm=500),
+    "genre empty": lambda s, t: s.lookup.genre(ANN, ""),
+    "genre long": lambda s, t: s.lookup.genre(ANN, LONG),
+    "genre sql": lambda s, t: s.lookup.genre(ANN, "'; DROP TABLE tracks; --"),
+    "genre like": lambda s, t: s.lookup.genre(ANN, "%_%"),
+    "genre other link": lambda s, t: s.lookup.genre(ANN, "https://example.com/track/1"),
+    "genre album": lambda s, t: s.lookup.genre(
         ANN, "https://open.spotify.com/album/4LRPiXqCikLlN15c3yImP7"
     ),
-    "genre emoji": lambda s, t: s.genre(ANN, "🎵🎶🔥"),
-    "genre control": lambda s, t: s.genre(ANN, "\x00\x01\x02"),
-    "similar unknown": lambda s, t: s.similar(ANN, "no such song - nobody"),
-    "similar count": lambda s, t: s.similar(ANN, "Neon Harbor", "abc"),
-    "similar count high": lambda s, t: s.similar(ANN, "Neon Harbor", "500"),
-    "import empty": lambda s, t: s.import_library(ANN, ""),
-    "import missing": lambda s, t: s.import_library(ANN, str(t / "missing.csv")),
-    "import directory": lambda s, t: s.import_library(ANN, str(t)),
-    "import binary": lambda s, t: s.import_library(ANN, _binary(t)),
-    "import long path": lambda s, t: s.import_library(ANN, "/" + "a" * 5000),
-    "import bytes": lambda s, t: s.import_library(ANN, data=b"\x00\x01" * 100),
-    "import empty bytes": lambda s, t: s.import_library(ANN, data=b""),
+    "genre emoji": lambda s, t: s.lookup.genre(ANN, "🎵🎶🔥"),
+    "genre control": lambda s, t: s.lookup.genre(ANN, "\x00\x01\x02"),
+    "similar unknown": lambda s, t: s.lookup.similar(ANN, "no such song - nobody"),
+    "similar count": lambda s, t: _typed(s, ANN, "/similar Neon Harbor count:abc"),
+    "similar count high": lambda s, t: _typed(s, ANN, "/similar Neon Harbor count:500"),
+    "similar count high typed": lambda s, t: s.lookup.similar(ANN, "Neon Harbor", 500),
+    "import empty": lambda s, t: s.taste.import_library(CON, ""),
+    "import missing": lambda s, t: s.taste.import_library(CON, str(t / "missing.csv")),
+    "import directory": lambda s, t: s.taste.import_library(CON, str(t)),
+    "import binary": lambda s, t: s.taste.import_library(CON, _binary(t)),
+    "import long path": lambda s, t: s.taste.import_library(CON, "/" + "a" * 5000),
+    "import path from a chat": lambda s, t: s.taste.import_library(ANN, str(t / "liked.csv")),
+    "import bytes": lambda s, t: s.taste.import_library(ANN, data=b"\x00\x01" * 100),
+    "import empty bytes": lambda s, t: s.taste.import_library(ANN, data=b""),
     "help unknown": lambda s, t: s.help(ANN, "nosuch"),
-    "workout without manager": lambda s, t: s.workout(ANN, "start"),
-    "like nothing": lambda s, t: s.feedback(ANN, "", 1),
+    # Before, this service had no workout manager; now every app has one, and a chat user with no
+    # heart-rate monitor linked is the case where /workout start can't run.
+    "workout without a heart monitor": lambda s, t: s.workout.workout(ANN, "start"),
+    "like nothing": lambda s, t: s.taste.feedback(ANN, "", 1),
 }
 
 
@@ -554,17 +598,18 @@ async def test_bad_input_raises_a_user_facing_error(
 
 async def test_import_path_with_a_nul_byte_is_a_user_error(service: BeatmatchService) -> None:
     with pytest.raises(UserFacingError):
-        await service.import_library(ANN, "/tmp/a\x00b.csv")
+        await service.taste.import_library(CON, "/tmp/a\x00b.csv")
 
 
 async def test_failed_import_keeps_the_previous_library(
-    service: BeatmatchService, library_csv: Path, tmp_path: Path
+    service: BeatmatchService, storage: Storage, library_csv: Path, tmp_path: Path
 ) -> None:
-    await _imported(service, library_csv)
+    await service.taste.import_library(CON, str(library_csv))
+    await _settle(service)
     with pytest.raises(UserFacingError):
-        await service.import_library(ANN, _binary(tmp_path))
-    uid = await service.uid(ANN)
-    assert service.repo.library_size(uid) == 36
+        await service.taste.import_library(CON, _binary(tmp_path))
+    uid = await service.users.uid(CON)
+    assert storage.taste.library_size(uid) == 36
 
 
 async def test_help_names_the_catalog(service: BeatmatchService) -> None:
@@ -573,8 +618,8 @@ async def test_help_names_the_catalog(service: BeatmatchService) -> None:
     assert "/recommend" in reply.text
 
 
-def test_stats_are_json_ready(repo: Repository, catalog: CatalogState, tmp_path: Path) -> None:
-    stats = _service(repo, catalog, tmp_path).stats()
+async def test_stats_are_json_ready(service: BeatmatchService) -> None:
+    stats = service.health()
     assert json.loads(json.dumps(stats)) == {
         "catalog_tracks": 600,
         "demo": True,
@@ -586,60 +631,61 @@ async def test_recommend_right_after_a_reimport_excludes_the_new_library(
     service: BeatmatchService, library_csv: Path, tmp_path: Path
 ) -> None:
     await _imported(service, library_csv)
-    first = await service.recommend(ANN, 10)
+    first = await service.taste.recommend(ANN, 10)
     rows = pd.read_csv(library_csv, encoding="utf-8-sig", dtype=str, keep_default_na=False)
     ids = [card.track_id for card in first.tracks]
     added = catalog_exportify_rows(service.catalog.tracks, ids, added_from=30)
     bigger = write_exportify(tmp_path / "bigger.csv", rows.to_numpy().tolist() + added)
-    await service.import_library(ANN, str(bigger))
-    again = await service.recommend(ANN, 10)  # answered by the previous model while it retrains
+    await _upload(service, bigger)
+    again = await service.taste.recommend(ANN, 10)  # by the previous model while it retrains
     now_owned = _library_ids(bigger)
     assert not {c.track_id for c in again.tracks} & now_owned
 
 
 async def test_workout_picks_never_include_a_disliked_track(
-    service: BeatmatchService, library_csv: Path
+    app: Beatmatch, service: BeatmatchService, library_csv: Path
 ) -> None:
+    pick = app.workouts.picker  # what the workout manager is wired with
     await _imported(service, library_csv)
-    await service.recommend(ANN, 3)
-    uid = await service.uid(ANN)
-    (top, _), *_ = service.pick_for_context(uid, Context(), 3, set())
-    await service.feedback(ANN, top, -1)
+    await service.taste.recommend(ANN, 3)
+    uid = await service.users.uid(ANN)
+    (top, _), *_ = pick(uid, Context(), 3, set())
+    await service.taste.feedback(ANN, top, -1)
     # Asked again before the retrained model is ready (the workout does not wait for it).
-    again = [t for t, _ in service.pick_for_context(uid, Context(), 10, set())]
+    again = [t for t, _ in pick(uid, Context(), 10, set())]
     assert top not in again
 
 
 @pytest.mark.parametrize("value", [1, -1])
 async def test_feedback_on_a_never_seen_track_does_not_break_recommend(
-    service: BeatmatchService, library_csv: Path, value: int
+    service: BeatmatchService, storage: Storage, library_csv: Path, value: int
 ) -> None:
     await _imported(service, library_csv)
-    await service.recommend(ANN, 3)
+    await service.taste.recommend(ANN, 3)
     stranger = "0" * 21 + "Z"
-    reply = await service.feedback(ANN, f"https://open.spotify.com/track/{stranger}", value)
+    reply = await service.taste.feedback(ANN, f"https://open.spotify.com/track/{stranger}", value)
     assert stranger in reply.text
     await _settle(service)
-    again = await service.recommend(ANN, 5)
+    again = await service.taste.recommend(ANN, 5)
     assert len(again.tracks) == 5
-    uid = await service.uid(ANN)
-    assert service.repo.feedback(uid) == {stranger: value}
+    uid = await service.users.uid(ANN)
+    assert storage.taste.feedback(uid) == {stranger: value}
 
 
 async def test_simultaneous_requests_share_one_training_run(
     service: BeatmatchService, library_csv: Path
 ) -> None:
-    await service.import_library(ANN, str(library_csv))
-    await service.import_library(BOB, str(library_csv))
+    await _upload(service, library_csv, ANN)
+    await _upload(service, library_csv, BOB)
     replies = await asyncio.gather(
-        service.recommend(ANN, 4),
-        service.recommend(ANN, 4),
-        service.recommend(BOB, 4),
-        service.similar(BOB, service.catalog.tracks.index[0], 4),
+        service.taste.recommend(ANN, 4),
+        service.taste.recommend(ANN, 4),
+        service.taste.recommend(BOB, 4),
+        service.lookup.similar(BOB, service.catalog.tracks.index[0], 4),
     )
     assert [len(r.tracks) for r in replies] == [4, 4, 4, 4]
     assert [c.track_id for c in replies[0].tracks] == [c.track_id for c in replies[1].tracks]
-    assert service.taste.cached_count() == 2
+    assert service.taste.models.cached_count() == 2
 
 
 # -- the composition root ------------------------------------------------------------------------
@@ -650,9 +696,9 @@ async def test_build_without_a_catalog_uses_the_demo_under_the_data_dir(config: 
         assert (config.data_dir / "beatmatch.db").is_file()
         reply = await app.service.help(ANN)
         assert DEMO_NOTE in reply.text
-        assert app.service.workouts is app.workouts
+        assert app.service.workout.manager is app.workouts
     finally:
-        app.close()
+        await app.shutdown()
 
 
 async def test_build_with_a_catalog_imports_it_once(
@@ -673,61 +719,66 @@ async def test_build_with_a_catalog_imports_it_once(
             assert "Catalog: 60 tracks." in reply.text
             assert "demo" not in reply.text
         finally:
-            app.close()
+            await app.shutdown()
 
 
 async def test_only_a_few_users_keep_their_forests_in_memory(
     service: BeatmatchService, library_csv: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import bot.core.taste_models as taste_models
+    import bot.core.taste.models as taste_models
 
     monkeypatch.setattr(taste_models, "MAX_FULL_MODELS", 1)
+    models = service.taste.models
     for user in (ANN, BOB):
-        await service.import_library(user, str(library_csv))
-        await service.schedule_training(await service.uid(user))
-    ann, bob = await service.uid(ANN), await service.uid(BOB)
-    slimmed = service.taste.cached(ann)
+        await _upload(service, library_csv, user)
+        await service.taste.training.schedule(await service.users.uid(user))
+    ann, bob = await service.users.uid(ANN), await service.users.uid(BOB)
+    slimmed = models.cached(ann)
     assert slimmed is not None and slimmed.model.ensemble.rf is None  # Bob's came later
-    assert service.taste.cached(bob).model.ensemble.rf is not None
-    reloaded = service.taste.scoring_model(ann, slimmed)  # from disk, for new search tracks
+    assert models.cached(bob).model.ensemble.rf is not None
+    reloaded = models.scoring_model(ann, slimmed)  # from disk, for new search tracks
     assert reloaded.ensemble.rf is not None
-    assert service.taste.cached(bob).model.ensemble.rf is None  # Ann is now the recent one
-    reply = await service.recommend(ANN, 3)
+    assert models.cached(bob).model.ensemble.rf is None  # Ann is now the recent one
+    reply = await service.taste.recommend(ANN, 3)
     assert len(reply.tracks) == 3
 
 
 async def test_beyond_the_memory_limit_a_model_reloads_from_disk_not_retrains(
-    service: BeatmatchService, library_csv: Path, monkeypatch: pytest.MonkeyPatch
+    service: BeatmatchService,
+    storage: Storage,
+    library_csv: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    import bot.core.taste_models as taste_models
+    import bot.core.taste.models as taste_models
 
     monkeypatch.setattr(taste_models, "MAX_CACHED_USERS", 1)
+    models = service.taste.models
     await _imported(service, library_csv, ANN)
-    before = await service.recommend(ANN, 5)
-    ann = await service.uid(ANN)
-    trained_at = service.repo.model_record(ann, "taste")["trained_at"]
+    before = await service.taste.recommend(ANN, 5)
+    ann = await service.users.uid(ANN)
+    trained_at = storage.taste.model_record(ann, "taste")["trained_at"]
     await _imported(service, library_csv, BOB)
-    await service.recommend(BOB, 3)
-    assert service.taste.cached_count() == 1 and service.taste.cached(ann) is None
-    after = await service.recommend(ANN, 5)
+    await service.taste.recommend(BOB, 3)
+    assert models.cached_count() == 1 and models.cached(ann) is None
+    after = await service.taste.recommend(ANN, 5)
     await _settle(service)
     assert [c.track_id for c in after.tracks] == [c.track_id for c in before.tracks]
-    assert service.repo.model_record(ann, "taste")["trained_at"] == trained_at
+    assert storage.taste.model_record(ann, "taste")["trained_at"] == trained_at
 
 
 async def test_a_shutdown_mid_training_stops_cleanly_and_training_resumes_on_next_start(
     config: Config, library_csv: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     app = build(config, show_progress=False)
-    await app.service.import_library(ANN, str(library_csv))  # training starts in the background
+    await app.service.taste.import_library(CON, str(library_csv))  # training starts, unseen
     with caplog.at_level(logging.WARNING):
         await app.shutdown()  # waits for the fit in progress, saves nothing, closes the database
-    assert all(t.done() for t in app.service._training.values())
+    assert app.training.running() == []
     assert not [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
     assert not list((config.data_dir / "models").glob("taste-user*"))
     app = build(config, show_progress=False)
     try:
-        assert len((await app.service.recommend(ANN, 3)).tracks) == 3
+        assert len((await app.service.taste.recommend(CON, 3)).tracks) == 3
     finally:
         await app.shutdown()
 
@@ -741,7 +792,6 @@ def _other_releases(tracks: pd.DataFrame, track_ids: list[str]) -> pd.DataFrame:
 
 
 async def test_another_release_of_a_library_song_is_not_recommended(
-    repo: Repository,
     demo: tuple[pd.DataFrame, pd.DataFrame],
     tmp_path: Path,
     genre_dir: Path,
@@ -751,24 +801,33 @@ async def test_another_release_of_a_library_song_is_not_recommended(
     owned = [t for t in _library_ids(library_csv) if t in tracks.index]
     copies = _other_releases(tracks, owned)
     catalog = CatalogState(tracks=pd.concat([tracks, copies]), genres=genres, is_demo=True)
-    svc = _service(repo, catalog, tmp_path / "data", genre_dir=genre_dir)
-    await _imported(svc, library_csv)
-    reply = await svc.recommend(ANN, 50)
-    assert len(reply.tracks) == 50
-    assert not {c.track_id for c in reply.tracks} & set(copies.index)
+    app = _app(tmp_path, catalog, genre_dir=genre_dir)
+    try:
+        await _imported(app.service, library_csv)
+        reply = await app.service.taste.recommend(ANN, 50)
+        assert len(reply.tracks) == 50
+        assert not {c.track_id for c in reply.tracks} & set(copies.index)
+    finally:
+        await settle(app)
+        await app.shutdown()
 
 
 async def test_a_workout_does_not_suggest_a_song_again_under_another_id(
-    repo: Repository, demo: tuple[pd.DataFrame, pd.DataFrame], tmp_path: Path, genre_dir: Path
+    demo: tuple[pd.DataFrame, pd.DataFrame], tmp_path: Path, genre_dir: Path
 ) -> None:
     tracks, genres = demo
     favourites = list(tracks.sort_values("popularity", ascending=False).index[:5])
     copies = _other_releases(tracks, favourites)
     catalog = CatalogState(tracks=pd.concat([tracks, copies]), genres=genres, is_demo=True)
-    svc = _service(repo, catalog, tmp_path / "data", genre_dir=genre_dir)
-    uid = await svc.uid(ANN)
-    first = [t for t, _ in await asyncio.to_thread(svc.pick_for_context, uid, Context(), 5, set())]
-    assert len(first) == 5
-    again = await asyncio.to_thread(svc.pick_for_context, uid, Context(), 20, set(first))
-    names = {str(catalog.tracks.at[t, "name"]) for t in first}
-    assert not {str(catalog.tracks.at[t, "name"]) for t, _ in again} & names
+    app = _app(tmp_path, catalog, genre_dir=genre_dir)
+    try:
+        pick = app.workouts.picker  # what the workout manager is wired with
+        uid = await app.service.users.uid(ANN)
+        first = [t for t, _ in await asyncio.to_thread(pick, uid, Context(), 5, set())]
+        assert len(first) == 5
+        again = await asyncio.to_thread(pick, uid, Context(), 20, set(first))
+        names = {str(catalog.tracks.at[t, "name"]) for t in first}
+        assert not {str(catalog.tracks.at[t, "name"]) for t, _ in again} & names
+    finally:
+        await settle(app)
+        await app.shutdown()

@@ -29,7 +29,7 @@ async def env(tmp_path: Path) -> AsyncIterator[SpotifyEnv]:
 
 
 async def account(env: SpotifyEnv) -> SpotifyAccountClient:
-    return await env.gateway.account(await env.service.uid(ANN))
+    return await env.gateway.account(await env.uid(ANN))
 
 
 async def raw(env: SpotifyEnv) -> ResilientSpotify:
@@ -133,7 +133,7 @@ async def test_a_slow_spotify_times_out_as_busy(env: SpotifyEnv) -> None:
 
 
 async def test_expiring_tokens_are_refreshed_once_and_rotations_stored(env: SpotifyEnv) -> None:
-    uid = await env.service.uid(ANN)
+    uid = await env.uid(ANN)
     before = env.vault.load(uid, PROVIDER)
     assert before is not None
     env.spotify.expire_access_tokens()
@@ -150,7 +150,7 @@ async def test_expiring_tokens_are_refreshed_once_and_rotations_stored(env: Spot
 
 
 async def test_invalid_grant_asks_to_link_again_and_drops_the_tokens(env: SpotifyEnv) -> None:
-    uid = await env.service.uid(ANN)
+    uid = await env.uid(ANN)
     client = await account(env)
     env.spotify.revoke_all()
     env.spotify.expire_access_tokens()

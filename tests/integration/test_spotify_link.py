@@ -22,6 +22,7 @@ from bot.core.replies import ChatUser
 from bot.web import bound_port, start_web
 from storage.spotify_cache import PROVIDER
 from tests.integration.spotify_env import ANN, BOB, FAST, SpotifyEnv, query_of, spotify_env
+from tests.rig import settle
 
 
 @pytest.fixture
@@ -47,10 +48,10 @@ async def test_paste_back_links_and_names_the_account(env: SpotifyEnv) -> None:
     reply = await env.link(ANN)
     assert not reply.error, reply.text
     assert "Ann Listener (ann.spotify)" in reply.text
-    uid = await env.service.uid(ANN)
+    uid = await env.uid(ANN)
     token = env.vault.load(uid, PROVIDER)
     assert token is not None and token["access_token"].startswith("acc-")
-    row = env.repo.get_link(uid, PROVIDER)
+    row = env.storage.accounts.get_link(uid, PROVIDER)
     assert row is not None
     blob = row["token_blob"]
     assert token["access_token"].encode() not in blob  # encrypted at rest
@@ -76,7 +77,7 @@ async def test_replayed_address_is_refused(env: SpotifyEnv) -> None:
 
 async def test_expired_state_is_refused(env: SpotifyEnv) -> None:
     landed = await env.authorize(await env.say(ANN, "/link spotify"))
-    env.repo.db.execute("update oauth_states set expires_at = 0")
+    env.storage.sql.db.execute("update oauth_states set expires_at = 0")
     reply = await env.say(ANN, landed)
     assert reply.error and "expired" in reply.text
     assert env.spotify.grants == []
@@ -99,8 +100,8 @@ async def test_someone_elses_address_is_refused(env: SpotifyEnv) -> None:
     landed = await env.authorize(await env.say(ANN, "/link spotify"))
     reply = await env.say(BOB, landed)
     assert reply.error and "not yours" in reply.text
-    assert env.vault.load(await env.service.uid(BOB), PROVIDER) is None
-    assert env.vault.load(await env.service.uid(ANN), PROVIDER) is None
+    assert env.vault.load(await env.uid(BOB), PROVIDER) is None
+    assert env.vault.load(await env.uid(ANN), PROVIDER) is None
 
 
 async def test_denied_consent_links_nothing(env: SpotifyEnv) -> None:
@@ -108,7 +109,7 @@ async def test_denied_consent_links_nothing(env: SpotifyEnv) -> None:
     landed = await env.authorize(await env.say(ANN, "/link spotify"))
     reply = await env.say(ANN, landed)
     assert reply.error and "cancelled" in reply.text
-    assert env.vault.load(await env.service.uid(ANN), PROVIDER) is None
+    assert env.vault.load(await env.uid(ANN), PROVIDER) is None
 
 
 async def test_a_localhost_address_is_not_taken_for_a_callback(env: SpotifyEnv) -> None:
@@ -120,8 +121,8 @@ async def test_unlink_deletes_the_tokens(env: SpotifyEnv) -> None:
     await env.link(ANN)
     reply = await env.say(ANN, "/unlink spotify")
     assert "tokens are deleted" in reply.text
-    uid = await env.service.uid(ANN)
-    assert env.repo.get_link(uid, PROVIDER) is None
+    uid = await env.uid(ANN)
+    assert env.storage.accounts.get_link(uid, PROVIDER) is None
     assert "No Spotify account" in (await env.say(ANN, "/unlink spotify")).text
     with pytest.raises(NeedsLink):
         await env.gateway.account(uid)
@@ -134,7 +135,7 @@ async def test_web_callback_links_the_user_of_the_state(tmp_path: Path) -> None:
         async def push(uid: int, reply: object) -> None:
             pushed.append((uid, getattr(reply, "text", "")))
 
-        env.service.link_notifier = push
+        env.app.outbox.connect(push)
         reply = await env.say(ANN, "/link spotify")
         assert (
             "https://bot.example.org/callback/spotify"
@@ -157,7 +158,7 @@ async def test_web_callback_links_the_user_of_the_state(tmp_path: Path) -> None:
             await env.synced(ANN)
         finally:
             await runner.cleanup()
-        uid = await env.service.uid(ANN)
+        uid = await env.uid(ANN)
         assert env.vault.load(uid, PROVIDER) is not None
         assert any(u == uid and "Linked to the Spotify account" in t for u, t in pushed)
 
@@ -172,7 +173,7 @@ async def test_no_code_state_or_token_in_any_log(
     await env.say(ANN, landed)
     await env.synced(ANN)
     await env.say(ANN, landed)  # a replay, refused
-    uid = await env.service.uid(ANN)
+    uid = await env.uid(ANN)
     token = env.vault.load(uid, PROVIDER)
     assert token is not None and "refresh_token" in token
     assert "refresh_token" in env.spotify.grants
@@ -206,28 +207,31 @@ async def test_the_built_app_links_spotify_from_the_console(tmp_path: Path) -> N
             }
         )
         app = await asyncio.to_thread(build, config, show_progress=False, cooldown=0.0)
-        app.service.taste.settings = FAST
+        app.service.taste.models.settings = FAST
         me = ChatUser("console", "operator", "you")
         try:
-            shown = await handle_text(app.service, me, "/link spotify", console=True)
+            assert app.spotify is not None  # wired from the client id alone
+            shown = await handle_text(app.service, me, "/link spotify")
             assert shown.private and "http://127.0.0.1:8888/callback" in shown.text
             landed = await env.authorize(shown)
-            reply = await handle_text(app.service, me, landed, console=True)
+            reply = await handle_text(app.service, me, landed)
             assert "Ann Listener" in reply.text, reply.text
-            uid = await app.service.uid(me)
-            await app.service._spotify_syncs[uid]
-            assert app.repo.library_size(uid) == len(env.world.library_ids)
-            await asyncio.gather(*app.service._training.values(), return_exceptions=True)
+            uid = await app.service.users.uid(me)
+            library = app.service.taste.library
+            assert library is not None
+            reading = library.reading(uid)
+            assert reading is not None
+            await reading
+            assert app.storage.taste.library_size(uid) == len(env.world.library_ids)
         finally:
-            await app.shutdown()
-            assert app.service.spotify is not None
-            app.service.spotify.gateway.close()  # type: ignore[attr-defined]
+            await settle(app)
+            await app.shutdown()  # also closes the Spotify gateway
 
 
 async def test_without_a_client_id_linking_says_so(config: Config) -> None:
     app = await asyncio.to_thread(build, config, show_progress=False, cooldown=0.0)
     try:
-        assert app.service.spotify is None
+        assert app.spotify is None and app.service.taste.library is None
         reply = await handle_text(app.service, ANN, "/link spotify")
         assert reply.error and "spotify.client_id" in reply.text
     finally:

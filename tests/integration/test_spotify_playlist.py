@@ -4,6 +4,7 @@ library), and playlists created with ``POST /me/playlists`` and filled 100 items
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -37,7 +38,7 @@ async def test_recommend_with_playlist_posts_the_smooth_order(env: SpotifyEnv) -
 
 async def test_long_playlists_are_filled_100_items_at_a_time_in_order(env: SpotifyEnv) -> None:
     ids = list(env.catalog.tracks.index[:230])
-    url = await env.service.post_playlist(await env.service.uid(ANN), ids, "Evening")
+    url = await env.service.taste.playlists.post(await env.uid(ANN), ids, "Evening")
     created = env.spotify.catalog.playlists[url.rsplit("/", 1)[1]]
     assert created.name == "Evening"
     assert [t for t, _ in created.items] == ids
@@ -62,7 +63,8 @@ async def test_playlist_without_a_link_asks_for_one(env: SpotifyEnv) -> None:
 
 
 async def test_search_candidates_mix_in_minus_the_library(env: SpotifyEnv) -> None:
-    env.service.settings.max_count = 50
+    taste = env.service.taste
+    taste.settings = replace(taste.settings, max_count=50)
     reply = await env.say(ANN, "/recommend 50")
     searches = env.spotify.calls("/v1/search")
     assert searches and all(
@@ -71,7 +73,7 @@ async def test_search_candidates_mix_in_minus_the_library(env: SpotifyEnv) -> No
     assert {q["q"][:1] in "%abcdefghijklmnopqrstuvwxyz0123456789" for _, _, q in searches} == {True}
     picked = {c.track_id for c in reply.tracks}
     assert not picked & env.world.library_ids
-    stored = env.repo.feature_sources(env.world.search_only)
+    stored = env.storage.tracks.feature_sources(env.world.search_only)
     assert set(stored.values()) <= {"reccobeats"}  # search tracks got features from the chain
 
 

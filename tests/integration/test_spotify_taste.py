@@ -23,8 +23,8 @@ async def env(tmp_path: Path) -> AsyncIterator[SpotifyEnv]:
 
 async def test_every_source_lands_in_the_library_with_its_ranks(env: SpotifyEnv) -> None:
     await env.link(ANN)
-    uid = await env.service.uid(ANN)
-    library = env.repo.library(uid)
+    uid = await env.uid(ANN)
+    library = env.storage.taste.library(uid)
     counts = Counter(library["source"])
     user = env.world.user
     assert counts["saved"] == len(user.saved) == 60
@@ -40,13 +40,13 @@ async def test_every_source_lands_in_the_library_with_its_ranks(env: SpotifyEnv)
     assert list(saved["track_id"]) == [t for t, _ in user.saved]
     assert saved["added_at"].iloc[0] == user.saved[0][1]
     assert set(library["track_id"]) == env.world.library_ids
-    top = env.repo.top_artists(uid)
+    top = env.storage.taste.top_artists(uid)
     assert set(top["time_range"]) == {"short", "medium", "long"}
     assert (
         list(top[top["time_range"] == "short"].sort_values("rank")["artist"])
         == user.top_artists["short"]
     )
-    tracks = env.repo.get_tracks(env.world.in_reccobeats[:1])
+    tracks = env.storage.tracks.get_tracks(env.world.in_reccobeats[:1])
     assert tracks.iloc[0]["name"].startswith("Library Song")
 
 
@@ -71,19 +71,19 @@ async def test_features_come_from_the_catalog_first_then_reccobeats(env: Spotify
     assert not asked & set(world.in_catalog)  # the catalog answered those
     assert set(world.in_reccobeats) <= asked and set(world.unknown) <= asked
     assert all(len(ids) <= 40 for ids in env.recco.requests)
-    sources = env.repo.feature_sources(world.library_ids)
+    sources = env.storage.tracks.feature_sources(world.library_ids)
     assert {sources[t] for t in world.in_catalog} == {"catalog"}
     assert {sources[t] for t in world.in_reccobeats} == {"reccobeats"}
     assert not set(world.unknown) & set(sources)
-    assert env.repo.feature_misses(world.unknown, "reccobeats") == set(world.unknown)
-    stored = env.repo.get_tracks(world.in_reccobeats[:3])
+    assert env.storage.tracks.feature_misses(world.unknown, "reccobeats") == set(world.unknown)
+    stored = env.storage.tracks.get_tracks(world.in_reccobeats[:3])
     assert stored[list(AUDIO_FEATURES[:11])].notna().all().all()
 
 
 async def test_a_second_read_asks_reccobeats_nothing(env: SpotifyEnv) -> None:
     await env.link(ANN)
     asked_before = len(env.recco.requests)
-    report = await env.service.sync_spotify(await env.service.uid(ANN), env.notify)
+    report = await env.library.read(await env.uid(ANN), env.notify)
     assert len(env.recco.requests) == asked_before  # hits and misses are both cached
     assert report.features.missing == len(env.world.unknown)
 
@@ -91,7 +91,7 @@ async def test_a_second_read_asks_reccobeats_nothing(env: SpotifyEnv) -> None:
 async def test_reccobeats_429_is_waited_out(env: SpotifyEnv) -> None:
     env.recco.throttle(times=2, retry_after=0.1)
     await env.link(ANN)
-    sources = env.repo.feature_sources(env.world.in_reccobeats)
+    sources = env.storage.tracks.feature_sources(env.world.in_reccobeats)
     assert set(sources) == set(env.world.in_reccobeats)
 
 
@@ -100,10 +100,12 @@ async def test_reccobeats_down_leaves_features_missing_but_the_library_read(
 ) -> None:
     env.recco.fail(times=1000)
     await env.link(ANN)
-    uid = await env.service.uid(ANN)
-    assert env.repo.library_size(uid) == len(env.world.library_ids)
-    assert not env.repo.feature_sources(env.world.in_reccobeats)
-    assert not env.repo.feature_misses(env.world.unknown, "reccobeats")  # a failure isn't a miss
+    uid = await env.uid(ANN)
+    assert env.storage.taste.library_size(uid) == len(env.world.library_ids)
+    assert not env.storage.tracks.feature_sources(env.world.in_reccobeats)
+    assert not env.storage.tracks.feature_misses(
+        env.world.unknown, "reccobeats"
+    )  # a failure isn't a miss
     assert any("reccobeats could not be reached" in n for n in env.notes)
 
 
@@ -117,14 +119,14 @@ async def test_legacy_audio_features_are_asked_only_in_legacy_mode(
         await legacy.link(ANN)
         calls = legacy.spotify.calls("/v1/audio-features")
         assert calls and all(len(q["ids"].split(",")) <= 100 for _, _, q in calls)
-        sources = legacy.repo.feature_sources(legacy.world.in_reccobeats)
+        sources = legacy.storage.tracks.feature_sources(legacy.world.in_reccobeats)
         assert set(sources.values()) == {"spotify_legacy"}
 
 
 async def test_long_reads_report_progress_in_the_chat(tmp_path: Path) -> None:
     async with spotify_env(tmp_path, saved=400) as env:
-        env.linking.sync.progress_every = 0.0
-        env.linking.sync.chain.progress_every = 0.0
+        env.library.reader.progress_every = 0.0
+        env.library.reader.chain.progress_every = 0.0
         env.spotify.latency = 0.01
         await env.link(ANN)
         assert any(n.startswith("Read ") and "of 400 saved tracks" in n for n in env.notes)
@@ -147,7 +149,7 @@ async def test_features_are_looked_up_while_the_library_is_still_being_read(
         assert max(Counter(env.recco.asked).values()) == 1  # a track in two lists: asked once
         assert all(len(ids) <= 40 for ids in env.recco.requests)
         world = env.world
-        sources = env.repo.feature_sources(world.library_ids)
+        sources = env.storage.tracks.feature_sources(world.library_ids)
         assert {sources[t] for t in world.in_reccobeats} == {"reccobeats"}
         total = len(world.library_ids)
         found = total - len(world.unknown)
@@ -181,26 +183,26 @@ async def test_a_read_that_fails_midway_stops_its_feature_lookups(tmp_path: Path
 
 async def _a_day_later(env: SpotifyEnv, uid: int) -> None:
     """As if the library was last read two days ago."""
-    env.repo.update_user_settings(uid, spotify_synced_at=time.time() - 2 * 86400)
+    env.storage.users.update_user_settings(uid, spotify_synced_at=time.time() - 2 * 86400)
 
 
 async def test_an_old_library_read_is_refreshed_in_the_background_on_recommend(
     env: SpotifyEnv,
 ) -> None:
     await env.link(ANN)
-    uid = await env.service.uid(ANN)
+    uid = await env.uid(ANN)
     assert not (await env.say(ANN, "/recommend 3")).error
     new = env.world.search_only[0]
     env.world.user.saved.insert(0, (new, "2026-11-30T10:00:00Z"))  # saved since
-    version = env.repo.taste_version(uid)
+    version = env.storage.taste.taste_version(uid)
     await _a_day_later(env, uid)
     env.notes.clear()
     reply = await env.say(ANN, "/recommend 3")
     assert not reply.error and len(reply.tracks) == 3
     assert not any("Still reading" in n for n in env.notes)  # answered without waiting
     await env.synced(ANN)
-    assert new in set(env.repo.library(uid)["track_id"])
-    assert env.repo.taste_version(uid) > version  # the new track gets learned
+    assert new in set(env.storage.taste.library(uid)["track_id"])
+    assert env.storage.taste.taste_version(uid) > version  # the new track gets learned
     reads = len(env.spotify.calls("/v1/me/tracks"))
     await env.say(ANN, "/recommend 3")
     await env.synced(ANN)
@@ -209,15 +211,18 @@ async def test_an_old_library_read_is_refreshed_in_the_background_on_recommend(
 
 async def test_a_refresh_that_finds_nothing_new_keeps_the_model(env: SpotifyEnv) -> None:
     await env.link(ANN)
-    uid = await env.service.uid(ANN)
+    uid = await env.uid(ANN)
     await env.say(ANN, "/recommend 3")
     await env.settle()
-    version, trained = env.repo.taste_version(uid), env.repo.model_record(uid, "taste")
+    version, trained = (
+        env.storage.taste.taste_version(uid),
+        env.storage.taste.model_record(uid, "taste"),
+    )
     await _a_day_later(env, uid)
     reads = len(env.spotify.calls("/v1/me/tracks"))
     await env.say(ANN, "/recommend 3")
     await env.synced(ANN)
     await env.settle()
     assert len(env.spotify.calls("/v1/me/tracks")) > reads  # it was read again
-    assert env.repo.taste_version(uid) == version
-    assert env.repo.model_record(uid, "taste")["trained_at"] == trained["trained_at"]
+    assert env.storage.taste.taste_version(uid) == version
+    assert env.storage.taste.model_record(uid, "taste")["trained_at"] == trained["trained_at"]

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from bot.core.replies import Button, ChatUser, Reply
-from bot.core.workout_messages import StatusReply
-from storage.repository import Repository
+from bot.core.cards import track_card
+from bot.core.commands import offered
+from bot.core.replies import Button, ChatUser, Reply, StatusReply
 from tests.fakes.fake_telegram import callback, document
 from tests.integration.telegram_rig import TelegramRig, library_csv, start_rig, stop_rig
 
@@ -29,10 +29,10 @@ def genre_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture
 async def rig(
-    repo: Repository, tmp_path: Path, genre_dir: Path, caplog: pytest.LogCaptureFixture
+    tmp_path: Path, genre_dir: Path, caplog: pytest.LogCaptureFixture
 ) -> AsyncIterator[TelegramRig]:
     caplog.set_level(logging.DEBUG)  # everything is captured: no token may appear in it
-    started = await start_rig(repo, tmp_path, genre_dir)
+    started = await start_rig(tmp_path, genre_dir)
     yield started
     await stop_rig(started)
     assert started.fake.token not in caplog.text
@@ -48,6 +48,7 @@ async def test_help_is_answered_and_the_command_menu_published(rig: TelegramRig)
     names = {c["command"] for c in menu}
     assert {"recommend", "genre", "stats", "digest", "import", "workout"} <= names
     assert "quit" not in names
+    assert [c["command"] for c in menu] == [s.name for s in offered("telegram")]
     assert rig.fake.sent("getMe") and rig.fake.sent("deleteWebhook")  # polling, not a webhook
 
 
@@ -81,8 +82,8 @@ async def test_csv_upload_recommend_feedback_button_stats_and_digest(
     await rig.fake.send_update(callback(f"fb:like:{ids[1]}", user_id=ANN))
     answered = await rig.fake.wait_for("answerCallbackQuery", after=mark)
     assert answered.params["text"].startswith("Noted: you liked")
-    uid = await rig.service.uid(ChatUser("telegram", str(ANN)))
-    assert rig.service.repo.feedback(uid) == {ids[1]: 1}
+    uid = await rig.service.users.uid(ChatUser("telegram", str(ANN)))
+    assert rig.app.storage.taste.feedback(uid) == {ids[1]: 1}
     await rig.settle()
 
     # /stats: the text, then the PNG as a photo.
@@ -96,7 +97,7 @@ async def test_csv_upload_recommend_feedback_button_stats_and_digest(
     # /digest on is stored in the user's settings.
     switched = await rig.reply_to("/digest on", "Weekly digest")
     assert "is on" in switched.text
-    assert rig.service.repo.user_settings(uid)["digest"]["on"] is True
+    assert rig.app.storage.users.user_settings(uid)["digest"]["on"] is True
 
 
 async def test_a_chat_path_import_is_refused(rig: TelegramRig) -> None:
@@ -169,7 +170,7 @@ async def test_a_failing_send_reaches_the_central_error_handler(
 
 async def test_a_long_list_is_split_with_each_part_keeping_its_buttons(rig: TelegramRig) -> None:
     cards = tuple(
-        rig.service._card(str(t), rig.service.catalog.tracks.loc[t], "x" * 120)
+        track_card(str(t), rig.service.catalog.tracks.loc[t], "x" * 120)
         for t in rig.service.catalog.tracks.index[:45]
     )
     buttons = tuple(Button("👍", "like", c.track_id) for c in cards)

@@ -11,15 +11,21 @@ from urllib.parse import parse_qs, urlparse
 import aiohttp
 import pytest
 
+from bot.app import Beatmatch
 from bot.chat.telegram import WEBHOOK_PATH
 from bot.chat.telegram.front import SECRET_HEADER
 from bot.web import create_app
-from storage.repository import Repository
 from tests.fakes import serve
 from tests.fakes.fake_pulsoid import FakePulsoid
 from tests.fakes.fake_telegram import BOT_USERNAME, message
-from tests.fakes.pulsoid_rig import PulsoidRig, make_rig
-from tests.integration.telegram_rig import TelegramRig, start_front, start_rig, stop_rig
+from tests.integration.telegram_rig import (
+    TelegramRig,
+    make_core,
+    start_front,
+    start_rig,
+    stop_rig,
+)
+from tests.rig import rig_config, settle
 
 PUBLIC = "https://beatmatch.example"
 ANN, GROUP = 1001, -5005
@@ -31,11 +37,9 @@ def genre_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture
-async def hooked(
-    repo: Repository, tmp_path: Path, genre_dir: Path
-) -> AsyncIterator[tuple[TelegramRig, str]]:
+async def hooked(tmp_path: Path, genre_dir: Path) -> AsyncIterator[tuple[TelegramRig, str]]:
     """A webhook-mode front and the web server carrying its route: (rig, server address)."""
-    rig = await start_rig(repo, tmp_path, genre_dir, public_url=PUBLIC)
+    rig = await start_rig(tmp_path, genre_dir, public_url=PUBLIC)
     app = create_app(rig.service)
     app.router.add_post(WEBHOOK_PATH, rig.front.webhook)
     runner, base = await serve(app)
@@ -96,24 +100,31 @@ async def test_the_webhook_refuses_strangers_and_garbage(
 
 # -- private answers asked for in a group ---------------------------------------------------------
 @pytest.fixture
-async def pulsoid(
-    repo: Repository, tmp_path: Path
-) -> AsyncIterator[tuple[FakePulsoid, PulsoidRig]]:
+async def pulsoid(tmp_path: Path, genre_dir: Path) -> AsyncIterator[tuple[FakePulsoid, Beatmatch]]:
+    """A FakePulsoid and a core whose Pulsoid app is it (a client id: the device flow)."""
     fake = FakePulsoid()
-    await fake.start()
-    rig = make_rig(fake, repo, tmp_path)
+    base = await fake.start()
+    config = rig_config(
+        tmp_path,
+        BEATMATCH_PULSOID_CLIENT_ID=fake.client_id,
+        BEATMATCH_PULSOID_CLIENT_SECRET=fake.client_secret,
+        BEATMATCH_PULSOID_API_BASE=base,
+        BEATMATCH_PULSOID_OAUTH_BASE=base,
+    )
+    app = make_core(tmp_path, genre_dir, config=config)
     try:
-        yield fake, rig
+        yield fake, app
     finally:
-        await rig.close()
+        await settle(app)
+        await app.shutdown()
         await fake.close()
 
 
 async def test_a_private_answer_in_a_group_goes_to_the_private_chat(
-    pulsoid: tuple[FakePulsoid, PulsoidRig],
+    pulsoid: tuple[FakePulsoid, Beatmatch],
 ) -> None:
-    _, rig = pulsoid
-    fake, front, _ = await start_front(rig.service)
+    _, app = pulsoid
+    fake, front, _ = await start_front(app)
     try:
         mark = len(fake.calls)
         await fake.send_update(message("/link pulsoid", chat_id=GROUP, kind="group"))
@@ -130,10 +141,10 @@ async def test_a_private_answer_in_a_group_goes_to_the_private_chat(
 
 
 async def test_without_a_private_chat_a_deep_link_picks_up_in_private(
-    pulsoid: tuple[FakePulsoid, PulsoidRig],
+    pulsoid: tuple[FakePulsoid, Beatmatch],
 ) -> None:
-    _, rig = pulsoid
-    fake, front, _ = await start_front(rig.service)
+    _, app = pulsoid
+    fake, front, _ = await start_front(app)
     try:
         fake.blocked_chats.add(ANN)  # Ann never opened a private chat with the bot
         mark = len(fake.calls)

@@ -11,28 +11,22 @@ import aiohttp
 import pytest
 from aiohttp import web
 
-from bot.core.catalog import CatalogState
-from bot.core.service import BeatmatchService, ServiceSettings
+from bot.core.catalog import demo_state
 from bot.web import bound_port, start_web
-from recommender.demo_catalog import demo_catalog
-from storage.repository import Repository
+from tests.rig import make_app, settle
 
 
 @pytest.fixture
-async def base(repo: Repository, tmp_path: Path) -> AsyncIterator[str]:
-    """A service without Spotify or Pulsoid configured, served on a free loopback port."""
-    tracks, genres = demo_catalog(size=200)
-    service = BeatmatchService(
-        repo,
-        CatalogState(tracks=tracks, genres=genres, is_demo=True),
-        tmp_path,
-        ServiceSettings(cooldown_seconds=0.0),
-    )
-    runner: web.AppRunner = await start_web(service, "127.0.0.1", 0)
+async def base(tmp_path: Path) -> AsyncIterator[str]:
+    """The core without Spotify or Pulsoid configured, served on a free loopback port."""
+    app = make_app(tmp_path, demo_state(200))
+    runner: web.AppRunner = await start_web(app.service, "127.0.0.1", 0)
     try:
         yield f"http://127.0.0.1:{bound_port(runner)}"
     finally:
         await runner.cleanup()
+        await settle(app)
+        await app.shutdown()
 
 
 async def test_healthz_answers_with_numbers(base: str) -> None:
@@ -47,7 +41,11 @@ async def test_healthz_answers_with_numbers(base: str) -> None:
     [
         ("/callback/spotify?code=abc&state=n.s", 400, "set up on this bot"),
         ("/callback?code=abc&state=n.s", 400, "set up on this bot"),
-        ("/callback/pulsoid?code=abc&state=n.s", 400, "not set up"),
+        # Pulsoid accounts are always wired (a pasted token needs no OAuth client), so a state
+        # this bot never issued gets the expired-link page, as the product's did before; "not set
+        # up" came from a hand-built service without them, which the composition root never makes.
+        ("/callback/pulsoid?code=abc&state=n.s", 200, "not valid any more"),
+        ("/callback/pulsoid?error=access_denied&state=n.s", 200, "linking was cancelled"),
         ("/callback/myspace?code=abc&state=n.s", 404, "no such link"),
     ],
 )

@@ -14,21 +14,22 @@ import pandas as pd
 import pytest
 
 from bot.core.catalog import CatalogState
+from bot.core.delivery import Outbox
 from bot.core.dispatch import handle_text
 from bot.core.errors import BadInput, UserFacingError
-from bot.core.heart_response import HeartSteer
-from bot.core.replies import ChatUser, Reply
-from bot.core.service import BeatmatchService, ServiceSettings
-from bot.core.taste_models import TasteModels
-from bot.core.workout_manager import StreamRequest, WorkoutManager
-from bot.core.workout_messages import StatusReply
+from bot.core.ports import Player
+from bot.core.replies import ChatUser, Reply, StatusReply
+from bot.core.workout.finish import WorkoutFinisher
+from bot.core.workout.live import HeartStreamFactory, StreamRequest
+from bot.core.workout.manager import WorkoutManager
 from recommender.context import Context
-from recommender.ensemble import EnsembleSettings
 from recommender.heart import HeartProfile
-from recommender.taste import TasteSettings
+from recommender.ranking import Steer
 from storage.catalog_csv import read_catalog
-from storage.repository import Repository
+from storage.database import Storage
+from storage.workout_store import WorkoutStore
 from tests.conftest import CatalogFile, ExportifyFile
+from tests.rig import make_app, settle
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 # Resting 60, max 180 (reserve 120): zone 2 from 96, zone 3 from 108, zone 4 from 132 bpm.
@@ -105,7 +106,7 @@ class EnergyPicker:
         context: Context,
         n: int,
         exclude: set[str],
-        steer: HeartSteer | None = None,
+        steer: Steer | None = None,
     ) -> list[tuple[str, str]]:
         self.contexts.append(context)
         pool = self.tracks[~self.tracks.index.isin(list(exclude))]
@@ -126,6 +127,36 @@ class Streams:
         return self.by_user[request.user_id]
 
 
+def build_manager(
+    storage: Storage,
+    tracks: pd.DataFrame,
+    picker: EnergyPicker,
+    streams: HeartStreamFactory,
+    charts_dir: Path,
+    *,
+    inbox: Inbox | None = None,
+    workouts: WorkoutStore | None = None,
+    player: Player | None = None,
+    **options: Any,
+) -> WorkoutManager:
+    """A manager over ``storage`` (or another ``workouts`` store) whose messages go to ``inbox``."""
+    workouts = workouts or storage.workouts
+    outbox = Outbox()
+    outbox.connect(inbox)
+    finisher = WorkoutFinisher(workouts, charts_dir)
+    return WorkoutManager(
+        workouts,
+        storage.tracks,
+        tracks,
+        picker,
+        streams,
+        finisher,
+        outbox,
+        player=player,
+        **options,
+    )
+
+
 @pytest.fixture
 def tracks(tiny_catalog: CatalogFile) -> pd.DataFrame:
     return read_catalog(tiny_catalog.path)[0]
@@ -133,11 +164,12 @@ def tracks(tiny_catalog: CatalogFile) -> pd.DataFrame:
 
 @pytest.fixture
 def parts(
-    repo: Repository, tracks: pd.DataFrame, tmp_path: Path
+    storage: Storage, tracks: pd.DataFrame, tmp_path: Path
 ) -> tuple[WorkoutManager, Streams, Inbox, EnergyPicker]:
     streams, inbox, picker = Streams(), Inbox(), EnergyPicker(tracks)
-    manager = WorkoutManager(repo, tracks, picker, streams, tmp_path / "charts", **EVERY_READING)
-    manager.notifier = inbox
+    manager = build_manager(
+        storage, tracks, picker, streams, tmp_path / "charts", inbox=inbox, **EVERY_READING
+    )
     return manager, streams, inbox, picker
 
 
@@ -149,9 +181,9 @@ async def manager(
     await parts[0].shutdown()
 
 
-def _user(repo: Repository, name: str = "runner") -> int:
-    uid = repo.user_id("telegram", name)
-    repo.update_profile(uid, resting_hr=60, max_hr=180)
+def _user(storage: Storage, name: str = "runner") -> int:
+    uid = storage.users.user_id("telegram", name)
+    storage.workouts.update_profile(uid, resting_hr=60, max_hr=180)
     return uid
 
 
@@ -165,10 +197,10 @@ INTERVALS = script((EASY, 120), (HARD, 180), (LIGHT, 180))
 
 
 async def test_zone_changes_are_announced_with_three_tracks(
-    manager: WorkoutManager, parts: tuple, repo: Repository
+    manager: WorkoutManager, parts: tuple, storage: Storage
 ) -> None:
     _, streams, inbox, _ = parts
-    uid = _user(repo)
+    uid = _user(storage)
     streams.by_user[uid] = ScriptedHeart(INTERVALS)
     reply = await manager.start(uid, goal_zone=None, cadence=None)
     assert "Workout started" in reply.text
@@ -188,10 +220,10 @@ async def test_zone_changes_are_announced_with_three_tracks(
 
 
 async def test_the_music_target_follows_the_heart(
-    manager: WorkoutManager, parts: tuple, repo: Repository
+    manager: WorkoutManager, parts: tuple, storage: Storage
 ) -> None:
     _, streams, _, picker = parts
-    uid = _user(repo)
+    uid = _user(storage)
     streams.by_user[uid] = ScriptedHeart(INTERVALS)
     await manager.start(uid, None, None)
     await _played(streams.by_user[uid])
@@ -204,41 +236,43 @@ async def test_the_music_target_follows_the_heart(
 
 
 async def test_every_sample_is_stored_by_stop(
-    manager: WorkoutManager, parts: tuple, repo: Repository
+    manager: WorkoutManager, parts: tuple, storage: Storage
 ) -> None:
     _, streams, _, _ = parts
-    uid = _user(repo)
+    uid = _user(storage)
     samples = script((EASY, 33), (HARD, 4))  # 37 samples: not a multiple of any flush batch
     streams.by_user[uid] = ScriptedHeart(samples)
     await manager.start(uid, None, None)
     await _played(streams.by_user[uid])
-    (workout,) = repo.open_workouts(uid)
+    (workout,) = storage.workouts.open_workouts(uid)
     await manager.stop(uid)
-    assert repo.workout_samples(workout["id"]) == samples
-    assert repo.open_workouts(uid) == []
+    assert storage.workouts.workout_samples(workout["id"]) == samples
+    assert storage.workouts.open_workouts(uid) == []
 
 
 async def test_samples_are_stored_while_the_workout_runs(
-    manager: WorkoutManager, parts: tuple, repo: Repository
+    manager: WorkoutManager, parts: tuple, storage: Storage
 ) -> None:
     _, streams, _, _ = parts
-    uid = _user(repo)
+    uid = _user(storage)
     streams.by_user[uid] = ScriptedHeart(script((EASY, 60)))
     await manager.start(uid, None, None)
     await _played(streams.by_user[uid])
-    (workout,) = repo.open_workouts(uid)
-    assert len(repo.workout_samples(workout["id"])) >= 55  # at most a few seconds wait in memory
+    (workout,) = storage.workouts.open_workouts(uid)
+    assert (
+        len(storage.workouts.workout_samples(workout["id"])) >= 55
+    )  # at most a few seconds wait in memory
 
 
 async def test_stop_gives_a_summary_with_a_chart(
-    manager: WorkoutManager, parts: tuple, repo: Repository
+    manager: WorkoutManager, parts: tuple, storage: Storage
 ) -> None:
     _, streams, _, _ = parts
-    uid = _user(repo)
+    uid = _user(storage)
     streams.by_user[uid] = ScriptedHeart(INTERVALS)
     await manager.start(uid, 3, None)
     await _played(streams.by_user[uid])
-    (workout,) = repo.open_workouts(uid)
+    (workout,) = storage.workouts.open_workouts(uid)
     reply = await manager.stop(uid)
     assert reply.title == "Workout summary"
     assert "8.0 min" in reply.text  # 480 one-second samples
@@ -246,17 +280,17 @@ async def test_stop_gives_a_summary_with_a_chart(
     (chart,) = reply.charts
     assert chart.path.is_file()
     assert chart.path.read_bytes()[:8] == PNG_MAGIC
-    finished = repo.finished_workouts(uid)
+    finished = storage.workouts.finished_workouts(uid)
     assert list(finished["id"]) == [workout["id"]]
     assert '"zone_changes": 2' in finished.loc[0, "summary"]
-    assert repo.workout_tracks(workout["id"]), "suggested tracks are stored"
+    assert storage.workouts.workout_tracks(workout["id"]), "suggested tracks are stored"
 
 
 async def test_stop_twice_is_a_user_error(
-    manager: WorkoutManager, parts: tuple, repo: Repository
+    manager: WorkoutManager, parts: tuple, storage: Storage
 ) -> None:
     _, streams, _, _ = parts
-    uid = _user(repo)
+    uid = _user(storage)
     streams.by_user[uid] = ScriptedHeart(script((EASY, 10)))
     await manager.start(uid, None, None)
     await _played(streams.by_user[uid])
@@ -266,10 +300,10 @@ async def test_stop_twice_is_a_user_error(
 
 
 async def test_stop_before_any_sample(
-    manager: WorkoutManager, parts: tuple, repo: Repository
+    manager: WorkoutManager, parts: tuple, storage: Storage
 ) -> None:
     _, streams, _, _ = parts
-    uid = _user(repo)
+    uid = _user(storage)
     streams.by_user[uid] = ScriptedHeart([])
     await manager.start(uid, None, None)
     status = manager.status(uid)
@@ -280,22 +314,22 @@ async def test_stop_before_any_sample(
 
 
 async def test_start_twice_is_a_user_error(
-    manager: WorkoutManager, parts: tuple, repo: Repository
+    manager: WorkoutManager, parts: tuple, storage: Storage
 ) -> None:
     _, streams, _, _ = parts
-    uid = _user(repo)
+    uid = _user(storage)
     streams.by_user[uid] = ScriptedHeart(script((EASY, 5)))
     await manager.start(uid, None, None)
     with pytest.raises(BadInput, match="already running"):
         await manager.start(uid, None, None)
-    assert len(repo.open_workouts(uid)) == 1
+    assert len(storage.workouts.open_workouts(uid)) == 1
 
 
 async def test_status_during_a_workout(
-    manager: WorkoutManager, parts: tuple, repo: Repository
+    manager: WorkoutManager, parts: tuple, storage: Storage
 ) -> None:
     _, streams, _, _ = parts
-    uid = _user(repo)
+    uid = _user(storage)
     streams.by_user[uid] = ScriptedHeart(script((HARD, 90)))
     await manager.start(uid, None, None)
     await _played(streams.by_user[uid])
@@ -306,10 +340,10 @@ async def test_status_during_a_workout(
 
 
 async def test_a_finished_plan_stops_by_itself_and_says_so(
-    manager: WorkoutManager, parts: tuple, repo: Repository
+    manager: WorkoutManager, parts: tuple, storage: Storage
 ) -> None:
     _, streams, inbox, _ = parts
-    uid = _user(repo)
+    uid = _user(storage)
     samples = script((EASY, 40))
     streams.by_user[uid] = ScriptedHeart(samples, then="end")
     await manager.start(uid, None, None)
@@ -320,15 +354,15 @@ async def test_a_finished_plan_stops_by_itself_and_says_so(
     assert len(summaries) == 1
     assert "plan is over" in summaries[0].text
     assert uid not in manager.live
-    (finished,) = repo.finished_workouts(uid)["id"]
-    assert repo.workout_samples(int(finished)) == samples
+    (finished,) = storage.workouts.finished_workouts(uid)["id"]
+    assert storage.workouts.workout_samples(int(finished)) == samples
 
 
 async def test_a_failing_stream_apologises_and_keeps_the_bot_running(
-    manager: WorkoutManager, parts: tuple, repo: Repository
+    manager: WorkoutManager, parts: tuple, storage: Storage
 ) -> None:
     _, streams, inbox, _ = parts
-    uid, other = _user(repo, "unlucky"), _user(repo, "other")
+    uid, other = _user(storage, "unlucky"), _user(storage, "other")
     streams.by_user[uid] = ScriptedHeart(script((EASY, 30)), fail_after=12)
     streams.by_user[other] = ScriptedHeart(script((EASY, 20)))
     await manager.start(uid, None, None)
@@ -336,8 +370,8 @@ async def test_a_failing_stream_apologises_and_keeps_the_bot_running(
     apologies = [r for u, r in inbox.messages if u == uid and r.error]
     assert len(apologies) == 1
     assert "Sorry" in apologies[0].text
-    (workout,) = repo.open_workouts(uid)
-    assert len(repo.workout_samples(workout["id"])) == 12  # what was recorded is saved
+    (workout,) = storage.workouts.open_workouts(uid)
+    assert len(storage.workouts.workout_samples(workout["id"])) == 12  # what was recorded is saved
     summary = await manager.stop(uid)
     assert summary.charts[0].path.is_file()
     await manager.start(other, None, None)  # the manager still serves everyone
@@ -346,29 +380,29 @@ async def test_a_failing_stream_apologises_and_keeps_the_bot_running(
 
 
 async def test_a_failing_notifier_does_not_stop_the_workout(
-    manager: WorkoutManager, parts: tuple, repo: Repository
+    manager: WorkoutManager, parts: tuple, storage: Storage
 ) -> None:
     _, streams, _, _ = parts
 
     async def broken(_user_id: int, _reply: Reply) -> None:
         raise RuntimeError("chat is down")
 
-    manager.notifier = broken
-    uid = _user(repo)
+    manager.outbox.connect(broken)
+    uid = _user(storage)
     streams.by_user[uid] = ScriptedHeart(INTERVALS)
     await manager.start(uid, None, None)
     await _played(streams.by_user[uid])
-    (workout,) = repo.open_workouts(uid)
+    (workout,) = storage.workouts.open_workouts(uid)
     reply = await manager.stop(uid)
     assert "2 zone changes" in reply.text
-    assert len(repo.workout_samples(workout["id"])) == len(INTERVALS)
+    assert len(storage.workouts.workout_samples(workout["id"])) == len(INTERVALS)
 
 
 async def test_two_users_work_out_at_once(
-    manager: WorkoutManager, parts: tuple, repo: Repository
+    manager: WorkoutManager, parts: tuple, storage: Storage
 ) -> None:
     _, streams, inbox, _ = parts
-    ann, bob = _user(repo, "ann"), _user(repo, "bob")
+    ann, bob = _user(storage, "ann"), _user(storage, "bob")
     streams.by_user[ann] = ScriptedHeart(INTERVALS)
     streams.by_user[bob] = ScriptedHeart(script((EASY, 200)))
     await manager.start(ann, None, None)
@@ -382,11 +416,11 @@ async def test_two_users_work_out_at_once(
 
 
 async def test_profile_from_the_database_sets_the_zones(
-    manager: WorkoutManager, parts: tuple, repo: Repository
+    manager: WorkoutManager, parts: tuple, storage: Storage
 ) -> None:
     _, streams, _, _ = parts
-    uid = repo.user_id("telegram", "fit")
-    repo.update_profile(uid, age=34, resting_hr=58, goal_zone=3)
+    uid = storage.users.user_id("telegram", "fit")
+    storage.workouts.update_profile(uid, age=34, resting_hr=58, goal_zone=3)
     streams.by_user[uid] = ScriptedHeart([])
     reply = await manager.start(uid, None, None)
     assert streams.profiles[uid] == HeartProfile(age=34, resting_hr=58, goal_zone=3)
@@ -396,24 +430,24 @@ async def test_profile_from_the_database_sets_the_zones(
 
 
 async def test_shutdown_keeps_the_workout_open_with_its_samples(
-    parts: tuple, repo: Repository
+    parts: tuple, storage: Storage
 ) -> None:
     manager, streams, _, _ = parts
-    uid = _user(repo)
+    uid = _user(storage)
     streams.by_user[uid] = ScriptedHeart(script((EASY, 23)))
     await manager.start(uid, None, None)
     await _played(streams.by_user[uid])
     await manager.shutdown()
-    (workout,) = repo.open_workouts(uid)
-    assert len(repo.workout_samples(workout["id"])) == 23
+    (workout,) = storage.workouts.open_workouts(uid)
+    assert len(storage.workouts.workout_samples(workout["id"])) == 23
     assert manager.live == {}
 
 
 async def test_discard_forgets_the_live_workout_and_its_charts(
-    manager: WorkoutManager, parts: tuple, repo: Repository
+    manager: WorkoutManager, parts: tuple, storage: Storage
 ) -> None:
     _, streams, _, _ = parts
-    uid = _user(repo)
+    uid = _user(storage)
     streams.by_user[uid] = ScriptedHeart(script((EASY, 10)))
     await manager.start(uid, None, None)
     await _played(streams.by_user[uid])
@@ -426,12 +460,12 @@ async def test_discard_forgets_the_live_workout_and_its_charts(
     assert manager.context(uid) is None
 
 
-class SlowDiskRepository(Repository):
-    """The real repository on a disk that stalls: the first sample write waits for ``release``
-    (or three seconds, so code that waits for the write still finishes)."""
+class SlowDiskWorkouts(WorkoutStore):
+    """The real workouts store on a disk that stalls: the first sample write waits for
+    ``release`` (or three seconds, so code that waits for the write still finishes)."""
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
+    def __init__(self, storage: Storage) -> None:
+        super().__init__(storage.sql)
         self.writing = asyncio.Event()
         self.release = threading.Event()
         self.loop = asyncio.get_running_loop()
@@ -445,13 +479,20 @@ class SlowDiskRepository(Repository):
 async def test_samples_being_written_when_stop_comes_are_stored_before_stop_returns(
     tmp_path: Path, tracks: pd.DataFrame
 ) -> None:
-    slow = SlowDiskRepository(Repository.open(tmp_path / "slow.db").db)
+    storage = Storage.open(tmp_path / "slow.db")
+    slow = SlowDiskWorkouts(storage)
     try:
         streams = Streams()
-        manager = WorkoutManager(
-            slow, tracks, EnergyPicker(tracks), streams, tmp_path / "charts", **EVERY_READING
+        manager = build_manager(
+            storage,
+            tracks,
+            EnergyPicker(tracks),
+            streams,
+            tmp_path / "charts",
+            workouts=slow,
+            **EVERY_READING,
         )
-        uid = _user(slow)
+        uid = _user(storage)
         streams.by_user[uid] = ScriptedHeart(script((EASY, 8)))
         await manager.start(uid, None, None)
         (workout,) = slow.open_workouts(uid)
@@ -467,7 +508,7 @@ async def test_samples_being_written_when_stop_comes_are_stored_before_stop_retu
     finally:
         slow.release.set()
         await asyncio.sleep(0.1)
-        slow.close()
+        storage.close()
 
 
 class NoMonitor:
@@ -478,90 +519,81 @@ class NoMonitor:
 
 
 async def test_a_stream_that_cannot_open_leaves_no_open_workout(
-    repo: Repository, tracks: pd.DataFrame, tmp_path: Path
+    storage: Storage, tracks: pd.DataFrame, tmp_path: Path
 ) -> None:
-    manager = WorkoutManager(repo, tracks, EnergyPicker(tracks), NoMonitor(), tmp_path)
-    uid = _user(repo)
+    manager = build_manager(storage, tracks, EnergyPicker(tracks), NoMonitor(), tmp_path)
+    uid = _user(storage)
     with pytest.raises(UserFacingError, match="Pulsoid"):
         await manager.start(uid, None, None)
     assert uid not in manager.live
-    assert repo.open_workouts(uid) == []
+    assert storage.workouts.open_workouts(uid) == []
 
 
 async def test_workout_commands_through_the_service(
-    repo: Repository, tiny_catalog: CatalogFile, tiny_exportify: ExportifyFile, tmp_path: Path
+    storage: Storage, tiny_catalog: CatalogFile, tiny_exportify: ExportifyFile, tmp_path: Path
 ) -> None:
     tracks, genres = read_catalog(tiny_catalog.path)
     catalog = CatalogState(tracks=tracks, genres=genres, is_demo=False)
-    fast = TasteSettings(ensemble=EnsembleSettings(rf_trees=20, xgb_rounds=20, n_jobs=1))
-    service = BeatmatchService(
-        repo,
-        catalog,
-        tmp_path,
-        ServiceSettings(cooldown_seconds=0),
-        taste=TasteModels(repo, catalog, tmp_path / "models", fast),
-    )
     streams, inbox = Streams(), Inbox()
-    service.workouts = WorkoutManager(
-        repo, tracks, service.pick_for_context, streams, tmp_path, **EVERY_READING
-    )
-    service.workouts.notifier = inbox
+    app = make_app(tmp_path, catalog, storage=storage, heart_streams=streams)
+    app.outbox.connect(inbox)
+    service = app.service
     user = ChatUser("console", "me")
-    await service.import_library(user, str(tiny_exportify.path))
-    uid = await service.uid(user)
-    await service.profile(user, {"resting_hr": "60", "max_hr": "180"})
-    streams.by_user[uid] = ScriptedHeart(INTERVALS)
     try:
-        started = await service.workout(user, "start", {"goal": "moderate"})
+        await service.taste.import_library(user, str(tiny_exportify.path))
+        uid = await service.users.uid(user)
+        await service.workout.profile(user, resting_hr=60, max_hr=180)
+        streams.by_user[uid] = ScriptedHeart(INTERVALS)
+        started = await handle_text(service, user, "/workout start goal:moderate")
         assert "Goal: zone 3 (moderate)" in started.text
         await _played(streams.by_user[uid])
-        assert "zone 2" in (await service.workout(user, "status")).text
-        during = await service.recommend(user, 3)
+        assert "zone 2" in (await service.workout.workout(user, "status")).text
+        during = await service.taste.recommend(user, 3)
         assert "following your heart rate" in during.title
-        library = set(repo.library(uid)["track_id"])
+        library = set(storage.taste.library(uid)["track_id"])
         for message in inbox.zone_messages(uid):
             assert len(message.tracks) == 3
             assert not {c.track_id for c in message.tracks} & library
-        summary = await service.workout(user, "stop")
+        summary = await service.workout.workout(user, "stop")
         assert summary.charts[0].path.is_file()
         with pytest.raises(BadInput):
-            await service.workout(user, "dance")
+            await service.workout.workout(user, "dance")
     finally:
-        await service.workouts.shutdown()
-        await asyncio.gather(*service._training.values(), return_exceptions=True)
+        await settle(app)
+        await app.shutdown()
 
 
 async def test_zone_messages_are_status_messages_with_one_edit_key_per_workout(
-    manager: WorkoutManager, parts: tuple, repo: Repository
+    manager: WorkoutManager, parts: tuple, storage: Storage
 ) -> None:
     _, streams, inbox, _ = parts
-    uid = _user(repo)
+    uid = _user(storage)
     streams.by_user[uid] = ScriptedHeart(INTERVALS)
     await manager.start(uid, None, None)
     await _played(streams.by_user[uid])
     messages = inbox.zone_messages(uid)
     assert len(messages) == 2
     assert all(isinstance(m, StatusReply) for m in messages)
-    (workout,) = repo.open_workouts(uid)
-    assert {m.edit_key for m in messages} == {f"workout-{workout['id']}"}  # type: ignore[attr-defined]
+    (workout,) = storage.workouts.open_workouts(uid)
+    assert {m.edit_key for m in messages} == {f"workout-{workout['id']}"}
 
 
 async def test_readings_are_stored_downsampled_to_one_per_five_seconds(
-    repo: Repository, tracks: pd.DataFrame, tmp_path: Path
+    storage: Storage, tracks: pd.DataFrame, tmp_path: Path
 ) -> None:
     streams = Streams()
-    manager = WorkoutManager(
-        repo, tracks, EnergyPicker(tracks), streams, tmp_path, store_every=5.0, flush_every=0.01
+    manager = build_manager(
+        storage, tracks, EnergyPicker(tracks), streams, tmp_path, store_every=5.0, flush_every=0.01
     )
-    uid = _user(repo)
+    uid = _user(storage)
     samples = script((EASY, 30), (HARD, 30))  # t = 0 … 59
     streams.by_user[uid] = ScriptedHeart(samples)
     try:
         await manager.start(uid, None, None)
         await _played(streams.by_user[uid])
-        (workout,) = repo.open_workouts(uid)
+        (workout,) = storage.workouts.open_workouts(uid)
         await manager.stop(uid)
-        stored = repo.workout_samples(workout["id"])
+        stored = storage.workouts.workout_samples(workout["id"])
         assert [t for t, _ in stored] == [4.0 + 5 * k for k in range(12)]  # each window's last
         assert [hr for _, hr in stored] == [EASY] * 6 + [HARD] * 6  # each window's mean
     finally:
@@ -569,14 +601,20 @@ async def test_readings_are_stored_downsampled_to_one_per_five_seconds(
 
 
 async def test_a_silent_monitor_is_told_once(
-    repo: Repository, tracks: pd.DataFrame, tmp_path: Path
+    storage: Storage, tracks: pd.DataFrame, tmp_path: Path
 ) -> None:
     streams, inbox = Streams(), Inbox()
-    manager = WorkoutManager(
-        repo, tracks, EnergyPicker(tracks), streams, tmp_path, offline_after=0.2, **EVERY_READING
+    manager = build_manager(
+        storage,
+        tracks,
+        EnergyPicker(tracks),
+        streams,
+        tmp_path,
+        inbox=inbox,
+        offline_after=0.2,
+        **EVERY_READING,
     )
-    manager.notifier = inbox
-    uid = _user(repo)
+    uid = _user(storage)
     streams.by_user[uid] = ScriptedHeart(script((EASY, 10)))  # then nothing more
     try:
         await manager.start(uid, None, None)
@@ -605,15 +643,21 @@ class FakePlayer:
 
 
 async def test_each_pick_is_queued_on_the_player_when_the_scope_was_granted(
-    repo: Repository, tracks: pd.DataFrame, tmp_path: Path
+    storage: Storage, tracks: pd.DataFrame, tmp_path: Path
 ) -> None:
     streams, inbox = Streams(), Inbox()
-    ann, bob = _user(repo, "ann"), _user(repo, "bob")
+    ann, bob = _user(storage, "ann"), _user(storage, "bob")
     player = FakePlayer(granted={ann})
-    manager = WorkoutManager(
-        repo, tracks, EnergyPicker(tracks), streams, tmp_path, player=player, **EVERY_READING
+    manager = build_manager(
+        storage,
+        tracks,
+        EnergyPicker(tracks),
+        streams,
+        tmp_path,
+        inbox=inbox,
+        player=player,
+        **EVERY_READING,
     )
-    manager.notifier = inbox
     streams.by_user[ann] = ScriptedHeart(INTERVALS)
     streams.by_user[bob] = ScriptedHeart(INTERVALS)
     try:
@@ -622,23 +666,29 @@ async def test_each_pick_is_queued_on_the_player_when_the_scope_was_granted(
         await manager.start(bob, None, None)
         await _played(streams.by_user[ann])
         await _played(streams.by_user[bob])
-        (workout,) = repo.open_workouts(ann)
-        suggested = [r["track_id"] for r in repo.workout_tracks(workout["id"])]
+        (workout,) = storage.workouts.open_workouts(ann)
+        suggested = [r["track_id"] for r in storage.workouts.workout_tracks(workout["id"])]
         assert player.queued == [(ann, t) for t in suggested]
     finally:
         await manager.shutdown()
 
 
 async def test_a_player_that_cannot_queue_is_mentioned_once(
-    repo: Repository, tracks: pd.DataFrame, tmp_path: Path
+    storage: Storage, tracks: pd.DataFrame, tmp_path: Path
 ) -> None:
     streams, inbox = Streams(), Inbox()
-    uid = _user(repo)
+    uid = _user(storage)
     player = FakePlayer(granted={uid}, fail=True)
-    manager = WorkoutManager(
-        repo, tracks, EnergyPicker(tracks), streams, tmp_path, player=player, **EVERY_READING
+    manager = build_manager(
+        storage,
+        tracks,
+        EnergyPicker(tracks),
+        streams,
+        tmp_path,
+        inbox=inbox,
+        player=player,
+        **EVERY_READING,
     )
-    manager.notifier = inbox
     streams.by_user[uid] = ScriptedHeart(INTERVALS)
     try:
         await manager.start(uid, None, None)
@@ -651,21 +701,21 @@ async def test_a_player_that_cannot_queue_is_mentioned_once(
 
 
 async def test_workout_start_takes_goal_and_cadence_as_plain_words(
-    repo: Repository, tracks: pd.DataFrame, tmp_path: Path
+    storage: Storage, tracks: pd.DataFrame, tmp_path: Path
 ) -> None:
     catalog = CatalogState(
         tracks=tracks, genres=pd.DataFrame(columns=["track_id", "genre"]), is_demo=False
     )
-    service = BeatmatchService(repo, catalog, tmp_path, ServiceSettings(cooldown_seconds=0))
     streams = Streams()
-    service.workouts = WorkoutManager(repo, tracks, EnergyPicker(tracks), streams, tmp_path)
+    app = make_app(tmp_path, catalog, storage=storage, heart_streams=streams)
     user = ChatUser("console", "me")
-    uid = await service.uid(user)
-    streams.by_user[uid] = ScriptedHeart([])
     try:
-        reply = await handle_text(service, user, "/workout start vigorous 172")
+        uid = await app.service.users.uid(user)
+        streams.by_user[uid] = ScriptedHeart([])
+        reply = await handle_text(app.service, user, "/workout start vigorous 172")
         assert "Goal: zone 4 (vigorous)" in reply.text and "Cadence: 172" in reply.text
-        wrong = await handle_text(service, user, "/workout stop 3")
+        wrong = await handle_text(app.service, user, "/workout stop 3")
         assert wrong.error
     finally:
-        await service.workouts.shutdown()
+        await settle(app)
+        await app.shutdown()

@@ -11,14 +11,19 @@ import pytest
 from cryptography.fernet import Fernet
 
 from bot.core.catalog import demo_state
-from bot.core.service import BeatmatchService, ServiceSettings
-from bot.core.workout_manager import WorkoutManager
-from bot.core.workout_messages import StatusReply
+from bot.core.delivery import Outbox
+from bot.core.replies import StatusReply
+from bot.core.taste.models import TasteModels
+from bot.core.taste.picker import TastePicker
+from bot.core.workout.finish import WorkoutFinisher
+from bot.core.workout.live import StreamRequest
+from bot.core.workout.manager import WorkoutManager
 from bot.sources.simulated_heart import SimulatedHeart, SimulatedStream
 from recommender.heart import HeartProfile
-from storage.repository import Repository
+from storage.database import Storage
 from tests.fakes.fake_pulsoid import FakePulsoid
 from tests.fakes.pulsoid_rig import Inbox, eventually, make_rig
+from tests.rig import FAST
 
 DB = "db/beatmatch.db"
 
@@ -36,8 +41,8 @@ async def test_a_clean_restart_loses_nothing_and_the_workout_carries_on(
     fake: FakePulsoid, tmp_path: Path
 ) -> None:
     key = Fernet.generate_key()
-    repo = Repository.open(tmp_path / DB)
-    first = make_rig(fake, repo, tmp_path, key=key, store_every=0.0)
+    storage = Storage.open(tmp_path / DB)
+    first = make_rig(fake, storage, tmp_path, key=key, store_every=0.0)
     uid = await first.user()
     await first.link(uid)
     await first.manager.start(uid, 3, 170)
@@ -45,12 +50,12 @@ async def test_a_clean_restart_loses_nothing_and_the_workout_carries_on(
     await first.close()  # the bot stops: everything read so far is stored
     before = first.manager.writer.pending_count()
     assert before == 0
-    (row,) = repo.open_workouts(uid)
-    stored = repo.workout_samples(row["id"])
-    repo.close()
+    (row,) = storage.workouts.open_workouts(uid)
+    stored = storage.workouts.workout_samples(row["id"])
+    storage.close()
 
-    repo = Repository.open(tmp_path / DB)  # the bot starts again
-    second = make_rig(fake, repo, tmp_path, key=key, store_every=0.0)
+    storage = Storage.open(tmp_path / DB)  # the bot starts again
+    second = make_rig(fake, storage, tmp_path, key=key, store_every=0.0)
     try:
         assert await second.manager.resume_all() == 1
         live = second.manager.live[uid]
@@ -64,33 +69,36 @@ async def test_a_clean_restart_loses_nothing_and_the_workout_carries_on(
         assert len(fake.sockets) == 1  # reconnected, once
         summary = await second.manager.stop(uid)
         assert summary.title == "Workout summary"
-        assert repo.open_workouts(uid) == []
-        assert len(repo.workout_samples(row["id"])) == live.session.summary().samples
+        assert storage.workouts.open_workouts(uid) == []
+        assert len(storage.workouts.workout_samples(row["id"])) == live.session.summary().samples
     finally:
         await second.close()
-        repo.close()
+        storage.close()
 
 
 async def test_a_crash_keeps_every_acknowledged_sample(fake: FakePulsoid, tmp_path: Path) -> None:
     key = Fernet.generate_key()
-    repo = Repository.open(tmp_path / DB)
-    first = make_rig(fake, repo, tmp_path, key=key, store_every=0.0, flush_every=0.05)
+    storage = Storage.open(tmp_path / DB)
+    first = make_rig(fake, storage, tmp_path, key=key, store_every=0.0, flush_every=0.05)
     uid = await first.user()
     await first.link(uid)
     await first.manager.start(uid, None, None)
-    (row,) = repo.open_workouts(uid)
-    await eventually(lambda: len(repo.workout_samples(row["id"])) >= 50)
-    # Crash: every task dies where it stands; no shutdown, no last flush.
+    (row,) = storage.workouts.open_workouts(uid)
+    await eventually(lambda: len(storage.workouts.workout_samples(row["id"])) >= 50)
+    # Crash: the workout's task dies where it stands; no shutdown, no last flush. ``discard``
+    # cancels it and drops the readings not yet stored without storing anything more, as a dead
+    # process would; the workout's row stays open.
     await first.manager.writer.settle()
-    for task in [first.manager.live[uid].task, *first.manager._background]:
-        assert task is not None
-        task.cancel()
+    task = first.manager.live[uid].task
+    assert task is not None
+    first.manager.discard(uid)
+    await asyncio.wait([task])
     await asyncio.sleep(0.05)
-    acknowledged = repo.workout_samples(row["id"])
+    acknowledged = storage.workouts.workout_samples(row["id"])
     await fake.drop_connections()
 
-    repo2 = Repository.open(tmp_path / DB)
-    second = make_rig(fake, repo2, tmp_path, key=key, store_every=0.0)
+    storage2 = Storage.open(tmp_path / DB)
+    second = make_rig(fake, storage2, tmp_path, key=key, store_every=0.0)
     try:
         assert await second.manager.resume_all() == 1
         restored = second.manager.live[uid].session.samples()
@@ -98,17 +106,17 @@ async def test_a_crash_keeps_every_acknowledged_sample(fake: FakePulsoid, tmp_pa
         await eventually(lambda: second.manager.live[uid].session.summary().samples > len(restored))
     finally:
         await second.close()
-        await first.client.close()
-        repo2.close()
-        repo.close()
+        await first.close()  # what the dead process left running (nothing of the workout)
+        storage2.close()
+        storage.close()
 
 
 async def test_downsampled_storage_restores_the_same_zone(
     fake: FakePulsoid, tmp_path: Path
 ) -> None:
     key = Fernet.generate_key()
-    repo = Repository.open(tmp_path / DB)
-    first = make_rig(fake, repo, tmp_path, key=key, store_every=0.1)
+    storage = Storage.open(tmp_path / DB)
+    first = make_rig(fake, storage, tmp_path, key=key, store_every=0.1)
     uid = await first.user()
     fake.heart = lambda _p, _n: 120.0  # zone 3 throughout
     await first.link(uid)
@@ -116,11 +124,11 @@ async def test_downsampled_storage_restores_the_same_zone(
     live = first.manager.live[uid]
     await eventually(lambda: live.session.summary().samples >= 100)
     await first.close()
-    (row,) = repo.open_workouts(uid)
-    stored = repo.workout_samples(row["id"])
+    (row,) = storage.workouts.open_workouts(uid)
+    stored = storage.workouts.workout_samples(row["id"])
     read = live.session.summary().samples
     assert read / 20 < len(stored) < read / 4  # ~10 readings per stored sample at 100 Hz
-    second = make_rig(fake, repo, tmp_path, key=key, store_every=0.1)
+    second = make_rig(fake, storage, tmp_path, key=key, store_every=0.1)
     try:
         await second.manager.resume_all()
         restored = second.manager.live[uid].session
@@ -128,61 +136,64 @@ async def test_downsampled_storage_restores_the_same_zone(
         assert restored.smoothed_hr == pytest.approx(120.0, abs=1.0)
     finally:
         await second.close()
-        repo.close()
+        storage.close()
 
 
 async def test_a_workout_whose_link_was_revoked_is_closed_with_its_summary(
     fake: FakePulsoid, tmp_path: Path
 ) -> None:
     key = Fernet.generate_key()
-    repo = Repository.open(tmp_path / DB)
-    first = make_rig(fake, repo, tmp_path, key=key)
+    storage = Storage.open(tmp_path / DB)
+    first = make_rig(fake, storage, tmp_path, key=key)
     uid = await first.user()
     token = await first.link(uid)
     await first.manager.start(uid, None, None)
     await eventually(lambda: first.manager.live[uid].session.summary().samples >= 20)
     await first.close()
     fake.revoke_token(token)  # while the bot was down
-    second = make_rig(fake, repo, tmp_path, key=key)
+    second = make_rig(fake, storage, tmp_path, key=key)
     try:
         assert await second.manager.resume_all() == 0
         (summary,) = [r for u, r in second.inbox.messages if u == uid]
         assert summary.title == "Workout summary" and "/link pulsoid" in summary.text
-        assert repo.open_workouts(uid) == []
+        assert storage.workouts.open_workouts(uid) == []
     finally:
         await second.close()
-        repo.close()
+        storage.close()
 
 
 async def test_a_simulated_workout_resumes_where_its_plan_was(tmp_path: Path) -> None:
-    repo = Repository.open(tmp_path / DB)
+    storage = Storage.open(tmp_path / DB)
     catalog = demo_state(200)
-    service = BeatmatchService(repo, catalog, tmp_path, ServiceSettings(cooldown_seconds=0))
+    models = TasteModels(storage.taste, storage.tracks, catalog, tmp_path / "models", FAST)
+    picker = TastePicker(models, storage.taste, catalog)
 
-    async def streams(request: object) -> SimulatedStream:
+    async def streams(request: StreamRequest) -> SimulatedStream:
         heart = SimulatedHeart(HeartProfile(resting_hr=60, max_hr=180), seed=1)
-        return SimulatedStream(heart, speed=2000.0, resume_from=request.resume_from or 0.0)  # type: ignore[attr-defined]
+        return SimulatedStream(heart, speed=2000.0, resume_from=request.resume_from or 0.0)
 
     def manager() -> WorkoutManager:
-        built = WorkoutManager(
-            repo,
+        outbox = Outbox()
+        outbox.connect(Inbox())
+        return WorkoutManager(
+            storage.workouts,
+            storage.tracks,
             catalog.tracks,
-            service.pick_for_context,
+            picker.pick,
             streams,
-            tmp_path,
+            WorkoutFinisher(storage.workouts, tmp_path),
+            outbox,
             flush_every=0.02,
             keep_samples=True,
         )
-        built.notifier = Inbox()
-        return built
 
     first = manager()
-    uid = repo.user_id("console", "me")
+    uid = storage.users.user_id("console", "me")
     await first.start(uid, 4, None)
     await eventually(lambda: (first.live[uid].session.last_t or 0) >= 300)
     await first.shutdown()
-    (row,) = repo.open_workouts(uid)
-    last = repo.workout_samples(row["id"])[-1][0]
+    (row,) = storage.workouts.open_workouts(uid)
+    last = storage.workouts.workout_samples(row["id"])[-1][0]
     second = manager()
     try:
         await second.resume_all()
@@ -190,18 +201,18 @@ async def test_a_simulated_workout_resumes_where_its_plan_was(tmp_path: Path) ->
         await eventually(lambda: (session.last_t or 0) > last + 10)
         times = [t for t, _ in session.samples()]
         assert times == sorted(times) and min(t for t in times if t > last) <= last + 2
-        assert repo.workout_tracks(row["id"])  # suggestions survived too
+        assert storage.workouts.workout_tracks(row["id"])  # suggestions survived too
     finally:
         await second.shutdown()
-        repo.close()
+        storage.close()
 
 
 async def test_a_restart_during_a_pulsoid_outage_keeps_the_workout_and_reconnects_later(
     fake: FakePulsoid, tmp_path: Path
 ) -> None:
     key = Fernet.generate_key()
-    repo = Repository.open(tmp_path / DB)
-    first = make_rig(fake, repo, tmp_path, key=key, backoff=(0.05, 0.1))
+    storage = Storage.open(tmp_path / DB)
+    first = make_rig(fake, storage, tmp_path, key=key, backoff=(0.05, 0.1))
     uid = await first.user()
     await first.link(uid)
     await first.manager.start(uid, None, None)
@@ -209,7 +220,7 @@ async def test_a_restart_during_a_pulsoid_outage_keeps_the_workout_and_reconnect
     await first.close()
     port = int(fake.base_url.rsplit(":", 1)[1].strip("/"))
     await fake.close()  # Pulsoid is down while the bot starts again
-    second = make_rig(fake, repo, tmp_path, key=key, backoff=(0.05, 0.1))
+    second = make_rig(fake, storage, tmp_path, key=key, backoff=(0.05, 0.1))
     back = FakePulsoid(frame_interval=0.01, grants=fake.grants)
     try:
         assert await second.manager.resume_all() == 1  # kept, not closed
@@ -218,8 +229,8 @@ async def test_a_restart_during_a_pulsoid_outage_keeps_the_workout_and_reconnect
         await asyncio.sleep(0.3)
         await back.start(port)  # Pulsoid is back
         await eventually(lambda: live.session.summary().samples >= before + 10)
-        assert repo.open_workouts(uid)
+        assert storage.workouts.open_workouts(uid)
     finally:
         await second.close()
         await back.close()
-        repo.close()
+        storage.close()

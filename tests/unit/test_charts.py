@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from bot.core.charts import DPI, FIGSIZE_IN, ZONE_COLOURS, short_label, workout_chart_png
+from bot.core.workout.chart import DPI, FIGSIZE_IN, ZONE_COLOURS, short_label, workout_chart_png
 from recommender.heart import HeartProfile
 
 PROFILE = HeartProfile(resting_hr=60, max_hr=180)

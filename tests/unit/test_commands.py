@@ -6,6 +6,7 @@ import pytest
 
 from bot.core.commands import (
     ALIASES,
+    CHATS,
     COMMAND_NAMES,
     COMMANDS,
     MAX_COMMAND_CHARS,
@@ -138,20 +139,22 @@ def test_parse_int_of_a_huge_number_is_a_short_message() -> None:
 
 
 # -- help ----------------------------------------------------------------------------------------
-def test_help_lists_every_chat_command_with_usage_and_summary() -> None:
-    text = help_text()
+@pytest.mark.parametrize("front", CHATS)
+def test_help_lists_every_chat_command_with_usage_and_summary(front: str) -> None:
+    text = help_text(front=front)
     for spec in COMMANDS:
         if spec.console_only:
             assert spec.usage not in text
-        else:
-            assert spec.usage in text
+        elif front in spec.fronts:
+            assert spec.usage_for(front) in text
             assert spec.summary in text
 
 
 def test_console_help_also_lists_console_commands() -> None:
-    text = help_text(console=True)
+    text = help_text(front="console")
     for spec in COMMANDS:
         assert spec.usage in text
+        assert spec.summary in text
 
 
 @pytest.mark.parametrize("topic", ["recommend", "/recommend", "rec", "RECOMMEND"])

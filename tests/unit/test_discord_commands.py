@@ -1,5 +1,6 @@
 """Discord's slash-command tree: a snapshot of what would be synced (names, options, descriptions,
-limits), Discord's own limits, and that every chat command of the core has a slash command.
+limits), Discord's own limits, that every chat command of the core has a slash command, and that
+the descriptions are the command registry's (tests/unit/test_command_registry.py checks the rest).
 
 After a deliberate change to the commands, refresh the snapshot with
 ``UPDATE_SNAPSHOTS=1 .venv/bin/python -m pytest tests/unit/test_discord_commands.py``.
@@ -18,7 +19,7 @@ import pytest
 from discord.ext import commands
 
 from bot.chat.discord import BeatmatchBot
-from bot.core.commands import COMMANDS
+from bot.core.commands import COMMAND_NAMES, COMMANDS, offered
 
 SNAPSHOT = Path(__file__).parent / "snapshots" / "discord_commands.json"
 NAME = re.compile(r"^[-_a-z0-9]{1,32}$")
@@ -52,6 +53,19 @@ async def test_every_chat_command_of_the_core_has_a_slash_command() -> None:
     wanted = {s.name for s in COMMANDS if not s.console_only} - AS_BUTTONS
     assert wanted <= names
     assert names - wanted == set()
+    assert wanted == {s.name for s in offered("discord")}  # the registry says the same
+
+
+async def test_descriptions_are_the_registrys() -> None:
+    for command in await _tree():
+        spec = COMMAND_NAMES[command["name"]]
+        assert command["description"] == spec.summary[:100]
+        for option in command.get("options", []):
+            if option["type"] == 1:  # a /workout subcommand: its options are the registry's
+                for sub in option.get("options", []):
+                    assert sub["description"] == spec.option(sub["name"]).summary
+            else:
+                assert option["description"] == spec.option(option["name"]).summary
 
 
 async def test_names_descriptions_and_choices_respect_discords_limits() -> None:

@@ -3,7 +3,6 @@ demo catalog; only discord's Interaction (and what hangs off it) is a spec'd moc
 
 from __future__ import annotations
 
-import asyncio
 import re
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -13,6 +12,7 @@ from unittest import mock
 import discord
 import pytest
 
+from bot.app import Beatmatch
 from bot.chat.discord import BeatmatchBot
 from bot.chat.discord.account import AccountCog
 from bot.chat.discord.insight import InsightCog
@@ -21,10 +21,9 @@ from bot.chat.discord.views import FeedbackButton
 from bot.chat.discord.workout import WorkoutCog
 from bot.chat.push import PushRouter
 from bot.core.replies import ChatUser
-from bot.core.service import BeatmatchService
-from storage.repository import Repository
 from tests.conftest import tiny_exportify_rows, write_exportify
-from tests.integration.telegram_rig import build_service, library_csv
+from tests.integration.telegram_rig import library_csv, make_core
+from tests.rig import settle
 
 TRACK_URL = re.compile(r"https://open\.spotify\.com/track/([A-Za-z0-9]{22})")
 USER_ID = 4242
@@ -36,12 +35,18 @@ def genre_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture
-async def bot(repo: Repository, tmp_path: Path, genre_dir: Path) -> AsyncIterator[BeatmatchBot]:
-    service = build_service(repo, tmp_path / "data", genre_dir)
-    beatmatch = BeatmatchBot(service, PushRouter(service))
+async def app(tmp_path: Path, genre_dir: Path) -> AsyncIterator[Beatmatch]:
+    core = make_core(tmp_path, genre_dir)
+    yield core
+    await settle(core)
+    await core.shutdown()
+
+
+@pytest.fixture
+async def bot(app: Beatmatch) -> BeatmatchBot:
+    beatmatch = BeatmatchBot(app.service, PushRouter(app.service.users))
     await beatmatch.load_features()
-    yield beatmatch
-    await asyncio.gather(*service._training.values(), return_exceptions=True)
+    return beatmatch
 
 
 def interaction(bot: BeatmatchBot, *, guild: bool = False) -> Any:
@@ -70,16 +75,16 @@ def final(fake: Any) -> dict[str, Any]:
     return dict(fake.edit_original_response.await_args.kwargs)
 
 
-async def _imported(service: BeatmatchService, tmp_path: Path) -> None:
-    data = library_csv(service, tmp_path / "liked.csv")
-    await service.import_library(ChatUser("discord", str(USER_ID)), data=data)
-    await asyncio.gather(*service._training.values(), return_exceptions=True)
+async def _imported(app: Beatmatch, tmp_path: Path) -> None:
+    data = library_csv(app.service, tmp_path / "liked.csv")
+    await app.service.taste.import_library(ChatUser("discord", str(USER_ID)), data=data)
+    await settle(app)
 
 
 async def test_recommend_defers_then_shows_tracks_in_an_embed_with_buttons(
-    bot: BeatmatchBot, tmp_path: Path
+    app: Beatmatch, bot: BeatmatchBot, tmp_path: Path
 ) -> None:
-    await _imported(bot.service, tmp_path)
+    await _imported(app, tmp_path)
     fake = interaction(bot)
     music = cog(bot, MusicCog)
     await music.recommend.callback(music, fake, count=5, mood="calm", bpm=None, playlist=None)
@@ -101,9 +106,9 @@ async def test_recommend_defers_then_shows_tracks_in_an_embed_with_buttons(
 
 
 async def test_a_long_list_continues_in_follow_ups_of_ten(
-    bot: BeatmatchBot, tmp_path: Path
+    app: Beatmatch, bot: BeatmatchBot, tmp_path: Path
 ) -> None:
-    await _imported(bot.service, tmp_path)
+    await _imported(app, tmp_path)
     fake = interaction(bot)
     music = cog(bot, MusicCog)
     await music.recommend.callback(music, fake, count=25, mood=None, bpm=None, playlist=None)
@@ -192,8 +197,10 @@ async def test_profile_options_reach_the_core(bot: BeatmatchBot) -> None:
     assert "Age: 34" in text and "Resting heart rate: 58" in text and "Goal zone: 4" in text
 
 
-async def test_stats_attaches_the_png_to_the_embed(bot: BeatmatchBot, tmp_path: Path) -> None:
-    await _imported(bot.service, tmp_path)
+async def test_stats_attaches_the_png_to_the_embed(
+    app: Beatmatch, bot: BeatmatchBot, tmp_path: Path
+) -> None:
+    await _imported(app, tmp_path)
     fake = interaction(bot)
     insight = cog(bot, InsightCog)
     await insight.stats.callback(insight, fake)
@@ -221,7 +228,8 @@ async def test_workout_start_in_a_guild_remembers_the_channel(bot: BeatmatchBot)
     await workouts.start.callback(workouts, fake, goal=None, cadence=None)
     assert bot.workout_channels[str(USER_ID)] is fake.channel
     assert str(USER_ID) not in bot.dm_off  # a new workout tries DMs again
-    assert "not available" in final(fake)["content"]  # this core has no workout manager
+    # No Pulsoid linked and no simulated heart on a chat front: the core's answer is shown.
+    assert "/link pulsoid" in final(fake)["content"]
 
 
 async def test_a_failing_command_gets_an_apology_with_an_incident_id(

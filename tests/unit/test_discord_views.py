@@ -3,7 +3,6 @@ after a restart), presses reaching the core, DM rendering, edited status DMs, re
 
 from __future__ import annotations
 
-import asyncio
 import re
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -13,15 +12,15 @@ from unittest import mock
 import discord
 import pytest
 
+from bot.app import Beatmatch
 from bot.chat.discord import BeatmatchBot
 from bot.chat.discord.render import messages
 from bot.chat.discord.views import TEMPLATE, FeedbackButton, custom_id
 from bot.chat.push import PushRouter
-from bot.core.digest import Undeliverable
-from bot.core.replies import Button, Chart, ChatUser, Reply, TrackCard
-from bot.core.workout_messages import StatusReply
-from storage.repository import Repository
-from tests.integration.telegram_rig import build_service
+from bot.core.delivery import Undeliverable
+from bot.core.replies import Button, Chart, ChatUser, Reply, StatusReply, TrackCard
+from tests.integration.telegram_rig import make_core
+from tests.rig import settle
 
 TRACK = "4LRPiXqCikLlN15c3yImP7"
 USER_ID = 777
@@ -33,11 +32,16 @@ def genre_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture
-async def bot(repo: Repository, tmp_path: Path, genre_dir: Path) -> AsyncIterator[BeatmatchBot]:
-    service = build_service(repo, tmp_path / "data", genre_dir)
-    beatmatch = BeatmatchBot(service, PushRouter(service))
-    yield beatmatch
-    await asyncio.gather(*service._training.values(), return_exceptions=True)
+async def app(tmp_path: Path, genre_dir: Path) -> AsyncIterator[Beatmatch]:
+    core = make_core(tmp_path, genre_dir)
+    yield core
+    await settle(core)
+    await core.shutdown()
+
+
+@pytest.fixture
+def bot(app: Beatmatch) -> BeatmatchBot:
+    return BeatmatchBot(app.service, PushRouter(app.service.users))
 
 
 def pressed(bot: BeatmatchBot) -> Any:
@@ -71,7 +75,9 @@ def test_foreign_custom_ids_do_not_match(text: str) -> None:
     assert re.fullmatch(TEMPLATE, text) is None
 
 
-async def test_a_button_rebuilt_after_a_restart_stores_the_feedback(bot: BeatmatchBot) -> None:
+async def test_a_button_rebuilt_after_a_restart_stores_the_feedback(
+    app: Beatmatch, bot: BeatmatchBot
+) -> None:
     match = re.fullmatch(TEMPLATE, custom_id("like", TRACK))
     assert match is not None
     item = discord.ui.Button(label="👍 1", custom_id=match.string)
@@ -81,8 +87,8 @@ async def test_a_button_rebuilt_after_a_restart_stores_the_feedback(bot: Beatmat
     text = fake.response.send_message.await_args.args[0]
     assert text.startswith("Noted: you liked")
     assert fake.response.send_message.await_args.kwargs["ephemeral"] is True
-    uid = await bot.service.uid(ChatUser("discord", str(USER_ID)))
-    assert bot.service.repo.feedback(uid) == {TRACK: 1}
+    uid = await bot.service.users.uid(ChatUser("discord", str(USER_ID)))
+    assert app.storage.taste.feedback(uid) == {TRACK: 1}
 
 
 def test_rendering_puts_every_track_name_artists_and_link_in_the_embed() -> None:

@@ -16,6 +16,7 @@ from recommender.ensemble import (
     EnsembleSettings,
     TasteEnsemble,
 )
+from recommender.ensemble_members import FlatForest, RawBooster
 
 FAST = EnsembleSettings(rf_trees=20, xgb_rounds=20, n_jobs=1)
 VALIDATION_KEYS = {f"auc_w{w:.1f}" for w in BLEND_GRID} | {"validation_positives"}
@@ -188,10 +189,10 @@ def test_without_an_order_the_default_weight_stays() -> None:
 
 def test_save_load_round_trip_preserves_scores(fitted, tmp_path: Path) -> None:
     model, x_test, _ = fitted
-    path = tmp_path / "nested" / "taste.joblib"
+    path = tmp_path / "nested" / "taste.model"
     model.save(path)
     loaded = TasteEnsemble.load(path)
-    np.testing.assert_array_equal(loaded.score(x_test), model.score(x_test))
+    np.testing.assert_allclose(loaded.score(x_test), model.score(x_test), rtol=0, atol=1e-12)
     assert loaded.weight == model.weight
     assert loaded.validation == model.validation
     assert loaded.settings == model.settings
@@ -199,13 +200,56 @@ def test_save_load_round_trip_preserves_scores(fitted, tmp_path: Path) -> None:
 
 def test_save_leaves_no_temporary_file(fitted, tmp_path: Path) -> None:
     model, _, _ = fitted
-    model.save(tmp_path / "taste.joblib")
-    assert [p.name for p in tmp_path.iterdir()] == ["taste.joblib"]
+    model.save(tmp_path / "taste.model")
+    assert [p.name for p in tmp_path.iterdir()] == ["taste.model"]
+
+
+def test_a_loaded_ensemble_holds_plain_array_members(fitted, tmp_path: Path) -> None:
+    model, _, _ = fitted
+    model.save(tmp_path / "taste.model")
+    loaded = TasteEnsemble.load(tmp_path / "taste.model")
+    assert isinstance(loaded.rf, FlatForest)
+    assert isinstance(loaded.xgb, RawBooster)
+
+
+def test_a_loaded_ensemble_scores_missing_values_as_the_fitted_one(tmp_path: Path) -> None:
+    x, y = _separable(400, seed=8)
+    x = x.copy()
+    x[::3, 0] = np.nan  # so the trees learn where a missing value goes
+    x[::5, 1] = np.nan
+    model = TasteEnsemble(FAST).fit(x, y)
+    model.save(tmp_path / "taste.model")
+    loaded = TasteEnsemble.load(tmp_path / "taste.model")
+    x_new, _ = _separable(300, seed=9)
+    x_new[np.random.default_rng(10).random(x_new.shape) < 0.3] = np.nan
+    np.testing.assert_allclose(loaded.score(x_new), model.score(x_new), rtol=0, atol=1e-12)
+
+
+def test_the_flat_forest_predicts_as_the_fitted_forest(fitted) -> None:
+    model, x_test, _ = fitted
+    flat = FlatForest.from_sklearn(model.rf)
+    np.testing.assert_allclose(
+        flat.positive_proba(x_test), model.rf.predict_proba(x_test)[:, 1], rtol=0, atol=1e-12
+    )
+
+
+def test_the_raw_booster_predicts_as_the_fitted_classifier(fitted) -> None:
+    model, x_test, _ = fitted
+    raw = RawBooster.from_array(RawBooster.of(model.xgb).to_array(), n_jobs=1)
+    np.testing.assert_array_equal(raw.predict_proba(x_test), model.xgb.predict_proba(x_test))
+
+
+def test_an_unfitted_ensemble_round_trips_and_still_refuses_to_score(tmp_path: Path) -> None:
+    TasteEnsemble(FAST, weight=0.4).save(tmp_path / "taste.model")
+    loaded = TasteEnsemble.load(tmp_path / "taste.model")
+    assert loaded.weight == 0.4
+    with pytest.raises(RuntimeError, match="before fit"):
+        loaded.score(np.zeros((2, 3)))
 
 
 @pytest.mark.parametrize("payload", [{"format": 999}, ["not", "a", "dict"], {"weight": 0.5}])
 def test_loading_something_else_is_a_value_error(payload: object, tmp_path: Path) -> None:
     path = tmp_path / "other.joblib"
-    joblib.dump(payload, path)
-    with pytest.raises(ValueError, match="format"):
+    joblib.dump(payload, path)  # an old pickled model, or anything else
+    with pytest.raises(ValueError, match="not a beatmatch taste ensemble"):
         TasteEnsemble.load(path)

@@ -1,4 +1,4 @@
-"""Why-lines for picks, and select(): context, diversity, order and coherence."""
+"""Why-lines for picks, and ranking.select(): context, diversity, order and coherence."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import pytest
 from recommender.context import Context
 from recommender.explain import nearest_library_tracks, reasons, sound_matrix
 from recommender.features import TasteProfile, track_artist_keys
-from recommender.recommend import (
+from recommender.ranking import (
     CONTEXT_FLOOR,
     Selection,
     combined_scores,

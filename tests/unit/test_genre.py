@@ -11,16 +11,17 @@ from sklearn.ensemble import RandomForestClassifier
 
 from recommender.genre import (
     GenreClassifier,
+    GenreModelFormatError,
     GenreSettings,
     catalog_genres,
-    label_matrix,
     numeric_matrix,
 )
-from recommender.genre_calibration import set_log_loss, sharpen
-from recommender.genre_forest import CompactForest
-from recommender.genre_io import GenreModelFormatError, write_model
-from recommender.genre_prior import CountTable
-from recommender.genre_text import NameModel, text_matrix
+from recommender.genre.calibration import set_log_loss, sharpen
+from recommender.genre.classifier import GENRE_FILE, label_matrix
+from recommender.genre.forest import CompactForest
+from recommender.genre.prior import CountTable
+from recommender.genre.text import NameModel, text_matrix
+from recommender.model_file import write_model
 from recommender.tracks import AUDIO_FEATURES, KAGGLE_NUMERIC, normalise_tracks
 
 FAST = GenreSettings(forest_trees=10, boost_rounds=15, min_holdout_tracks=10_000)
@@ -112,7 +113,7 @@ def test_save_and_load_give_identical_predictions(model: GenreClassifier, tmp_pa
 
 def test_load_refuses_a_model_of_another_version(tmp_path: Path) -> None:
     path = tmp_path / "old.model"
-    write_model(path, {"version": 999}, {"x": np.zeros(1)})
+    write_model(path, GENRE_FILE, {"version": 999}, {"x": np.zeros(1)})
     with pytest.raises(GenreModelFormatError, match="version 999"):
         GenreClassifier.load(path)
 
@@ -254,6 +255,8 @@ def test_sharpening_keeps_rows_normalised_and_lowers_loss_of_an_underconfident_m
 
 def test_load_refuses_a_model_with_missing_parts(model: GenreClassifier, tmp_path: Path) -> None:
     path = tmp_path / "partial.model"
-    write_model(path, {"classes": model.classes, "settings": {}, "blend": {}, "report": {}}, {})
+    write_model(
+        path, GENRE_FILE, {"classes": model.classes, "settings": {}, "blend": {}, "report": {}}, {}
+    )
     with pytest.raises(GenreModelFormatError, match="incomplete"):
         GenreClassifier.load(path)

@@ -20,19 +20,26 @@ import pandas as pd
 import pytest
 
 from bot.core.catalog import CatalogState, demo_state
-from bot.core.heart_response import (
+from bot.core.delivery import Outbox
+from bot.core.ports import Picker
+from bot.core.taste.models import TasteModels
+from bot.core.taste.picker import TastePicker
+from bot.core.workout.finish import WorkoutFinisher
+from bot.core.workout.heart_response import (
     SETTINGS_KEY,
     HeartResponses,
     HeartSteer,
     steering_context,
 )
-from bot.core.service import BeatmatchService, ServiceSettings
-from bot.core.workout import WorkoutSession
-from bot.core.workout_manager import Picker, StreamRequest, WorkoutManager
+from bot.core.workout.live import StreamRequest
+from bot.core.workout.manager import WorkoutManager
+from bot.core.workout.session import WorkoutSession
 from bot.sources.simulated_heart import MusicResponse, Phase, SimulatedHeart, SimulatedStream
 from recommender.context import Context
 from recommender.heart import HeartProfile, HeartResponseModel, goal_hr_band
-from storage.repository import Repository
+from recommender.ranking import Steer
+from storage.database import Storage
+from tests.rig import FAST
 
 PROFILE = HeartProfile(resting_hr=60, max_hr=180)  # zone 4 (vigorous) from 132 bpm
 TRUE = MusicResponse(tempo_bpm_per_bpm=0.15, energy_bpm_per_unit=12.0)
@@ -63,8 +70,13 @@ class Simulated:
         return SimulatedStream(heart, speed=math.inf)
 
 
+def _responses(storage: Storage, tracks: pd.DataFrame) -> HeartResponses:
+    """Learned responses kept in ``storage``'s user settings, over the catalog ``tracks``."""
+    return HeartResponses(storage.users, storage.workouts, storage.tracks, tracks)
+
+
 async def _workout(
-    repo: Repository,
+    storage: Storage,
     picker: Picker,
     streams: Simulated,
     responses: HeartResponses | None,
@@ -75,17 +87,19 @@ async def _workout(
     """One simulated workout through the manager, to its automatic end; its session."""
     tracks = _catalog().tracks
     manager = WorkoutManager(
-        repo,
+        storage.workouts,
+        storage.tracks,
         tracks,
         picker,
         streams,
-        tmp / "charts",
+        WorkoutFinisher(storage.workouts, tmp / "charts", responses),
+        Outbox(),
         responses=responses,
         track_seconds=track_seconds,
         flush_every=0.01,
         keep_samples=True,
     )
-    uid = repo.user_id("console", "runner")
+    uid = storage.users.user_id("console", "runner")
     await manager.start(uid, goal, None)
     live = manager.live[uid]
     assert live.task is not None
@@ -100,7 +114,7 @@ def _random_picker(seed: int) -> Picker:
     ids = list(_catalog().tracks.index)
 
     def pick(
-        _uid: int, _context: Context, n: int, _exclude: set[str], _steer: HeartSteer | None
+        _uid: int, _context: Context, n: int, _exclude: set[str], _steer: Steer | None
     ) -> list[tuple[str, str]]:
         return [(str(ids[rng.integers(len(ids))]), "shuffle") for _ in range(n)]
 
@@ -108,21 +122,21 @@ def _random_picker(seed: int) -> Picker:
 
 
 async def _past_sessions(path: Path) -> HeartResponseModel:
-    repo = Repository.open(path)
+    storage = Storage.open(path)
     try:
-        uid = repo.user_id("console", "runner")
-        repo.update_profile(uid, resting_hr=60, max_hr=180)
-        responses = HeartResponses(repo, _catalog().tracks)
+        uid = storage.users.user_id("console", "runner")
+        storage.workouts.update_profile(uid, resting_hr=60, max_hr=180)
+        responses = _responses(storage, _catalog().tracks)
         picker = _random_picker(7)
         for seed in range(PAST_SESSIONS):
             await _workout(
-                repo, picker, Simulated(PAST_PLAN, seed), responses, None, 90.0, path.parent
+                storage, picker, Simulated(PAST_PLAN, seed), responses, None, 90.0, path.parent
             )
         model = responses.load(uid)
         assert model is not None
         return model
     finally:
-        repo.close()
+        storage.close()
 
 
 @pytest.fixture(scope="module")
@@ -164,17 +178,18 @@ async def test_goal_mode_reaches_the_goal_zone_sooner_with_the_learned_response(
     history: tuple[Path, HeartResponseModel], tmp_path: Path
 ) -> None:
     shutil.copy(history[0], tmp_path / "beatmatch.db")
-    repo = Repository.open(tmp_path / "beatmatch.db")
+    storage = Storage.open(tmp_path / "beatmatch.db")
     try:
         catalog = _catalog()
-        service = BeatmatchService(repo, catalog, tmp_path, ServiceSettings(cooldown_seconds=0))
-        responses = HeartResponses(repo, catalog.tracks)
+        models = TasteModels(storage.taste, storage.tracks, catalog, tmp_path / "models", FAST)
+        picker = TastePicker(models, storage.taste, catalog)
+        responses = _responses(storage, catalog.tracks)
         times: dict[str, list[float]] = {"without": [], "with": []}
         for seed in GOAL_SEEDS:
             for arm, learned in (("without", None), ("with", responses)):
                 session = await _workout(
-                    repo,
-                    service.pick_for_context,
+                    storage,
+                    picker.pick,
                     Simulated(GOAL_PLAN, seed),
                     learned,
                     4,
@@ -187,7 +202,7 @@ async def test_goal_mode_reaches_the_goal_zone_sooner_with_the_learned_response(
         assert with_model < 0.7 * without
         assert sum(a < b for a, b in zip(times["with"], times["without"], strict=True)) >= 4
     finally:
-        repo.close()
+        storage.close()
 
 
 def _model(tempo: float = 0.15, energy: float = 12.0) -> HeartResponseModel:
@@ -247,15 +262,15 @@ def test_steering_replaces_the_zone_context_only_while_the_heart_must_move() -> 
     assert steering_context(context, holding, steer) == context
 
 
-def test_refit_stores_the_model_in_the_user_settings_and_load_reads_it(repo: Repository) -> None:
-    uid = repo.user_id("console", "me")
-    responses = HeartResponses(repo, TRACKS)
+def test_refit_stores_the_model_in_the_user_settings_and_load_reads_it(storage: Storage) -> None:
+    uid = storage.users.user_id("console", "me")
+    responses = _responses(storage, TRACKS)
     assert responses.load(uid) is None and responses.ready(uid) is None
     model = responses.refit(uid)  # no workouts yet: nothing learned
     assert not model.is_ready
-    stored = repo.user_settings(uid)[SETTINGS_KEY]
+    stored = storage.users.user_settings(uid)[SETTINGS_KEY]
     assert stored["workouts"] == 0 and stored["model"]["n_segments"] == 0
-    fresh = HeartResponses(repo, TRACKS)
+    fresh = _responses(storage, TRACKS)
     assert fresh.load(uid) == model
     assert HeartResponses.steer(model, WorkoutSession(PROFILE, goal_zone=3)) is None
 

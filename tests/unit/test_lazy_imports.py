@@ -29,7 +29,7 @@ def _loaded_after(code: str, watched: tuple[str, ...]) -> list[str]:
 
 
 def test_the_composition_root_loads_no_model_or_chart_library() -> None:
-    code = "import bot.app, bot.core.workout_manager, bot.sources.heart_streams"
+    code = "import bot.app, bot.core.workout.manager, bot.sources.heart_streams"
     assert _loaded_after(code, MODEL_LIBRARIES) == []
 
 
@@ -41,23 +41,28 @@ def test_the_probe_sees_a_library_that_is_loaded() -> None:
     assert "sklearn" in _loaded_after("import recommender.ensemble, sklearn", MODEL_LIBRARIES)
 
 
+def test_the_taste_model_and_the_ranker_load_no_model_library_until_one_is_used() -> None:
+    code = "import recommender.taste, recommender.ensemble, recommender.ranking"
+    assert _loaded_after(code, MODEL_LIBRARIES) == []
+
+
 def test_a_saved_taste_ensemble_scores_in_a_fresh_process(tmp_path) -> None:
     """Loading imports what the model needs by itself (nothing else has imported it)."""
     rng = np.random.default_rng(3)
     x = rng.uniform(0.0, 1.0, (200, 4))
     y = (x[:, 0] > 0.6).astype(int)
     model = TasteEnsemble(EnsembleSettings(rf_trees=10, xgb_rounds=10, n_jobs=1)).fit(x, y)
-    model.save(tmp_path / "taste.joblib")
+    model.save(tmp_path / "taste.model")
     np.save(tmp_path / "x.npy", x[:20])
     code = (
         "import json, sys\nimport numpy as np\nfrom pathlib import Path\n"
         "from recommender.ensemble import TasteEnsemble\n"
         f"folder = Path({str(tmp_path)!r})\n"
-        "scores = TasteEnsemble.load(folder / 'taste.joblib').score(np.load(folder / 'x.npy'))\n"
+        "scores = TasteEnsemble.load(folder / 'taste.model').score(np.load(folder / 'x.npy'))\n"
         "print(json.dumps(scores.tolist()))"
     )
     result = subprocess.run(
         [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True
     )
     scores = json.loads(result.stdout.strip().splitlines()[-1])
-    np.testing.assert_allclose(scores, model.score(x[:20]))
+    np.testing.assert_allclose(scores, model.score(x[:20]), rtol=0, atol=1e-12)

@@ -8,24 +8,25 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
+from bot.core.accounts.spotify_links import looks_like_callback, parse_callback
 from bot.core.errors import BadInput
 from bot.core.oauth import LinkExpired, StateKeeper, pkce_pair
-from bot.core.spotify_linking import looks_like_callback, parse_callback, playlist_choice
+from bot.core.taste.playlists import playlist_choice
 from bot.sources.backoff import busy_message, retry_after_seconds
 from bot.sources.spotify_auth import SCOPES, SpotifyAuth
-from storage.repository import Repository
+from storage.database import Storage
 
 KEY = base64.urlsafe_b64encode(b"k" * 32)
 
 
 @pytest.fixture
-def keeper(repo: Repository) -> StateKeeper:
-    return StateKeeper(repo, KEY)
+def keeper(storage: Storage) -> StateKeeper:
+    return StateKeeper(storage.accounts, KEY)
 
 
 @pytest.fixture
-def uid(repo: Repository) -> int:
-    return repo.user_id("telegram", "1", "Ann")
+def uid(storage: Storage) -> int:
+    return storage.users.user_id("telegram", "1", "Ann")
 
 
 def test_pkce_challenge_is_the_s256_of_the_verifier() -> None:
@@ -49,8 +50,8 @@ def test_the_user_comes_from_the_stored_row(keeper: StateKeeper, uid: int) -> No
     assert keeper.redeem(pending.state, "spotify").user_id == uid
 
 
-def test_an_expired_state_is_refused(repo: Repository, uid: int) -> None:
-    keeper = StateKeeper(repo, KEY, ttl=-1.0)
+def test_an_expired_state_is_refused(storage: Storage, uid: int) -> None:
+    keeper = StateKeeper(storage.accounts, KEY, ttl=-1.0)
     pending = keeper.issue(uid, "spotify")
     with pytest.raises(LinkExpired, match="/link spotify"):
         keeper.redeem(pending.state, "spotify", uid)
@@ -83,23 +84,24 @@ def test_a_state_of_another_provider_is_refused(keeper: StateKeeper, uid: int) -
 
 
 def test_a_state_of_another_chat_user_is_refused(
-    keeper: StateKeeper, repo: Repository, uid: int
+    keeper: StateKeeper, storage: Storage, uid: int
 ) -> None:
-    other = repo.user_id("discord", "2", "Bob")
+    other = storage.users.user_id("discord", "2", "Bob")
     pending = keeper.issue(uid, "spotify")
     with pytest.raises(LinkExpired, match="not yours"):
         keeper.redeem(pending.state, "spotify", other)
 
 
-def test_a_key_of_another_server_cannot_sign(repo: Repository, uid: int) -> None:
-    pending = StateKeeper(repo, base64.urlsafe_b64encode(b"z" * 32)).issue(uid, "spotify")
+def test_a_key_of_another_server_cannot_sign(storage: Storage, uid: int) -> None:
+    other_key = base64.urlsafe_b64encode(b"z" * 32)
+    pending = StateKeeper(storage.accounts, other_key).issue(uid, "spotify")
     with pytest.raises(LinkExpired):
-        StateKeeper(repo, KEY).redeem(pending.state, "spotify", uid)
+        StateKeeper(storage.accounts, KEY).redeem(pending.state, "spotify", uid)
 
 
-def test_states_are_stored_by_hash_only(keeper: StateKeeper, repo: Repository, uid: int) -> None:
+def test_states_are_stored_by_hash_only(keeper: StateKeeper, storage: Storage, uid: int) -> None:
     pending = keeper.issue(uid, "spotify")
-    rows = repo._rows("select * from oauth_states")
+    rows = storage.sql.rows("select * from oauth_states")
     assert rows and all(pending.state.split(".")[0] not in str(r) for r in rows)
 
 

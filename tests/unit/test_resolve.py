@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 
 from bot.core.errors import BadInput
-from bot.core.resolve import (
+from bot.core.track_refs import (
     MAX_QUERY,
     clean_query,
     looks_like_link,

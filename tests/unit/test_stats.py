@@ -3,17 +3,16 @@ and the PNG."""
 
 from __future__ import annotations
 
-import asyncio
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 
+from bot.app import Beatmatch
 from bot.core.errors import NotFound
-from bot.core.replies import ChatUser
-from bot.core.service import BeatmatchService
-from bot.core.stats import (
+from bot.core.insight.stats import (
     FeatureLine,
     TasteStats,
     describe_stats,
@@ -21,9 +20,10 @@ from bot.core.stats import (
     feature_profile,
     genre_shares,
 )
-from bot.core.stats_chart import taste_chart_png
-from storage.repository import Repository
-from tests.integration.telegram_rig import build_service
+from bot.core.insight.stats_chart import taste_chart_png
+from bot.core.replies import ChatUser
+from tests.integration.telegram_rig import make_core
+from tests.rig import settle
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 ANN = ChatUser("telegram", "1001", "Ann")
@@ -124,28 +124,30 @@ def test_the_picture_is_a_png(tmp_path: Path, empty: bool) -> None:
 
 # -- the /stats command over a real core -----------------------------------------------------------
 @pytest.fixture
-def service(repo: Repository, tmp_path: Path) -> BeatmatchService:
-    return build_service(repo, tmp_path / "data", tmp_path / "genre")
+async def app(tmp_path: Path) -> AsyncIterator[Beatmatch]:
+    core = make_core(tmp_path, tmp_path / "genre")
+    yield core
+    await settle(core)
+    await core.shutdown()
 
 
-async def test_stats_before_any_taste_says_how_to_start(service: BeatmatchService) -> None:
+async def test_stats_before_any_taste_says_how_to_start(app: Beatmatch) -> None:
     with pytest.raises(NotFound, match="/import"):
-        await service.taste_stats(ANN)
+        await app.service.insight.stats(ANN)
 
 
-async def test_stats_of_likes_alone_and_forget_deletes_the_picture(
-    service: BeatmatchService,
-) -> None:
+async def test_stats_of_likes_alone_and_forget_deletes_the_picture(app: Beatmatch) -> None:
+    service = app.service
     liked = [str(t) for t in service.catalog.tracks.index[:3]]
     for track_id in liked:
-        await service.feedback(ANN, track_id, 1)
+        await service.taste.feedback(ANN, track_id, 1)
     progress: list[str] = []
 
     async def notify(text: str) -> None:
         progress.append(text)
 
-    reply = await service.taste_stats(ANN, notify=notify)
-    await asyncio.gather(*service._training.values(), return_exceptions=True)
+    reply = await service.insight.stats(ANN, notify=notify)
+    await settle(app)
     assert "Taste from 3 tracks: the ones you liked." in reply.text
     assert "Feedback: 3 liked, 0 disliked." in reply.text
     [chart] = reply.charts

@@ -365,10 +365,13 @@ def test_save_load_round_trip(model: TasteModel, tmp_path: Path) -> None:
     path = tmp_path / "models" / "user1.joblib"
     model.save(path)
     loaded = TasteModel.load(path)
-    np.testing.assert_array_equal(loaded.score(CATALOG), model.score(CATALOG))
+    np.testing.assert_allclose(loaded.score(CATALOG), model.score(CATALOG), rtol=0, atol=1e-12)
     assert loaded.info == model.info
     assert loaded.trained_on == model.trained_on
     assert dict(loaded.profile.artist_count) == dict(model.profile.artist_count)
+    assert dict(loaded.profile.artist_weight) == dict(model.profile.artist_weight)
+    assert loaded.profile.total_weight == model.profile.total_weight
+    assert loaded.ensemble.weight == model.ensemble.weight
     assert [p.name for p in path.parent.iterdir()] == ["user1.joblib"]
 
 
@@ -377,6 +380,6 @@ def test_save_load_round_trip(model: TasteModel, tmp_path: Path) -> None:
 )
 def test_loading_something_else_is_a_value_error(payload: object, tmp_path: Path) -> None:
     path = tmp_path / "bad.joblib"
-    joblib.dump(payload, path)
+    joblib.dump(payload, path)  # e.g. a model pickled by an older beatmatch
     with pytest.raises(ValueError):
         TasteModel.load(path)

@@ -8,22 +8,17 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.chat.discord.interactions import command, respond
-from bot.core.commands import COMMANDS
-from bot.core.heart_commands import PROFILE_FIELDS
+from bot.chat.discord.interactions import command, describe, limits, respond
+from bot.core.commands import COMMAND_NAMES, offered
 
 if TYPE_CHECKING:
     from bot.chat.discord.bot import BeatmatchBot
 
 Account = Literal["spotify", "pulsoid"]
-_AGE, _REST, _MAX, _CADENCE = (
-    PROFILE_FIELDS[k] for k in ("age", "resting_hr", "max_hr", "cadence")
+_AGE, _REST, _MAX, _CADENCE, _GOAL = (
+    limits("profile", name) for name in ("age", "resting_hr", "max_hr", "cadence", "goal")
 )
-HELP_TOPICS = [
-    app_commands.Choice(name=spec.name, value=spec.name)
-    for spec in COMMANDS
-    if not spec.console_only
-]
+HELP_TOPICS = [app_commands.Choice(name=spec.name, value=spec.name) for spec in offered("discord")]
 
 
 class AccountCog(commands.Cog, name="account"):
@@ -32,11 +27,8 @@ class AccountCog(commands.Cog, name="account"):
     def __init__(self, bot: BeatmatchBot) -> None:
         self.bot = bot
 
-    @app_commands.command(name="link")
-    @app_commands.describe(
-        account="Spotify for your taste, Pulsoid for your live heart rate",
-        pasted="Optional: a Pulsoid token (pulsoid.net/ui/keys), or the address Spotify sent you to",
-    )
+    @app_commands.command(name="link", description=COMMAND_NAMES["link"].summary[:100])
+    @app_commands.describe(**describe("link"))
     async def link(
         self,
         interaction: discord.Interaction,
@@ -44,43 +36,37 @@ class AccountCog(commands.Cog, name="account"):
         pasted: app_commands.Range[str, 1, 2000] | None = None,
     ) -> None:
         """Link an account (the answer is visible to you only)."""
-        await respond(interaction, command("link", account, pasted), ephemeral=True)
+        await respond(interaction, command("link", account=account, pasted=pasted), ephemeral=True)
 
-    @app_commands.command(name="unlink")
-    @app_commands.describe(account="The account to unlink; its tokens are deleted")
+    @app_commands.command(name="unlink", description=COMMAND_NAMES["unlink"].summary)
+    @app_commands.describe(**describe("unlink"))
     async def unlink(self, interaction: discord.Interaction, account: Account) -> None:
         """Unlink an account and delete its tokens."""
-        await respond(interaction, command("unlink", account), ephemeral=True)
+        await respond(interaction, command("unlink", account=account), ephemeral=True)
 
-    @app_commands.command(name="profile")
-    @app_commands.describe(
-        age="Your age (sets the maximum heart rate by Tanaka's formula)",
-        resting_hr="Resting heart rate, beats per minute",
-        max_hr="Your own maximum heart rate, if you know it",
-        cadence="Running cadence, steps per minute (tracks on your beat)",
-        goal="The zone workout mode steers you to (1 very light … 5 maximal)",
-    )
+    @app_commands.command(name="profile", description=COMMAND_NAMES["profile"].summary)
+    @app_commands.describe(**describe("profile"))
     async def profile(
         self,
         interaction: discord.Interaction,
-        age: app_commands.Range[int, _AGE[1], _AGE[2]] | None = None,
-        resting_hr: app_commands.Range[int, _REST[1], _REST[2]] | None = None,
-        max_hr: app_commands.Range[int, _MAX[1], _MAX[2]] | None = None,
-        cadence: app_commands.Range[int, _CADENCE[1], _CADENCE[2]] | None = None,
-        goal: app_commands.Range[int, 1, 5] | None = None,
+        age: app_commands.Range[int, _AGE[0], _AGE[1]] | None = None,
+        resting_hr: app_commands.Range[int, _REST[0], _REST[1]] | None = None,
+        max_hr: app_commands.Range[int, _MAX[0], _MAX[1]] | None = None,
+        cadence: app_commands.Range[int, _CADENCE[0], _CADENCE[1]] | None = None,
+        goal: app_commands.Range[int, _GOAL[0], _GOAL[1]] | None = None,
     ) -> None:
         """Your heart profile for workout mode; without options, shows it."""
         options = {"age": age, "resting_hr": resting_hr, "max_hr": max_hr, "cadence": cadence}
         await respond(interaction, command("profile", goal=goal, **options), ephemeral=True)
 
-    @app_commands.command(name="forget")
+    @app_commands.command(name="forget", description=COMMAND_NAMES["forget"].summary)
     async def forget(self, interaction: discord.Interaction) -> None:
         """Erase everything beatmatch stores about you."""
         await respond(interaction, command("forget"), ephemeral=True)
 
-    @app_commands.command(name="help")
-    @app_commands.describe(topic="One command to explain")
+    @app_commands.command(name="help", description=COMMAND_NAMES["help"].summary)
+    @app_commands.describe(**describe("help"))
     @app_commands.choices(topic=HELP_TOPICS)
     async def help(self, interaction: discord.Interaction, topic: str | None = None) -> None:
         """What beatmatch can do, or how to use one command."""
-        await respond(interaction, command("help", topic), ephemeral=True)
+        await respond(interaction, command("help", topic=topic), ephemeral=True)

@@ -27,11 +27,10 @@ from bot.chat.discord.views import FeedbackButton
 from bot.chat.discord.workout import WorkoutCog
 from bot.chat.push import PushRouter
 from bot.config import DiscordConfig
-from bot.core.digest import Undeliverable
+from bot.core.delivery import Undeliverable
 from bot.core.dispatch import apology
-from bot.core.replies import Reply
+from bot.core.replies import Reply, StatusReply
 from bot.core.service import BeatmatchService
-from bot.core.workout_messages import StatusReply
 
 log = logging.getLogger(__name__)
 FEATURES: tuple[type[commands.Cog], ...] = (MusicCog, AccountCog, WorkoutCog, InsightCog)

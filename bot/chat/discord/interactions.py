@@ -2,9 +2,9 @@
 
 Every command defers first (the core may train a model or call Spotify, far beyond Discord's
 3-second limit), shows progress by editing the "thinking…" message, and then replaces it with
-the first message of the reply; further pieces follow as follow-ups. Slash-command options
-become the same ``ParsedCommand`` a typed command would, so the core's dispatch decides what
-runs — the adapter only parses and renders.
+the first message of the reply; further pieces follow as follow-ups. Slash-command options arrive
+typed (Discord parsed them) and go to the core's dispatch as they are, checked against the command
+registry — the adapter only collects and renders.
 """
 
 from __future__ import annotations
@@ -17,8 +17,8 @@ import discord
 from bot.chat.discord.identity import NO_MENTIONS, bot_of, chat_user
 from bot.chat.discord.render import messages
 from bot.chat.render import shorten
-from bot.core.commands import ParsedCommand
-from bot.core.dispatch import guarded, run_command
+from bot.core.commands import COMMAND_NAMES
+from bot.core.dispatch import guarded, run_typed
 from bot.core.progress import Notify
 from bot.core.replies import ChatUser, Reply
 from bot.core.service import BeatmatchService
@@ -27,18 +27,23 @@ log = logging.getLogger(__name__)
 Call = Callable[[BeatmatchService, ChatUser, Notify], Awaitable[Reply]]
 
 
-def command(name: str, *words: str | None, **options: object) -> Call:
-    """A core command as its typed form would give it: ``/name words… key:value…``."""
-    parsed = ParsedCommand(
-        name=name,
-        words=tuple(w for w in words if w),
-        options={k: str(v) for k, v in options.items() if v is not None and v != ""},
-    )
+def command(name: str, /, **options: object) -> Call:
+    """The registry's command ``name`` with the slash command's typed options (None: not given)."""
 
     async def call(service: BeatmatchService, user: ChatUser, notify: Notify) -> Reply:
-        return await run_command(service, user, parsed, notify=notify)
+        return await run_typed(service, user, name, options, notify=notify)
 
     return call
+
+
+def describe(name: str) -> dict[str, str]:
+    """The registry's description of each option of ``name`` (for ``app_commands.describe``)."""
+    return {option.name: option.summary for option in COMMAND_NAMES[name].options}
+
+
+def limits(name: str, option: str) -> tuple[int, int]:
+    """The registry's (low, high) of an int option (for ``app_commands.Range``)."""
+    return COMMAND_NAMES[name].option(option).limits()
 
 
 async def respond(

@@ -10,13 +10,13 @@ import pandas as pd
 from discord import app_commands
 from discord.ext import commands
 
-from bot.chat.discord.interactions import command, respond
+from bot.chat.discord.interactions import command, describe, limits, respond
 from bot.chat.render import shorten
-from bot.core.commands import MOOD_NAMES
+from bot.core.commands import COMMAND_NAMES, MOOD_NAMES
 from bot.core.progress import Notify
 from bot.core.replies import ChatUser, Reply
-from bot.core.resolve import parse_track_ref, search_frame, split_title_artist
 from bot.core.service import BeatmatchService
+from bot.core.track_refs import parse_track_ref, search_frame, split_title_artist
 
 if TYPE_CHECKING:
     from bot.chat.discord.bot import BeatmatchBot
@@ -24,6 +24,11 @@ if TYPE_CHECKING:
 MAX_UPLOAD_BYTES = 20 * 1024 * 1024
 AUTOCOMPLETE_CHOICES = 25
 Track = app_commands.Range[str, 1, 200]
+_COUNT, _BPM, _SIMILAR = (
+    limits("recommend", "count"),
+    limits("recommend", "bpm"),
+    limits("similar", "count"),
+)
 
 
 def find_tracks(tracks: pd.DataFrame, text: str, limit: int = AUTOCOMPLETE_CHOICES) -> pd.DataFrame:
@@ -57,34 +62,26 @@ class MusicCog(commands.Cog, name="music"):
             for track_id, row in hits.iterrows()
         ]
 
-    @app_commands.command(name="recommend")
-    @app_commands.describe(
-        count="How many tracks (default 10)",
-        mood="Fit a mood",
-        bpm="Pull tempos towards this many beats per minute",
-        playlist='Also post them as a private Spotify playlist: "yes", or its name',
-    )
+    @app_commands.command(name="recommend", description=COMMAND_NAMES["recommend"].summary)
+    @app_commands.describe(**describe("recommend"))
     @app_commands.choices(mood=[app_commands.Choice(name=m, value=m) for m in MOOD_NAMES])
     async def recommend(
         self,
         interaction: discord.Interaction,
-        count: app_commands.Range[int, 1, 50] | None = None,
+        count: app_commands.Range[int, _COUNT[0], _COUNT[1]] | None = None,
         mood: str | None = None,
-        bpm: app_commands.Range[int, 40, 220] | None = None,
+        bpm: app_commands.Range[int, _BPM[0], _BPM[1]] | None = None,
         playlist: app_commands.Range[str, 1, 100] | None = None,
     ) -> None:
         """Tracks you don't have yet that fit your taste — and the moment."""
-        await respond(
-            interaction, command("recommend", count=count, mood=mood, bpm=bpm, playlist=playlist)
-        )
+        options = {"count": count, "mood": mood, "bpm": bpm, "playlist": playlist}
+        await respond(interaction, command("recommend", **options))
 
-    @app_commands.command(name="genre")
-    @app_commands.describe(
-        track="A Spotify link, URI or id, or “title - artist” (suggestions appear)"
-    )
+    @app_commands.command(name="genre", description=COMMAND_NAMES["genre"].summary)
+    @app_commands.describe(**describe("genre"))
     async def genre(self, interaction: discord.Interaction, track: Track) -> None:
         """Name the genre of a track: the catalog's labels and the classifier's top 3."""
-        await respond(interaction, command("genre", track))
+        await respond(interaction, command("genre", track=track))
 
     @genre.autocomplete("track")
     async def genre_track(
@@ -93,18 +90,16 @@ class MusicCog(commands.Cog, name="music"):
         """Catalog suggestions for /genre."""
         return await self.track_autocomplete(interaction, current)
 
-    @app_commands.command(name="similar")
-    @app_commands.describe(
-        track="The track to match (suggestions appear)", count="How many (default 10)"
-    )
+    @app_commands.command(name="similar", description=COMMAND_NAMES["similar"].summary)
+    @app_commands.describe(**describe("similar"))
     async def similar(
         self,
         interaction: discord.Interaction,
         track: Track,
-        count: app_commands.Range[int, 1, 50] | None = None,
+        count: app_commands.Range[int, _SIMILAR[0], _SIMILAR[1]] | None = None,
     ) -> None:
         """Tracks that sound like a given one."""
-        await respond(interaction, command("similar", track, count=count))
+        await respond(interaction, command("similar", track=track, count=count))
 
     @similar.autocomplete("track")
     async def similar_track(
@@ -113,16 +108,16 @@ class MusicCog(commands.Cog, name="music"):
         """Catalog suggestions for /similar."""
         return await self.track_autocomplete(interaction, current)
 
-    @app_commands.command(name="playlist")
-    @app_commands.describe(name="The playlist's name (default: beatmatch and today's date)")
+    @app_commands.command(name="playlist", description=COMMAND_NAMES["playlist"].summary)
+    @app_commands.describe(**describe("playlist"))
     async def playlist(
         self, interaction: discord.Interaction, name: app_commands.Range[str, 1, 100] | None = None
     ) -> None:
         """Your last recommendations as a private Spotify playlist (needs /link spotify)."""
-        await respond(interaction, command("playlist", name))
+        await respond(interaction, command("playlist", name=name))
 
-    @app_commands.command(name="import")
-    @app_commands.describe(file="The CSV from exportify.net (Liked Songs → Export)")
+    @app_commands.command(name="import", description=COMMAND_NAMES["import"].summary)
+    @app_commands.describe(file=COMMAND_NAMES["import"].option("file").summary)
     async def import_(self, interaction: discord.Interaction, file: discord.Attachment) -> None:
         """Learn your taste from an Exportify CSV."""
 
@@ -134,7 +129,7 @@ class MusicCog(commands.Cog, name="music"):
                     text="That file is over 20 MB; an Exportify CSV is far smaller.", error=True
                 )
             data = await file.read()
-            return await service.import_library(
+            return await service.taste.import_library(
                 user, data=data, filename=file.filename, notify=notify
             )
 

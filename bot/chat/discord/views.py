@@ -55,7 +55,8 @@ class FeedbackButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=TE
         """Store the like/dislike and confirm it to the presser only."""
         user = chat_user(interaction.user)
         value = 1 if self.action == "like" else -1
-        reply = await guarded(user, service_of(interaction).feedback(user, self.track_id, value))
+        service = service_of(interaction)
+        reply = await guarded(user, service.taste.feedback(user, self.track_id, value))
         await interaction.response.send_message(
             reply.text[:2000], ephemeral=True, allowed_mentions=NO_MENTIONS
         )

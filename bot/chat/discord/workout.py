@@ -8,35 +8,31 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.chat.discord.interactions import command, respond
-from bot.core.heart_commands import PROFILE_FIELDS
+from bot.chat.discord.interactions import command, describe, limits, respond
+from bot.core.commands import COMMAND_NAMES
 
 if TYPE_CHECKING:
     from bot.chat.discord.bot import BeatmatchBot
 
-_CADENCE = PROFILE_FIELDS["cadence"]
+_GOAL, _CADENCE = limits("workout", "goal"), limits("workout", "cadence")
+_OPTIONS = describe("workout")
 
 
 class WorkoutCog(commands.Cog, name="workout"):
     """Workout mode."""
 
-    workout = app_commands.Group(
-        name="workout", description="Music that follows your heart rate while you train"
-    )
+    workout = app_commands.Group(name="workout", description=COMMAND_NAMES["workout"].summary)
 
     def __init__(self, bot: BeatmatchBot) -> None:
         self.bot = bot
 
     @workout.command(name="start")
-    @app_commands.describe(
-        goal="A zone to steer your heart to (1 very light … 5 maximal)",
-        cadence="Your running cadence, steps per minute",
-    )
+    @app_commands.describe(goal=_OPTIONS["goal"], cadence=_OPTIONS["cadence"])
     async def start(
         self,
         interaction: discord.Interaction,
-        goal: app_commands.Range[int, 1, 5] | None = None,
-        cadence: app_commands.Range[int, _CADENCE[1], _CADENCE[2]] | None = None,
+        goal: app_commands.Range[int, _GOAL[0], _GOAL[1]] | None = None,
+        cadence: app_commands.Range[int, _CADENCE[0], _CADENCE[1]] | None = None,
     ) -> None:
         """Start a workout; zone changes come as direct messages."""
         user_id = str(interaction.user.id)
@@ -45,14 +41,14 @@ class WorkoutCog(commands.Cog, name="workout"):
             interaction.channel, discord.abc.Messageable
         ):
             self.bot.workout_channels[user_id] = interaction.channel  # told here if DMs fail
-        await respond(interaction, command("workout", "start", goal=goal, cadence=cadence))
+        await respond(interaction, command("workout", action="start", goal=goal, cadence=cadence))
 
     @workout.command(name="stop")
     async def stop(self, interaction: discord.Interaction) -> None:
         """Stop the workout: summary and a chart of your heart rate."""
-        await respond(interaction, command("workout", "stop"))
+        await respond(interaction, command("workout", action="stop"))
 
     @workout.command(name="status")
     async def status(self, interaction: discord.Interaction) -> None:
         """Heart rate, zone and the music target right now."""
-        await respond(interaction, command("workout", "status"), ephemeral=True)
+        await respond(interaction, command("workout", action="status"), ephemeral=True)

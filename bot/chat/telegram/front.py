@@ -39,12 +39,11 @@ from bot.chat.render import shorten
 from bot.chat.telegram import handlers
 from bot.chat.telegram.render import CAPTION_LIMIT, messages
 from bot.config import TelegramConfig
-from bot.core.commands import COMMANDS
-from bot.core.digest import Undeliverable
+from bot.core.commands import offered
+from bot.core.delivery import Undeliverable
 from bot.core.progress import Notify
-from bot.core.replies import ChatUser, Reply
+from bot.core.replies import ChatUser, Reply, StatusReply
 from bot.core.service import BeatmatchService
-from bot.core.workout_messages import StatusReply
 
 log = logging.getLogger(__name__)
 WEBHOOK_PATH = "/telegram/webhook"
@@ -126,11 +125,7 @@ class TelegramFront:
         await app.start()
         try:
             await app.bot.set_my_commands(
-                [
-                    BotCommand(s.name, shorten(s.summary, 256))
-                    for s in COMMANDS
-                    if not s.console_only
-                ]
+                [BotCommand(s.name, shorten(s.summary, 256)) for s in offered(self.platform)]
             )
         except TelegramError as error:
             log.warning("could not publish the Telegram command menu: %s", error)

@@ -74,7 +74,8 @@ async def on_document(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
         data = bytes(await file.download_as_bytearray())
         notify = front.progress(message.chat_id)
         reply = await guarded(
-            user, front.service.import_library(user, data=data, filename=name, notify=notify)
+            user,
+            front.service.taste.import_library(user, data=data, filename=name, notify=notify),
         )
     await front.answer(message, user, reply)
 
@@ -93,7 +94,7 @@ async def on_feedback(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
     where = query.message.chat.id if query.message is not None else None
     user = await front.greet(chat_user(sender), where)
     reply = await guarded(
-        user, front.service.feedback(user, track_id, 1 if action == "like" else -1)
+        user, front.service.taste.feedback(user, track_id, 1 if action == "like" else -1)
     )
     await query.answer(reply.text[:200], show_alert=reply.error)
 

@@ -1,0 +1,1 @@
+"""The accounts feature: linking Spotify and Pulsoid (/link, /unlink, OAuth callbacks, tokens)."""

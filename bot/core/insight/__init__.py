@@ -1,0 +1,1 @@
+"""The insight feature: /stats and the weekly /digest."""

@@ -1,0 +1,1 @@
+"""The lookup feature: /genre and /similar of any track."""

@@ -1,0 +1,128 @@
+"""The lookup feature: /genre and /similar of any track (catalog, stored, or looked up on Spotify)."""
+
+from __future__ import annotations
+
+import asyncio
+
+import numpy as np
+import pandas as pd
+
+from bot.core.cards import track_card
+from bot.core.catalog import CatalogState
+from bot.core.commands import check_int
+from bot.core.errors import NotFound
+from bot.core.lookup.genre_models import GenreModels
+from bot.core.lookup.tracks import TrackResolver
+from bot.core.progress import Notify, silent
+from bot.core.replies import ChatUser, Reply
+from bot.core.users import Users
+from recommender.candidates import cap_per_artist
+from recommender.explain import sound_matrix
+from recommender.tracks import AUDIO_FEATURES, track_row
+
+SIMILAR_GENRE_SHARE = 0.25  # a classifier's genre this likely counts as the seed's for /similar
+
+
+class LookupService:
+    """Names the genre of a track and finds tracks that sound like it."""
+
+    def __init__(
+        self,
+        users: Users,
+        catalog: CatalogState,
+        resolver: TrackResolver,
+        genres: GenreModels,
+    ) -> None:
+        self.users = users
+        self.catalog = catalog
+        self.resolver = resolver
+        self.genres = genres
+
+    async def genre(self, user: ChatUser, track: str = "", *, notify: Notify = silent) -> Reply:
+        """The catalog's labels for a known track, plus the classifier's top-3 with probabilities."""
+        uid = await self.users.uid(user)
+        self.users.cooldown(uid, "genre")  # before: resolving may ask Spotify and ReccoBeats
+        track_id, row = await self.resolver.resolve(track, uid)
+        card = track_card(track_id, row)
+        if int(row[list(AUDIO_FEATURES)].notna().sum()) == 0:
+            raise NotFound(
+                f"I know {card.title} but not its audio features, so I can't tell its genre."
+            )
+        if not self.genres.ready:
+            await notify(
+                f"Training the genre model on {self.catalog.size:,} catalog tracks "
+                "(first time only, about a minute)…"
+            )
+        top3 = await asyncio.to_thread(self.genres.top3, row.to_frame().T)
+        labels = self.catalog.labels(track_id)
+        lines = []
+        if labels:
+            lines.append(f"Catalog genre{'s' if len(labels) > 1 else ''}: {', '.join(labels)}")
+        guesses = ", ".join(f"{g} {p:.0%}" if p >= 0.005 else f"{g} <1%" for g, p in top3)
+        lines.append(f"Classifier's top 3: {guesses}")
+        if not labels:
+            lines.append("(not labelled in the catalog: this is the classifier's call)")
+        return Reply(
+            title=f"Genre of {card.title}",
+            text=self.catalog.with_note("\n".join(lines)),
+            tracks=(card,),
+        )
+
+    async def similar(self, user: ChatUser, track: str = "", count: int | None = None) -> Reply:
+        """Catalog tracks that sound most like a given track (≤ 2 per artist)."""
+        n = 10 if count is None else check_int(count, "The count", 1, 50)
+        uid = await self.users.uid(user)
+        self.users.cooldown(uid, "similar")  # before: resolving may ask Spotify and ReccoBeats
+        track_id, row = await self.resolver.resolve(track, uid)
+        seed = row.to_frame().T
+        if int(seed[list(AUDIO_FEATURES)].notna().sum(axis=1).iloc[0]) == 0:
+            raise NotFound(
+                "I know that track but not its audio features, so I can't find "
+                "tracks that sound like it."
+            )
+        picks = await asyncio.to_thread(self._nearest, track_id, seed, n)
+        cards = tuple(track_card(t, track_row(self.catalog.tracks, t), why) for t, why in picks)
+        title = track_card(track_id, row).title
+        return Reply(
+            title=f"Sounds like {title}:", text="", tracks=cards, footer=self.catalog.with_note("")
+        )
+
+    def _nearest(self, track_id: str, seed: pd.DataFrame, n: int) -> list[tuple[str, str]]:
+        """The catalog tracks nearest in sound, among those sharing the seed's genre when it has
+        one (the catalog's label, else the classifier's call once it is trained): a pop song's
+        neighbours in tempo and energy are other pop songs, not pagode."""
+        tracks = self.catalog.tracks
+        genres = self._seed_genres(track_id, seed)
+        if genres:
+            labelled = self.catalog.genres.loc[self.catalog.genres["genre"].isin(genres)]
+            same_genre = tracks.index.isin(labelled["track_id"].unique())
+            if int(same_genre.sum()) >= max(50, 5 * n):
+                tracks = tracks[same_genre]
+            else:
+                genres = []
+        distance = ((sound_matrix(tracks) - sound_matrix(seed)[0]) ** 2).sum(axis=1)
+        order = np.argsort(distance, kind="stable")[: max(200, n * 20)]
+        ids = [t for t in tracks.index[order] if t != track_id]
+        name = str(seed.iloc[0]["name"]).lower()
+        ids = [t for t in ids if str(tracks.at[t, "name"]).lower() != name]
+        chosen = cap_per_artist(ids, tracks, n)
+        also = f"also {' / '.join(genres)}; " if genres else ""
+        out = []
+        for t in chosen:
+            r = track_row(tracks, t)
+            bits = [
+                f"energy {r['energy']:.2f}" if pd.notna(r["energy"]) else "",
+                f"{r['tempo']:.0f} bpm" if pd.notna(r["tempo"]) else "",
+                f"valence {r['valence']:.2f}" if pd.notna(r["valence"]) else "",
+            ]
+            out.append((t, also + "close in sound: " + ", ".join(b for b in bits if b)))
+        return out
+
+    def _seed_genres(self, track_id: str, seed: pd.DataFrame) -> list[str]:
+        """The genres /similar keeps to: catalog labels, else the classifier's likely ones (only
+        when it is already trained: /similar never waits a minute for a genre model)."""
+        labels = self.catalog.labels(track_id)
+        if labels or not self.genres.ready:
+            return labels
+        top = self.genres.top3(seed)
+        return [g for g, p in top if p >= SIMILAR_GENRE_SHARE] or [top[0][0]]

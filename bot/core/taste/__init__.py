@@ -1,0 +1,1 @@
+"""The taste feature: /import, /recommend, /like, /dislike, /playlist, and the models behind them."""

@@ -1,0 +1,57 @@
+"""Recommendations posted as private Spotify playlists (``POST /me/playlists``, items by 100)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+
+from bot.core.errors import NeedsLink, SpotifyNotSetUp
+from bot.core.ports import PLAYLIST_ADD_CHUNK, SpotifyPort
+
+YES = ("yes", "y", "true", "1", "on")
+NO = ("no", "n", "false", "0", "off", "")
+
+
+def playlist_choice(value: str | None) -> str | None:
+    """None for no playlist, "" for one with the default name, else the name asked for."""
+    if value is None:
+        return None
+    word = value.strip()
+    if word.lower() in NO:
+        return None
+    if word.lower() in YES:
+        return ""
+    return word[:100]
+
+
+class Playlists:
+    """Posts track lists to a linked user's Spotify (``gateway`` None: Spotify isn't set up)."""
+
+    def __init__(self, gateway: SpotifyPort | None) -> None:
+        self.gateway = gateway
+
+    def _gateway(self) -> SpotifyPort:
+        if self.gateway is None:
+            raise SpotifyNotSetUp
+        return self.gateway
+
+    async def require_link(self, uid: int) -> None:
+        """NeedsLink unless the user linked Spotify (checked before work that needs it)."""
+        if await self._gateway().linked_name(uid) is None:
+            raise NeedsLink(
+                "Playlists go to your Spotify account: link it first with /link spotify."
+            )
+
+    async def post(self, uid: int, track_ids: Sequence[str], name: str = "") -> str:
+        """Create a private playlist of ``track_ids`` in their order; its link."""
+        account = await self._gateway().account(uid)
+        title = name or f"beatmatch · {dt.date.today():%Y-%m-%d}"
+        playlist = await account.create_playlist(
+            title, "Picked by beatmatch from your taste, ordered for smooth transitions.", False
+        )
+        uris = [f"spotify:track:{t}" for t in track_ids]
+        for start in range(0, len(uris), PLAYLIST_ADD_CHUNK):
+            await account.add_to_playlist(
+                playlist.playlist_id, uris[start : start + PLAYLIST_ADD_CHUNK]
+            )
+        return playlist.url

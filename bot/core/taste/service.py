@@ -1,0 +1,360 @@
+"""The taste feature: /import, /recommend, /like and /dislike, /playlist.
+
+Blocking work (sqlite, file parsing, selection over the catalog) runs in worker threads; model
+training never runs inside a command when a stored model exists (``TasteTraining``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from bot.core.cards import feedback_buttons, track_card
+from bot.core.catalog import CatalogState
+from bot.core.commands import check_int, parse_int
+from bot.core.errors import BadInput, NotFound
+from bot.core.last_picks import LastPicks
+from bot.core.ports import HeartContexts
+from bot.core.progress import Notify, silent
+from bot.core.replies import ChatUser, Reply
+from bot.core.taste.models import TasteModels, TrainedTaste
+from bot.core.taste.playlists import Playlists, playlist_choice
+from bot.core.taste.spotify_library import SpotifyLibrary
+from bot.core.taste.spotify_search import SpotifySearch, searched
+from bot.core.taste.training import TasteTraining
+from bot.core.track_refs import parse_track_ref
+from bot.core.users import Users
+from recommender.candidates import exclude, merge_pools, song_hashes
+from recommender.context import MOODS, Context, canonical_mood
+from recommender.ranking import Selection, select
+from recommender.tracks import AUDIO_FEATURES, track_row
+from storage.errors import ImportFormatError
+from storage.exportify import ExportifyLibrary, parse_exportify, read_exportify
+from storage.taste_store import TasteStore
+from storage.track_store import TrackStore
+
+log = logging.getLogger(__name__)
+UPLOAD_HINT = (
+    "Send your Exportify CSV as a file (exportify.net → Liked Songs → Export): "
+    "attach it on Discord's /import, or send it as a document here on Telegram."
+)
+
+
+@dataclass(frozen=True)
+class RecommendSettings:
+    """The operator's limits and defaults for /recommend."""
+
+    default_count: int = 10
+    max_count: int = 50
+
+
+class TasteService:
+    """What a listener's taste is learned from, and what it recommends."""
+
+    def __init__(
+        self,
+        users: Users,
+        catalog: CatalogState,
+        tracks: TrackStore,
+        taste: TasteStore,
+        models: TasteModels,
+        training: TasteTraining,
+        picks: LastPicks,
+        playlists: Playlists,
+        *,
+        library: SpotifyLibrary | None = None,
+        search: SpotifySearch | None = None,
+        heart: HeartContexts | None = None,
+        settings: RecommendSettings | None = None,
+    ) -> None:
+        self.users = users
+        self.catalog = catalog
+        self.tracks = tracks
+        self.taste = taste
+        self.models = models
+        self.training = training
+        self.picks = picks
+        self.playlists = playlists
+        self.library = library
+        self.search = search
+        self.heart = heart
+        self.settings = settings or RecommendSettings()
+
+    # -- /import --------------------------------------------------------------------------------
+    async def import_library(
+        self,
+        user: ChatUser,
+        path: str = "",
+        *,
+        data: bytes | None = None,
+        filename: str = "upload.csv",
+        notify: Notify = silent,
+    ) -> Reply:
+        """Read an Exportify CSV (a path on this machine, or uploaded bytes) into the library."""
+        if data is None and user.platform != "console":
+            raise BadInput(UPLOAD_HINT)  # a path names a file on the bot's machine: console only
+        uid = await self.users.uid(user)
+        self.users.cooldown(uid, "import")
+        if data is None and not path.strip():
+            raise BadInput(
+                "Give the path of an Exportify CSV: /import PATH. Get one at "
+                "exportify.net (Liked Songs → Export)."
+            )
+        try:
+            if data is not None:
+                parsed = await asyncio.to_thread(parse_exportify, data, filename)
+            else:
+                if len(path) > 1024:
+                    raise BadInput("That path is too long to be a file on this machine.")
+                parsed = await asyncio.to_thread(read_exportify, path.strip())
+        except ImportFormatError as error:
+            raise BadInput(str(error)) from None
+        await notify(f"Read {len(parsed.entries)} tracks; saving them…")
+        summary = await asyncio.to_thread(self._store_library, uid, parsed)
+        self.training.schedule(uid)
+        return Reply(title="Library imported", text=self.catalog.with_note(summary))
+
+    def _store_library(self, uid: int, parsed: ExportifyLibrary) -> str:
+        self.tracks.upsert_tracks(parsed.tracks, "exportify")
+        count = self.taste.replace_library(uid, "exportify", parsed.entries)
+        in_catalog = int(parsed.tracks.index.isin(self.catalog.tracks.index).sum())
+        with_features = int(parsed.tracks[list(AUDIO_FEATURES)].notna().any(axis=1).sum())
+        lines = [
+            f"Imported {count} tracks from your Exportify file: {in_catalog} are in the "
+            f"catalog, {with_features} carry audio features."
+        ]
+        if parsed.duplicates:
+            lines.append(f"{parsed.duplicates} duplicate rows were counted once.")
+        if parsed.skipped_local:
+            lines.append(
+                f"{parsed.skipped_local} local files or podcast episodes were skipped "
+                "(not Spotify tracks)."
+            )
+        lines.extend(parsed.warnings)
+        lines.append("Learning your taste now; /recommend when you're ready.")
+        return " ".join(lines)
+
+    # -- /recommend -----------------------------------------------------------------------------
+    async def recommend(
+        self,
+        user: ChatUser,
+        count: int | None = None,
+        mood: str | None = None,
+        bpm: int | None = None,
+        *,
+        playlist: str | None = None,
+        notify: Notify = silent,
+    ) -> Reply:
+        """Tracks the user doesn't have that fit their taste and the moment (optionally posted
+        as a Spotify playlist)."""
+        n = (
+            self.settings.default_count
+            if count is None
+            else check_int(count, "The count", 1, self.settings.max_count)
+        )
+        wanted_mood = _parse_mood(mood)
+        wanted_bpm = None if bpm is None else check_int(bpm, "bpm", 40, 220)
+        wanted_playlist = playlist_choice(playlist)
+        uid = await self.users.uid(user)
+        if wanted_playlist is not None:
+            await self.playlists.require_link(uid)
+        self.users.cooldown(uid, "recommend")
+        search = None
+        if self.library is not None:
+            await self.library.wait(uid, notify)
+            await self.library.refresh_if_due(uid)  # in the background; this answer doesn't wait
+        if self.search is not None:
+            search = self.search.start(uid)  # random Spotify tracks, while the model loads
+        trained, current = await self.training.serve(uid, notify)
+        context = Context(mood=wanted_mood, bpm=float(wanted_bpm) if wanted_bpm else None)
+        heart = self.heart.context(uid) if self.heart is not None else None
+        if heart is not None:
+            context = Context(
+                mood=wanted_mood,
+                bpm=context.bpm,
+                tempo_band=heart.tempo_band,
+                energy=heart.energy,
+                label=heart.label,
+            )
+        feedback = await asyncio.to_thread(self.taste.feedback, uid)
+        # Read afresh: a model still learning a re-import must not offer what the user now owns.
+        owned = await asyncio.to_thread(self.taste.library, uid)
+        excluded = set(owned["track_id"]) | set(trained.library["track_id"]) | set(feedback)
+        extra, search_note = await searched(search, excluded)
+        if extra is not None:  # Spotify search tracks the catalog lacks, each once
+            extra = exclude(extra, self.catalog.tracks.index)
+            extra = extra[~extra.index.duplicated()]
+        selection = await asyncio.to_thread(self._select, uid, trained, excluded, n, context, extra)
+        if not selection.picks:
+            raise NotFound(
+                "Nothing left to recommend: the catalog holds no track you don't already have."
+            )
+        self.picks.remember(uid, [p.track_id for p in selection.picks])
+        cards = tuple(
+            track_card(p.track_id, self._pick_row(p.track_id, extra), p.reason)
+            for p in selection.picks
+        )
+        header = f"{len(cards)} tracks for you"
+        if wanted_mood:
+            header += f", mood “{wanted_mood}”"
+        if wanted_bpm:
+            header += f", around {wanted_bpm} bpm"
+        if heart is not None:
+            header += f", following {heart.label}"
+        footer = self._recommend_footer(trained, selection, current)
+        notes: tuple[str, ...] = (search_note,) if search_note else ()
+        if wanted_playlist is not None:
+            url = await self.playlists.post(uid, [c.track_id for c in cards], wanted_playlist)
+            notes += (f"Spotify playlist: {url}",)
+        return Reply(
+            title=header + ":",
+            text="",
+            tracks=cards,
+            footer=footer,
+            buttons=feedback_buttons(cards),
+            notes=notes,
+        )
+
+    def _select(
+        self,
+        uid: int,
+        trained: TrainedTaste,
+        excluded: set[str],
+        n: int,
+        context: Context,
+        extra: pd.DataFrame | None = None,
+    ) -> Selection:
+        tracks = self.catalog.tracks
+        # Another release of a song the user has (album, single, compilation) is not new to them.
+        owned = self.catalog.songs_of(excluded, trained.library_songs)
+        mask = ~tracks.index.isin(list(excluded)) & ~self.catalog.same_songs(owned)
+        candidates, scores = tracks[mask], trained.catalog_scores[mask]
+        if extra is not None and len(extra):
+            # Spotify search candidates (already without catalog tracks), scored by the same model.
+            extra = exclude(extra, excluded)
+            extra = extra[~np.isin(song_hashes(extra), owned)]
+        if extra is not None and len(extra):
+            model = self.models.scoring_model(uid, trained)
+            candidates = merge_pools(candidates, extra)
+            scores = np.r_[scores, model.score(extra)]
+        return select(
+            candidates,
+            scores,
+            n,
+            library=trained.library_tracks,
+            profile=trained.model.profile,
+            context=context,
+        )
+
+    def _pick_row(self, track_id: str, extra: pd.DataFrame | None) -> pd.Series:
+        """A picked track's row: from the search tracks when it came from there, else the catalog."""
+        if extra is not None and track_id in extra.index:
+            return track_row(extra, track_id)
+        return track_row(self.catalog.tracks, track_id)
+
+    def _recommend_footer(self, trained: TrainedTaste, selection: Selection, current: bool) -> str:
+        parts = []
+        if selection.coherence is not None:
+            parts.append(
+                f"Playlist coherence {selection.coherence:.2f} (1 = smooth as can be, "
+                "0 = random order)"
+            )
+        weight = trained.model.ensemble.weight
+        parts.append(
+            f"taste model: {trained.model.trained_on} tracks, "
+            f"RF {weight:.0%} / XGBoost {1 - weight:.0%}"
+        )
+        if trained.quick:
+            parts.append("a first-pass model: the full one is still training")
+        elif not current:
+            parts.append("your latest changes are still being learned")
+        footer = " · ".join(parts) + ". Rate tracks with /like N or /dislike N."
+        return self.catalog.with_note(footer)
+
+    # -- /like and /dislike ---------------------------------------------------------------------
+    async def like(self, user: ChatUser, track: str = "") -> Reply:
+        """/like N|TRACK."""
+        return await self.feedback(user, track, 1)
+
+    async def dislike(self, user: ChatUser, track: str = "") -> Reply:
+        """/dislike N|TRACK."""
+        return await self.feedback(user, track, -1)
+
+    async def feedback(self, user: ChatUser, ref: str, value: int) -> Reply:
+        """Record a like (+1) or dislike (-1) for a track (its number in the last list, or id)."""
+        uid = await self.users.uid(user)
+        ref = ref.strip()
+        track_id = parse_track_ref(ref)
+        if track_id is None:
+            picks = self.picks.of(uid)
+            if not ref.isdigit() or not picks:
+                raise BadInput(
+                    "Say which track: its number in your last /recommend list, or "
+                    "its Spotify link or id."
+                )
+            number = parse_int(ref, "The track number", 1, len(picks))
+            track_id = picks[number - 1]
+        await asyncio.to_thread(self.taste.set_feedback, uid, track_id, value)
+        self.training.schedule(uid)
+        name = self.catalog.describe(track_id)
+        verb = "liked" if value > 0 else "disliked"
+        return Reply(
+            text=f"Noted: you {verb} {name}. Your next recommendations will take it into account."
+        )
+
+    # -- /playlist ------------------------------------------------------------------------------
+    async def playlist(self, user: ChatUser, name: str = "", *, notify: Notify = silent) -> Reply:
+        """/playlist [name]: your last recommendations as a Spotify playlist (or fresh ones)."""
+        uid = await self.users.uid(user)
+        await self.playlists.require_link(uid)
+        picks = self.picks.of(uid)
+        if not picks:
+            return await self.recommend(user, playlist=name or "yes", notify=notify)
+        url = await self.playlists.post(uid, picks, name.strip()[:100])
+        return Reply(
+            title="Playlist created",
+            text=f"Your last {len(picks)} recommendations, in their smooth order:\n{url}",
+        )
+
+    # -- background work and erasure ------------------------------------------------------------
+    async def stop_background(self, timeout: float = 30.0) -> None:
+        """At shutdown, before the database closes: library reads stop, no training begins, and
+        a fit in progress (it can't be interrupted) is waited for up to ``timeout`` seconds and
+        not saved. Whatever stopped here restarts on the user's next command."""
+        self.training.refuse_new()
+        pending: list[asyncio.Future[Any]] = [*self.training.running()]
+        if self.library is not None:
+            self.library.cancel_all()
+            pending += self.library.running()
+        if pending:
+            _, late = await asyncio.wait(pending, timeout=timeout)
+            if late:
+                log.warning("%d background jobs were still running at shutdown", len(late))
+
+    def cancel(self, uid: int) -> None:
+        """Stop the user's training and library read under way (first step of /forget)."""
+        self.training.cancel(uid)
+        if self.library is not None:
+            self.library.cancel(uid)
+
+    async def erase(self, uid: int, erase_rows: Callable[[int], dict[str, int]]) -> dict[str, int]:
+        """Drop the user's model from memory and disk and erase their rows, under the model's
+        lock so that no late save can bring it back; the counts ``erase_rows`` returns."""
+        self.picks.forget(uid)
+        return await asyncio.to_thread(self.models.forget, uid, erase_rows)
+
+
+def _parse_mood(mood: str | None) -> str | None:
+    if mood is None or not mood.strip():
+        return None
+    canonical = canonical_mood(mood)
+    if canonical is None:
+        shown = mood.strip()[:30]
+        raise BadInput(f"I don't know the mood “{shown}”. Try one of: {', '.join(MOODS)}.")
+    return canonical
