@@ -1,5 +1,5 @@
 """The ``beatmatch`` command line: run | console | sync-commands | import-catalog | import-library |
-train-genre | eval."""
+train-genre | worker | eval."""
 
 from __future__ import annotations
 
@@ -17,9 +17,13 @@ import logging
 import sys
 import time
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from bot.config import Config, ConfigError, load_config
 from storage.errors import ImportFormatError
+
+if TYPE_CHECKING:
+    from bot.core.catalog import CatalogState
 
 log = logging.getLogger("beatmatch")
 
@@ -83,8 +87,9 @@ def cmd_sync_commands(args: argparse.Namespace) -> int:
 
 
 def cmd_import_catalog(args: argparse.Namespace) -> int:
-    """Import a Kaggle-format catalog CSV (or CSV.gz, or URL) into the database."""
-    from bot.app import open_storage
+    """Import a Kaggle-format catalog CSV (or CSV.gz, or URL) into the database, then train its
+    genre classifier (so the bot never has to)."""
+    from bot.app import load_catalog, open_storage
     from bot.progress_bar import ProgressBar
     from storage.catalog_import import import_catalog
 
@@ -94,13 +99,34 @@ def cmd_import_catalog(args: argparse.Namespace) -> int:
     started = time.perf_counter()
     try:
         result = import_catalog(storage, args.path, config.data_dir, ProgressBar("importing"))
+        catalog = load_catalog(config, storage, show_progress=False)
     finally:
         storage.close()
     print(
         f"Catalog imported: {result['tracks']:,} tracks, {result['genre_labels']:,} genre "
         f"labels in {time.perf_counter() - started:.1f} s (into {config.data_dir})."
     )
+    if not args.skip_genre:
+        _train_genre(config, catalog)
     return 0
+
+
+def _train_genre(config: Config, catalog: CatalogState) -> None:
+    """Train and store the catalog's genre classifier here, with progress on the terminal."""
+    from bot.core.lookup.genre_models import GenreModels
+
+    models = GenreModels(catalog, config.data_dir / "models")
+    if models.stored:
+        print(f"The genre classifier of this catalog is already trained: {models.path}")
+        return
+    print("Training the genre classifier (once per catalog; the bot then never waits for it)…")
+    started = time.perf_counter()
+    models.train_here(progress=lambda message: print(f"  {message}", flush=True))
+    size = models.path.stat().st_size if models.path.exists() else 0
+    print(
+        f"Genre model trained on {catalog.size:,} tracks in {time.perf_counter() - started:.0f} "
+        f"s: {models.path} ({size / 2**20:.1f} MB)" + (" [demo catalog]" if catalog.is_demo else "")
+    )
 
 
 def cmd_import_library(args: argparse.Namespace) -> int:
@@ -112,18 +138,22 @@ def cmd_import_library(args: argparse.Namespace) -> int:
     config = _config(args)
     _setup_logging(config.logging.level)
     app = build(config, cooldown=0.0)
+    user = ChatUser("console", args.user)
 
-    async def go() -> str:
-        reply = await app.service.taste.import_library(ChatUser("console", args.user), args.path)
-        await app.service.taste.stop_background()  # the model trains on the first /recommend
-        return reply.plain_text()
+    async def go() -> None:
+        try:
+            reply = await app.service.taste.import_library(user, args.path)
+            print(reply.plain_text(), flush=True)
+            print("Learning your taste now (a first pass, then the full model)…", flush=True)
+            await app.training.idle(await app.service.users.uid(user))
+            print("Your taste model is trained and saved.")
+        finally:
+            await app.shutdown()
 
     try:
-        print(asyncio.run(go()))
+        asyncio.run(go())
     except UserFacingError as error:
         raise CommandError(error.message) from None
-    finally:
-        app.storage.close()
     return 0
 
 
@@ -139,16 +169,31 @@ def cmd_train_genre(args: argparse.Namespace) -> int:
         catalog = load_catalog(config, storage)
     finally:
         storage.close()
-    models = GenreModels(catalog, config.data_dir / "models")
-    models.path.unlink(missing_ok=True)
-    started = time.perf_counter()
-    models.model()
-    size = models.path.stat().st_size if models.path.exists() else 0
-    print(
-        f"Genre model trained on {catalog.size:,} tracks in {time.perf_counter() - started:.0f} "
-        f"s: {models.path} ({size / 2**20:.1f} MB)" + (" [demo catalog]" if catalog.is_demo else "")
-    )
+    GenreModels(catalog, config.data_dir / "models").path.unlink(missing_ok=True)
+    _train_genre(config, catalog)
     return 0
+
+
+def cmd_worker(args: argparse.Namespace) -> int:
+    """Train models for a bot whose ``training.redis_url`` is set: take jobs from its RQ queue,
+    one at a time, until SIGTERM (or, with --burst, until the queue is empty)."""
+    from redis import RedisError
+
+    from bot.training.redis_queue import redacted
+    from bot.training.worker import main as work
+
+    config = _config(args)
+    _setup_logging(config.logging.level)
+    url = args.redis or config.training.redis_url
+    if not url:
+        raise CommandError(
+            "no Redis to take jobs from: pass --redis URL (or set training.redis_url)."
+        )
+    queue = args.queue or config.training.queue
+    try:
+        return work(url, queue, burst=args.burst, level=config.logging.level)
+    except RedisError as error:
+        raise CommandError(f"Redis at {redacted(url)}: {error}") from None
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
@@ -217,6 +262,11 @@ def parser() -> argparse.ArgumentParser:
         help="import a catalog CSV/CSV.gz in the Spotify Tracks Dataset format",
     )
     p.add_argument("path", help="file path or http(s) URL")
+    p.add_argument(
+        "--skip-genre",
+        action="store_true",
+        help="don't train the genre classifier now (the bot then trains it in the background)",
+    )
     p.set_defaults(func=cmd_import_catalog)
     p = sub.add_parser("import-library", parents=[common], help="import an Exportify CSV")
     p.add_argument("--user", required=True, help="console user name to import for")
@@ -225,6 +275,15 @@ def parser() -> argparse.ArgumentParser:
     sub.add_parser(
         "train-genre", parents=[common], help="train the genre classifier on the current catalog"
     ).set_defaults(func=cmd_train_genre)
+    p = sub.add_parser(
+        "worker",
+        parents=[common],
+        help="train models for a bot on Redis (training.redis_url): one job at a time",
+    )
+    p.add_argument("--redis", metavar="URL", help="the bot's Redis (default: training.redis_url)")
+    p.add_argument("--queue", metavar="NAME", help="its job queue (default: training.queue)")
+    p.add_argument("--burst", action="store_true", help="stop once the queue is empty")
+    p.set_defaults(func=cmd_worker)
     p = sub.add_parser("eval", help="offline evaluation")
     protocols = p.add_subparsers(dest="protocol", required=True)
     q = protocols.add_parser("next-likes", help="find a listener's later likes in the catalog")

@@ -30,8 +30,9 @@ from bot.core.last_picks import LastPicks
 from bot.core.lookup.genre_models import GenreModels
 from bot.core.lookup.service import LookupService
 from bot.core.lookup.tracks import TrackResolver
+from bot.core.model_work import ModelWork
 from bot.core.oauth import StateKeeper
-from bot.core.ports import FeatureSource
+from bot.core.ports import FeatureSource, JobRunner
 from bot.core.replies import ChatUser
 from bot.core.service import BeatmatchService
 from bot.core.taste.models import TasteModels
@@ -53,6 +54,8 @@ from bot.sources.backoff import RetryPolicy
 from bot.sources.heart_streams import HeartStreams
 from bot.sources.pulsoid import PulsoidClient
 from bot.sources.reccobeats import ReccoBeats
+from bot.training.execute import WorkerCatalog
+from bot.training.pool import ProcessPool
 from bot.web import start_web
 from recommender.taste import TasteSettings
 from storage.catalog_import import import_catalog
@@ -75,6 +78,7 @@ class Beatmatch:
     catalog: CatalogState
     service: BeatmatchService
     outbox: Outbox
+    work: ModelWork
     workouts: WorkoutManager
     digest: Digest
     vault: TokenVault
@@ -88,9 +92,16 @@ class Beatmatch:
         """Background training of taste models."""
         return self.service.taste.training
 
+    def start(self) -> None:
+        """Work that starts with the process, in the background: the genre classifier is loaded,
+        or queued for training when this catalog has none yet."""
+        self.service.lookup.genres.prepare()
+
     async def shutdown(self) -> None:
-        """Stop background work and workouts (left open, to resume), device-flow polls and HTTP
-        sessions; close the database."""
+        """Stop model work at once (workers end; a fit in progress is abandoned and redone on
+        the next start), library reads and workouts (left open, to resume), device-flow polls
+        and HTTP sessions; close the database."""
+        await self.work.stop()
         await self.service.taste.stop_background()
         await self.workouts.shutdown()
         await self.pulsoid.close()
@@ -150,6 +161,18 @@ def spotify_gateway(config: Config, vault: TokenVault) -> SpotifyGateway | None:
     return SpotifyGateway(config.spotify, vault)
 
 
+def job_runner(config: Config, catalog: CatalogState) -> JobRunner:
+    """Where model work runs: ``beatmatch worker`` processes on Redis when ``training.redis_url``
+    is set (``training.workers`` jobs in flight), else the embedded process pool."""
+    held = WorkerCatalog(catalog.fingerprint, catalog.tracks, catalog.genres)
+    training = config.training
+    if training.redis_url:
+        from bot.training.redis_runner import RedisRunner  # rq and redis load only when used
+
+        return RedisRunner(training.redis_url, training.queue, held, training.workers)
+    return ProcessPool(held, training.workers or None)
+
+
 def build(
     config: Config,
     *,
@@ -180,6 +203,7 @@ def assemble(
     genre_jobs: int = 2,
     heart_streams: HeartStreamFactory | None = None,
     rng: random.Random | None = None,
+    runner: JobRunner | None = None,
 ) -> Beatmatch:
     """Wire every feature over ``storage`` and ``catalog``. The keyword arguments replace a part
     (tests and benchmarks: lighter taste models, a shared genre model, scripted hearts)."""
@@ -188,6 +212,7 @@ def assemble(
     users = Users(storage.users, recommend.cooldown_seconds if cooldown is None else cooldown)
     outbox = Outbox()
     picks = LastPicks()
+    work = ModelWork(runner or job_runner(config, catalog))
     key = load_or_create_key(config.storage.encryption_key, data_dir)
     vault = TokenVault(storage.accounts, TokenCipher(key))
     states = StateKeeper(storage.accounts, key)
@@ -204,7 +229,7 @@ def assemble(
         negatives_per_positive=recommend.negatives_per_positive
     )
     models = TasteModels(storage.taste, storage.tracks, catalog, data_dir / "models", settings)
-    training = TasteTraining(models, storage.taste)
+    training = TasteTraining(models, storage.taste, work)
     picker = TastePicker(models, storage.taste, catalog)
     library = search = None
     if gateway is not None:
@@ -263,7 +288,7 @@ def assemble(
         heart=manager,
         settings=RecommendSettings(recommend.default_count, recommend.max_count),
     )
-    genres = GenreModels(catalog, genre_dir or data_dir / "models", n_jobs=genre_jobs)
+    genres = GenreModels(catalog, genre_dir or data_dir / "models", work, n_jobs=genre_jobs)
     lookup = LookupService(
         users, catalog, TrackResolver(catalog, storage.tracks, chain, gateway), genres
     )
@@ -287,6 +312,7 @@ def assemble(
         catalog=catalog,
         service=service,
         outbox=outbox,
+        work=work,
         workouts=manager,
         digest=digest,
         vault=vault,
@@ -310,6 +336,7 @@ async def run_console(config: Config) -> None:
         app.outbox.connect(chat.push)
         if config.web.public_url:  # OAuth callbacks (Spotify, Pulsoid) come back to this server
             web_runner = await start_web(app.service, config.web.host, config.web.port)
+        app.start()
         await app.workouts.resume_all()  # workouts a restart interrupted carry on
         await chat.run()
     finally:

@@ -96,6 +96,13 @@ class ConsoleConfig:
 
 
 @dataclass(frozen=True)
+class TrainingConfig:
+    workers: int = 0  # worker processes of the embedded pool; 0: cores − 1 (at least 1)
+    redis_url: str = ""  # a Redis for `beatmatch worker`s on other machines; "": the embedded pool
+    queue: str = "beatmatch"  # the job queue's name on that Redis
+
+
+@dataclass(frozen=True)
 class LoggingConfig:
     level: str = "INFO"
 
@@ -114,6 +121,7 @@ class Config:
     pulsoid: PulsoidConfig = field(default_factory=PulsoidConfig)
     web: WebConfig = field(default_factory=WebConfig)
     console: ConsoleConfig = field(default_factory=ConsoleConfig)
+    training: TrainingConfig = field(default_factory=TrainingConfig)
     logging: LoggingConfig = field(default_factory=LoggingConfig)
 
     @property

@@ -123,6 +123,7 @@ class Runner:
             self._started.append(front)
             self.router.add(front)
         self.app.outbox.connect(self.router)
+        self.app.start()
         resumed = await self.app.workouts.resume_all()
         if resumed:
             log.info("%d workouts carry on after the restart", resumed)
@@ -131,7 +132,10 @@ class Runner:
         self.ready.set()
 
     async def stop(self) -> None:
-        """Stop everything that started, newest first; the database is closed last."""
+        """Stop everything that started, newest first; the database is closed last. Model work
+        stops first: a command waiting for a model is told at once that the bot is restarting, so
+        the fronts' running handlers end and nobody waits for a fit."""
+        await self.app.work.stop()
         for front in reversed(self._started):
             try:
                 await front.stop()

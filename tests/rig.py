@@ -14,12 +14,32 @@ from typing import Any
 from bot.app import Beatmatch, assemble
 from bot.config import Config, load_config
 from bot.core.catalog import CatalogState, demo_state
+from bot.core.model_jobs import Job, TrainedFile
+from bot.training.execute import WorkerCatalog, execute
 from recommender.ensemble import EnsembleSettings
 from recommender.taste import TasteSettings
 from storage.database import Storage
 
 #: Small forests: the tests check behaviour, not ranking quality.
 FAST = TasteSettings(ensemble=EnsembleSettings(rf_trees=30, xgb_rounds=30, n_jobs=1))
+
+
+class ThreadRunner:
+    """A job runner for tests: each job runs in a thread of the test's own process, one at a
+    time. The product runs them in worker processes (``bot.training.pool``), which the pool's own
+    tests and the end-to-end console tests use; here a fit costs no process start."""
+
+    capacity = 1
+
+    def __init__(self, catalog: CatalogState) -> None:
+        self.catalog = WorkerCatalog(catalog.fingerprint, catalog.tracks, catalog.genres)
+
+    async def run(self, job: Job) -> TrainedFile:
+        """Do ``job`` in a thread."""
+        return await asyncio.to_thread(execute, job, self.catalog)
+
+    async def close(self) -> None:
+        """Nothing to stop."""
 
 
 def rig_config(tmp_path: Path, **env: str) -> Config:
@@ -43,7 +63,8 @@ def make_app(
     cooldown: float = 0.0,
     **parts: Any,
 ) -> Beatmatch:
-    """The assembled core; ``parts`` go to ``assemble`` (``taste_settings`` defaults to FAST)."""
+    """The assembled core; ``parts`` go to ``assemble`` (``taste_settings`` defaults to FAST,
+    ``runner`` to a ``ThreadRunner``)."""
     config = config or rig_config(tmp_path)
     storage = storage or Storage.open(tmp_path / "db" / "beatmatch.db")
     parts.setdefault("taste_settings", FAST)
@@ -59,3 +80,10 @@ async def settle(app: Beatmatch) -> None:
         while running := taste.library.running():
             await asyncio.gather(*running, return_exceptions=True)
         await taste.training.idle()
+
+
+async def genre_ready(app: Beatmatch) -> None:
+    """Have the genre classifier in memory: loaded from its file, or trained by a worker once
+    (a module's tests share ``genre_dir``, so the demo catalog's model trains once a module)."""
+    await app.service.lookup.genres.prepare()
+    assert app.service.lookup.genres.ready

@@ -87,6 +87,7 @@ class ConsoleChat:
             reply = await handle_text(self.service, self.user, text, notify=self.notify)
             self.say(render(reply))
         await self._finish_workout()
+        await self._finish_training()
         self.say("bye.")
 
     async def _wait(self, text: str) -> None:
@@ -99,6 +100,12 @@ class ConsoleChat:
             self.say("! " + error.message)
             return
         await asyncio.sleep(seconds)
+
+    async def _finish_training(self) -> None:
+        try:
+            await self.service.taste.finish_training(self.user, notify=self.notify)
+        except Exception:
+            self.say(render(logged_apology(self.user)))
 
     async def _finish_workout(self) -> None:
         try:

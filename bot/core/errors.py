@@ -44,3 +44,17 @@ class SpotifyNotSetUp(UserFacingError):
             "Spotify isn't set up on this bot (the operator sets spotify.client_id). "
             "You can still /import an Exportify CSV."
         )
+
+
+class Restarting(UserFacingError):
+    """The bot is stopping: work that was waiting won't be done now."""
+
+    def __init__(self) -> None:
+        super().__init__("I'm restarting; ask again in a minute.")
+
+
+class Withdrawn(UserFacingError):
+    """Work that was asked for was called off (the user's data was erased meanwhile)."""
+
+    def __init__(self) -> None:
+        super().__init__("That was called off: your data has just been erased.")

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Generic, Protocol, TypeVar
 if TYPE_CHECKING:
     import pandas as pd
 
+    from bot.core.model_jobs import Job, TrainedFile
     from bot.core.progress import Notify
     from recommender.context import Context
     from recommender.ranking import Steer
@@ -192,6 +193,25 @@ class Player(Protocol):
 
     async def queue(self, user_id: int, track_id: str) -> None:
         """Add the Spotify track ``track_id`` to the user's queue (UserFacingError if it can't)."""
+        ...
+
+
+class JobRunner(Protocol):
+    """Where model work runs: worker processes (the embedded pool, or ``beatmatch worker``s on a
+    job engine), never the bot's own process. ``bot.core.model_work`` queues in front of it."""
+
+    @property
+    def capacity(self) -> int:
+        """How many jobs it runs at once."""
+        ...
+
+    async def run(self, job: Job) -> TrainedFile:
+        """Do ``job`` in a worker; TrainingRefused when the data can't make a model, WorkerLost
+        when the worker died under it."""
+        ...
+
+    async def close(self) -> None:
+        """Stop at once: running jobs are abandoned, workers of the embedded pool end."""
         ...
 
 

@@ -7,10 +7,12 @@ Two kinds of evidence, chosen per track:
   pseudo-counts, so a well-known artist is named by its catalog and a one-track artist leans on
   the audio model.
 * **Unseen artist** — the audio model alone: a RandomForest and an XGBoost soft vote over the
-  track's 15 numeric features plus naive-Bayes genre log-probabilities from the letters of its
-  names (:mod:`recommender.genre.text`; script and words betray j-pop, k-pop, turkish, brazil …).
-  The name model's inputs for the trees are out-of-fold over artist groups, so the trees learn
-  how much names are worth for an artist nobody has seen.
+  track's 15 numeric features and what a naive-Bayes model makes of the letters of its names
+  (:mod:`recommender.genre.text`; script and words betray j-pop, k-pop, turkish, brazil …).
+  XGBoost starts from the name model's calibrated log-probabilities and both tree models read a
+  summary of them (:mod:`recommender.genre.stacking`). The name model's outputs for the trees are
+  out-of-fold over artist groups, so the trees learn how much names are worth for an artist
+  nobody has seen.
 
 A slice of the training catalog (some whole artists, some single tracks) is held out of the fit to
 stop XGBoost early and to tune every blend weight and temperature
@@ -34,13 +36,9 @@ import xgboost as xgb
 from recommender.genre.calibration import Blend, known_artist_mix, sharpen
 from recommender.genre.forest import CompactForest
 from recommender.genre.prior import CountTable, prior_keys
+from recommender.genre.stacking import NameEvidence, stack_features
 from recommender.genre.text import HASH_FEATURES, NGRAM_RANGE, NameModel, text_matrix
-from recommender.genre.training import (
-    GenreSettings,
-    audio_probabilities,
-    fit_parts,
-    stack_features,
-)
+from recommender.genre.training import GenreSettings, audio_probabilities, fit_parts
 from recommender.model_file import ModelFormat, ModelFormatError, read_model, write_model
 from recommender.tracks import KAGGLE_NUMERIC
 
@@ -55,7 +53,7 @@ class GenreModelFormatError(ModelFormatError):
 #: The genre model's file; the layout keys are what its arrays depend on besides its own weights.
 GENRE_FILE = ModelFormat(
     name="beatmatch-genre-classifier",
-    version=1,
+    version=2,  # 2: the trees read NameEvidence columns; XGBoost starts from its margin
     what="genre model",
     retrain="Retrain it with `beatmatch train-genre`.",
     layout={
@@ -138,6 +136,7 @@ class GenreClassifier:
 
     class_names: list[str]
     name_model: NameModel
+    evidence: NameEvidence
     forest: CompactForest
     booster: xgb.Booster
     priors: dict[str, CountTable]
@@ -173,6 +172,7 @@ class GenreClassifier:
         return cls(
             class_names=classes,
             name_model=parts.name_model,
+            evidence=parts.evidence,
             forest=parts.forest,
             booster=parts.booster,
             priors=priors,
@@ -191,7 +191,7 @@ class GenreClassifier:
         if len(tracks) == 0:
             return np.zeros((0, len(self.class_names)))
         z = stack_features(numeric_matrix(tracks), self.name_model.log_proba(text_matrix(tracks)))
-        return audio_probabilities(self.forest, self.booster, z, self.blend)
+        return audio_probabilities(self.forest, self.booster, self.evidence, z, self.blend)
 
     def predict_proba(self, tracks: pd.DataFrame) -> np.ndarray:
         """Genre probabilities, (n_tracks, n_classes) float64; every row sums to 1."""
@@ -231,6 +231,7 @@ class GenreClassifier:
         arrays: dict[str, np.ndarray] = {
             "booster": np.frombuffer(bytes(self.booster.save_raw("ubj")), dtype=np.uint8),
             **self.name_model.to_arrays("name__"),
+            **self.evidence.to_arrays("evidence__"),
             **self.forest.to_arrays("forest__"),
         }
         for name, table in self.priors.items():
@@ -263,6 +264,7 @@ class GenreClassifier:
         return cls(
             class_names=classes,
             name_model=NameModel.from_arrays(arrays, "name__"),
+            evidence=NameEvidence.from_arrays(arrays, "evidence__"),
             forest=CompactForest.from_arrays(arrays, "forest__", len(classes)),
             booster=booster,
             priors={

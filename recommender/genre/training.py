@@ -1,7 +1,11 @@
 """Fitting the genre classifier's models: hold-out split, stacking, blanking, trees, calibration.
 
-Memory is what limits the trees: the forest is grown in small batches and flattened as it goes
-(:mod:`recommender.genre.forest`), inputs are float32, and XGBoost reads a 64-bin quantised copy.
+Time is what limits the trees: XGBoost grows one tree per genre per round, and a tree's cost grows
+with the rows and the columns it reads. So the trees read 30 columns, not 129
+(:mod:`recommender.genre.stacking`), and XGBoost starts from the name model's calibrated opinion,
+which it then needs fewer rounds to correct. Memory: the forest is grown in small batches and
+flattened as it goes (:mod:`recommender.genre.forest`), inputs are float32, and XGBoost reads a
+64-bin quantised copy.
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ from recommender.genre.calibration import (
 )
 from recommender.genre.forest import CompactForest
 from recommender.genre.prior import CountTable, prior_keys, track_artists
+from recommender.genre.stacking import NameEvidence, stack_features
 from recommender.genre.text import NameModel, out_of_fold_log_proba, text_matrix
 from recommender.tracks import AUDIO_FEATURES, KAGGLE_NUMERIC
 
@@ -35,24 +40,27 @@ _NO_AUDIO_GAPS = ("popularity", *AUDIO_FEATURES)
 
 @dataclass(frozen=True)
 class GenreSettings:
-    """Hyper-parameters, sized for 2 cores, < 3 GB and a < 50 MB model on an 80k-track catalog."""
+    """Hyper-parameters, sized for ≤ 90 s and ≤ 1 GB on 2 cores on an 80k-track catalog."""
 
     seed: int = 0
     n_jobs: int = 2
     holdout_fraction: float = 0.15  # of training tracks: half whole artists, half single tracks
     min_holdout_tracks: int = 200  # with fewer training tracks nothing is tuned: defaults are used
     name_folds: int = 5
-    forest_trees: int = 50  # the forest earns a ~0.1–0.2 share of the vote; 100 trees added nothing
+    forest_trees: int = 20  # the forest earns a ~0.1 share of the vote; 50 trees added nothing
     forest_batch: int = 10
     forest_min_samples_leaf: int = 5
     forest_max_samples: float = 0.5
-    forest_max_features: float = 0.1
+    forest_max_features: float = 0.3
     forest_max_depth: int = 32
     boost_rounds: int = 200
     boost_depth: int = 4
     boost_learning_rate: float = 0.3
-    boost_colsample: float = 0.3  # each tree sees ~40 of 129 columns: 2–3× faster than 0.5
+    boost_colsample: float = 0.5
     boost_patience: int = 10
+    name_components: int = 12  # principal components of the name model's opinion the trees read
+    name_calibration_rows: int = 20_000  # rows that fit the name margin's per-genre scale and bias
+    name_margin_weight: float = 0.5  # share of that calibrated margin XGBoost starts from
     blank_reccobeats: float = 0.08  # share of fit rows without popularity/duration/time signature
     blank_audio: float = 0.04  # share of fit rows without any audio feature
     blank_names: float = 0.02  # share of fit rows whose names say nothing
@@ -63,24 +71,33 @@ class FittedParts:
     """What :func:`fit_parts` returns: every model except the priors, and the tuned blend."""
 
     name_model: NameModel
+    evidence: NameEvidence
     forest: CompactForest
     booster: xgb.Booster
     blend: Blend
     report: dict[str, float]
 
 
-def stack_features(numeric: np.ndarray, name_log_proba: np.ndarray) -> np.ndarray:
-    """The trees' input: numeric features beside name log-probabilities, (n, 15 + n_classes)."""
-    return np.hstack([numeric, name_log_proba]).astype(np.float32)
+def audio_parts(
+    forest: CompactForest, booster: xgb.Booster, evidence: NameEvidence, z: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """(RandomForest, XGBoost) probabilities for stacked features ``z``, each (n, n_classes)."""
+    x = evidence.inputs(z)
+    raw = booster.inplace_predict(x, base_margin=evidence.margin(z))
+    boosted = np.asarray(raw, dtype=np.float64).reshape(len(z), -1)
+    return forest.predict_proba(x).astype(np.float64), boosted
 
 
 def audio_probabilities(
-    forest: CompactForest, booster: xgb.Booster, z: np.ndarray, blend: Blend
+    forest: CompactForest,
+    booster: xgb.Booster,
+    evidence: NameEvidence,
+    z: np.ndarray,
+    blend: Blend,
 ) -> np.ndarray:
     """The calibrated RF + XGBoost soft vote on stacked features ``z``, (n, n_classes) float64."""
-    boosted = np.asarray(booster.inplace_predict(z), dtype=np.float64).reshape(len(z), -1)
-    mixed = audio_mix(forest.predict_proba(z).astype(np.float64), boosted, blend.forest_share)
-    return sharpen(mixed, blend.audio_temperature)
+    forest_p, boosted = audio_parts(forest, booster, evidence, z)
+    return sharpen(audio_mix(forest_p, boosted, blend.forest_share), blend.audio_temperature)
 
 
 def holdout_mask(
@@ -141,14 +158,18 @@ class _Report(xgb.callback.TrainingCallback):
 
 
 def fit_booster(
-    z: np.ndarray,
+    x: np.ndarray,
+    margin: np.ndarray,
     y: np.ndarray,
     n_classes: int,
-    evaluation: tuple[np.ndarray, np.ndarray] | None,
+    evaluation: tuple[np.ndarray, np.ndarray, np.ndarray] | None,
     settings: GenreSettings,
     say: Progress,
 ) -> xgb.Booster:
-    """Softmax XGBoost on ``z`` (n, d), class indices ``y`` (n,), stopped early on ``evaluation``."""
+    """Softmax XGBoost on columns ``x`` (n, d) from ``margin`` (n, n_classes) to classes ``y``.
+
+    Stopped early on ``evaluation`` (its columns, margins and class indices) when there is one.
+    """
     params = {
         "objective": "multi:softprob",
         "num_class": n_classes,
@@ -163,10 +184,11 @@ def fit_booster(
         "seed": settings.seed,
         "eval_metric": "mlogloss",
     }
-    train = xgb.QuantileDMatrix(z, y, max_bin=64)
+    train = xgb.QuantileDMatrix(x, y, base_margin=margin, max_bin=64)
     if evaluation is None:  # nothing held out: a short fixed run
         return xgb.train(params, train, min(settings.boost_rounds, 30), callbacks=[_Report(say)])
-    held = xgb.QuantileDMatrix(evaluation[0], evaluation[1], ref=train, max_bin=64)
+    x_held, margin_held, y_held = evaluation
+    held = xgb.QuantileDMatrix(x_held, y_held, base_margin=margin_held, ref=train, max_bin=64)
     booster = xgb.train(
         params,
         train,
@@ -198,10 +220,24 @@ def fit_parts(
     z_fit = stack_features(numeric[fit], out_of_fold_log_proba(x_text[fit], y[fit], folds))
     z_fit = blank_like_the_feature_chain(z_fit, empty_names, settings, rng)
     rows, classes = np.nonzero(y[fit])  # one row per (track, label), as the catalog lists them
+    z_rows = z_fit[rows]
+    del z_fit
+
+    say(f"name model: calibrating what the trees read of it, on {len(rows):,} rows")
+    evidence = NameEvidence.fit(
+        z_rows,
+        classes,
+        n_components=settings.name_components,
+        max_rows=settings.name_calibration_rows,
+        rng=rng,
+        margin_weight=settings.name_margin_weight,
+    )
+    x_rows, margin_rows = evidence.inputs(z_rows), evidence.margin(z_rows)
+    del z_rows
 
     say(f"random forest: {settings.forest_trees} trees on {len(rows):,} rows")
     forest = CompactForest.fit(
-        z_fit[rows],
+        x_rows,
         classes,
         n_classes,
         n_trees=settings.forest_trees,
@@ -223,16 +259,20 @@ def fit_parts(
     evaluation = None
     if stop.any():
         stop_rows, stop_classes = np.nonzero(y[out[stop]])
-        evaluation = (z_out[stop][stop_rows], stop_classes)
+        z_stop = z_out[stop][stop_rows]
+        evaluation = (evidence.inputs(z_stop), evidence.margin(z_stop), stop_classes)
     say(f"xgboost: up to {settings.boost_rounds} rounds, {n_classes} genres")
-    booster = fit_booster(z_fit[rows], classes, n_classes, evaluation, settings, say)
+    booster = fit_booster(x_rows, margin_rows, classes, n_classes, evaluation, settings, say)
+    del x_rows, margin_rows
 
     blend, report = Blend(), {"holdout_tracks": float(len(out))}
     if len(out):
         say(f"calibrating on {len(out):,} held-out tracks ({int(unseen.sum()):,} unseen artists)")
-        blend, report = _calibrate(tracks, y, fit, out, unseen, z_out, forest, booster)
+        forest_p, boosted_p = audio_parts(forest, booster, evidence, z_out)
+        blend, report = _calibrate(tracks, y, fit, out, unseen, forest_p, boosted_p)
+        report["boost_rounds"] = float(booster.num_boosted_rounds())
     say("name model: refit on every track")
-    return FittedParts(NameModel.fit(x_text, y), forest, booster, blend, report)
+    return FittedParts(NameModel.fit(x_text, y), evidence, forest, booster, blend, report)
 
 
 def _calibrate(
@@ -241,13 +281,13 @@ def _calibrate(
     fit: np.ndarray,
     out: np.ndarray,
     unseen: np.ndarray,
-    z_out: np.ndarray,
-    forest: CompactForest,
-    booster: xgb.Booster,
+    forest_p: np.ndarray,
+    boosted_p: np.ndarray,
 ) -> tuple[Blend, dict[str, float]]:
-    """Tune the blend on held-out tracks ``out`` with priors counted on the ``fit`` tracks only."""
-    forest_p = forest.predict_proba(z_out).astype(np.float64)
-    boosted_p = np.asarray(booster.inplace_predict(z_out), dtype=np.float64).reshape(len(out), -1)
+    """Tune the blend on held-out tracks ``out`` with priors counted on the ``fit`` tracks only.
+
+    ``forest_p`` and ``boosted_p`` (len(out), n_classes) are the audio models' probabilities.
+    """
     y_out = y[out]
     blend = tune_audio(forest_p[unseen], boosted_p[unseen], y_out[unseen], Blend())
     audio = sharpen(audio_mix(forest_p, boosted_p, blend.forest_share), blend.audio_temperature)
@@ -274,7 +314,6 @@ def _calibrate(
         "holdout_unseen_top1": _rate(final[unseen], y_out[unseen]),
         "holdout_known_tracks": float(known.sum()),
         "holdout_known_top1": _rate(final[known], y_out[known]),
-        "boost_rounds": float(booster.num_boosted_rounds()),
     }
     return blend, report
 

@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 
 from bot.core.catalog import DEMO_NOTE
+from storage.database import DATABASE_FILE, Storage
 from tests.conftest import (
     OFFLINE_RECCOBEATS,
     ROOT,
@@ -355,3 +356,38 @@ def test_a_bad_setting_stops_start_up_with_one_line(
     assert "Traceback" not in session.stderr, session.stderr[-2000:]
     message = session.stderr.strip().splitlines()[-1]
     assert message.startswith("beatmatch: ") and expected in message
+
+
+# -- short sessions keep their work ----------------------------------------------------------------
+@pytest.mark.shared_data
+def test_a_piped_session_saves_its_model_and_the_next_start_reuses_it(tmp_path: Path) -> None:
+    """``printf '/import …\\n/recommend 5\\n/quit\\n' | make run``: the console waits for the
+    model being trained before it leaves, and the next session loads it instead of training."""
+    if not SHARED_DATA.is_dir():
+        pytest.skip(f"shared data not found at {SHARED_DATA}")
+    first = run_console(
+        tmp_path, ["/import ../shared/data/exportify_user_a.csv", "/recommend 5", "/quit"]
+    )
+    assert_clean(first)
+    assert "Saving your taste model before leaving" in first.stdout
+    storage = Storage.open(first.data_dir / DATABASE_FILE)
+    try:
+        uid = storage.users.find_user("console", "console")
+        assert uid is not None
+        saved = storage.taste.model_record(uid, "taste")
+        assert saved is not None
+    finally:
+        storage.close()
+
+    second = run_console(tmp_path, ["/recommend 5", "/quit"])
+    assert_clean(second)
+    reply = second.reply_to("/recommend 5")
+    assert len(numbered_tracks(reply)) == 5
+    assert "Learning your taste" not in reply and "still being learned" not in reply
+    assert "Saving your taste model" not in second.stdout  # nothing was trained again
+    storage = Storage.open(second.data_dir / DATABASE_FILE)
+    try:
+        again = storage.taste.model_record(uid, "taste")
+        assert again is not None and again["trained_at"] == saved["trained_at"]
+    finally:
+        storage.close()

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from tests.integration.spotify_env import ANN, BOB, SpotifyEnv, spotify_env
+from tests.rig import genre_ready
 
 LINK = "https://open.spotify.com/track/"
 
@@ -23,6 +24,7 @@ def genre_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture
 async def env(tmp_path: Path, genre_dir: Path) -> AsyncIterator[SpotifyEnv]:
     async with spotify_env(tmp_path, genre_dir=genre_dir) as e:
+        await genre_ready(e.app)
         yield e
 
 

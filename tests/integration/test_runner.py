@@ -20,8 +20,9 @@ from bot.app import Beatmatch, build
 from bot.config import Config, load_config
 from bot.core.replies import ChatUser, Reply
 from bot.runner import RunFailed, Runner
+from storage.database import DATABASE_FILE, Storage
 from tests.conftest import ROOT
-from tests.fakes.fake_telegram import FakeTelegram, message
+from tests.fakes.fake_telegram import FakeTelegram, document, message
 
 ANN = 1001
 
@@ -199,3 +200,73 @@ async def test_beatmatch_run_process_answers_and_exits_cleanly_on_sigterm(
     assert process.returncode == 0, log[-3000:]
     assert "stopping: SIGTERM" in log and "beatmatch stopped cleanly" in log
     assert fake.token not in log and fake.token.split(":")[1] not in log
+
+
+async def test_sigterm_during_a_training_stops_within_5_s_and_loses_nothing(
+    fake: FakeTelegram, tmp_path: Path, shared_data: Path
+) -> None:
+    """A listener's library is being learned (in a worker process) when SIGTERM comes: the bot
+    and its workers are gone within 5 s, and the imported library is all there afterwards."""
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("BEATMATCH_")}
+    environment.update(_env(fake, tmp_path / "data", port=_free_port()))
+    environment["BEATMATCH_CATALOG_DEMO_SIZE"] = "20000"  # enough negatives for a long fit
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot", "run", cwd=ROOT, env=environment,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    try:
+        await fake.wait_for("setMyCommands", timeout=60)
+        export = (shared_data / "exportify_user_a.csv").read_bytes()
+        file_id = fake.add_file(export, "documents/liked.csv")
+        mark = len(fake.calls)
+        await fake.send_update(document(file_id, "liked.csv", len(export)))
+        await fake.wait_for("sendMessage", lambda c: "Imported 720 tracks" in c.text, after=mark)
+        workers = await _workers_of(process.pid)
+        assert workers, "no worker process is training"
+        process.send_signal(signal.SIGTERM)
+        started = time.monotonic()
+        _, stderr = await asyncio.wait_for(process.communicate(), 30)
+        took = time.monotonic() - started
+    finally:
+        if process.returncode is None:
+            process.kill()
+            await process.wait()
+    log = stderr.decode("utf-8", errors="replace")
+    assert process.returncode == 0, log[-3000:]
+    assert took <= 5.0, f"stopped in {took:.1f} s"
+    assert not [w for w in workers if Path(f"/proc/{w}").exists() and not _zombie(w)]
+    assert "trained taste model" not in log  # it really was mid-training
+    storage = Storage.open(tmp_path / "data" / DATABASE_FILE)
+    try:
+        uid = storage.users.find_user("telegram", str(ANN))
+        assert uid is not None and storage.taste.library_size(uid) == 720
+    finally:
+        storage.close()
+
+
+async def _workers_of(pid: int, timeout: float = 30.0) -> list[int]:
+    """The worker processes ``pid`` started (spawned Python processes whose parent it is)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        found = []
+        for entry in Path("/proc").iterdir():
+            if not entry.name.isdigit():
+                continue
+            try:
+                status = (entry / "status").read_text()
+                command = (entry / "cmdline").read_bytes()
+            except OSError:
+                continue
+            if f"\nPPid:\t{pid}\n" in status and b"spawn_main" in command:
+                found.append(int(entry.name))
+        if found:
+            return found
+        await asyncio.sleep(0.1)
+    return []
+
+
+def _zombie(pid: int) -> bool:
+    try:
+        return "State:\tZ" in Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return True

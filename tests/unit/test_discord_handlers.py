@@ -23,7 +23,7 @@ from bot.chat.push import PushRouter
 from bot.core.replies import ChatUser
 from tests.conftest import tiny_exportify_rows, write_exportify
 from tests.integration.telegram_rig import library_csv, make_core
-from tests.rig import settle
+from tests.rig import genre_ready, settle
 
 TRACK_URL = re.compile(r"https://open\.spotify\.com/track/([A-Za-z0-9]{22})")
 USER_ID = 4242
@@ -153,7 +153,8 @@ async def test_genre_autocomplete_suggests_catalog_tracks_by_id(bot: BeatmatchBo
     assert await music.genre_track(interaction(bot), "x") == []
 
 
-async def test_genre_of_a_picked_suggestion(bot: BeatmatchBot) -> None:
+async def test_genre_of_a_picked_suggestion(app: Beatmatch, bot: BeatmatchBot) -> None:
+    await genre_ready(app)
     track_id = str(bot.service.catalog.tracks.index[3])
     fake = interaction(bot)
     music = cog(bot, MusicCog)

@@ -251,6 +251,48 @@ def test_affinity_with_an_empty_profile_is_zero() -> None:
     assert not affinity_features(LIBRARY, TasteProfile()).any()
 
 
+def test_tracks_sharing_an_artists_cell_differ_only_by_their_own_weight() -> None:
+    # l1 and "new" are both by Alpha: only the library track leaves itself out.
+    candidates = pd.concat([LIBRARY.loc[["l1"]], _tracks({"new": "Alpha", "other": "alpha"})])
+    rows = _affinity(candidates, self_weight=ONES)
+    denom = 5 + ARTIST_ALPHA
+    assert rows[:, SHARE_MAX].tolist() == pytest.approx([2 / denom, 3 / denom, 3 / denom])
+
+
+def _affinity_row_by_row(
+    tracks: pd.DataFrame, profile: TasteProfile, self_weight: pd.Series
+) -> np.ndarray:
+    """The definition, one track at a time: what the grouped computation must equal."""
+    out = np.zeros((len(tracks), len(AFFINITY_FEATURES)))
+    denom = profile.total_weight + ARTIST_ALPHA
+    for row, (track_id, artists) in enumerate(tracks["artists"].items()):
+        keys = set(track_artist_keys(artists))
+        if keys:
+            own = float(self_weight.get(track_id, 0.0))
+            counts = [max(profile.artist_weight.get(k, 0.0) - own, 0.0) for k in keys]
+            out[row] = (
+                max(counts) / denom,
+                sum(counts) / denom,
+                sum(1 for c in counts if c > 0) / len(counts),
+                math.log1p(max(counts)),
+            )
+    return out
+
+
+def test_affinity_of_many_tracks_matches_the_definition_row_by_row() -> None:
+    rng = np.random.default_rng(0)
+    names = ["Alpha", "beta", "GAMMA ", "Delta", "Nobody", "Some  One", ""]
+    cells = {f"t{i}": ";".join(rng.choice(names, size=rng.integers(1, 4))) for i in range(400)}
+    tracks = _tracks(cells)
+    profile = TasteProfile.from_library(tracks.iloc[:60], pd.Series(1.0, index=tracks.index))
+    self_weight = pd.Series(rng.uniform(0.5, 1.5, 60), index=tracks.index[:60])
+    np.testing.assert_allclose(
+        affinity_features(tracks, profile, self_weight),
+        _affinity_row_by_row(tracks, profile, self_weight),
+        rtol=1e-12,
+    )
+
+
 # ---------------------------------------------------------------- base features and the matrix
 
 

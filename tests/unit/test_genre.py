@@ -20,7 +20,8 @@ from recommender.genre.calibration import set_log_loss, sharpen
 from recommender.genre.classifier import GENRE_FILE, label_matrix
 from recommender.genre.forest import CompactForest
 from recommender.genre.prior import CountTable
-from recommender.genre.text import NameModel, text_matrix
+from recommender.genre.stacking import N_NUMERIC, N_SUMMARY, NameEvidence, stack_features
+from recommender.genre.text import NameModel, _vectorizer, text_matrix, track_texts
 from recommender.model_file import write_model
 from recommender.tracks import AUDIO_FEATURES, KAGGLE_NUMERIC, normalise_tracks
 
@@ -115,6 +116,13 @@ def test_load_refuses_a_model_of_another_version(tmp_path: Path) -> None:
     path = tmp_path / "old.model"
     write_model(path, GENRE_FILE, {"version": 999}, {"x": np.zeros(1)})
     with pytest.raises(GenreModelFormatError, match="version 999"):
+        GenreClassifier.load(path)
+
+
+def test_load_tells_to_retrain_a_model_of_the_previous_format(tmp_path: Path) -> None:
+    path = tmp_path / "v1.model"
+    write_model(path, GENRE_FILE, {"version": 1}, {"x": np.zeros(1)})
+    with pytest.raises(GenreModelFormatError, match=r"version 1;.*train-genre"):
         GenreClassifier.load(path)
 
 
@@ -233,6 +241,35 @@ def test_name_model_reads_the_script_of_a_name() -> None:
     model = NameModel.fit(text_matrix(frame), y)
     new = pd.DataFrame({"name": ["はなび の よる", "rock and roll"]})
     assert model.log_proba(text_matrix(new)).argmax(axis=1).tolist() == [0, 1]
+
+
+def test_text_matrix_is_the_whole_text_vectorised() -> None:
+    frame = pd.DataFrame(
+        {
+            "name": ["  Hello\tWORLD  ", "", None, "İstanbul  ümit", "a\u3000b\x1fc", "la la la"],
+            "artists": ["A;B", "", "C", None, "d", "e e e"],
+            "album": [None, "z", "Zz zz", "", "q", "La"],
+        }
+    )
+    whole = _vectorizer().transform(track_texts(frame))
+    assert (text_matrix(frame) != whole).nnz == 0
+    assert text_matrix(pd.DataFrame({"name": ["", None]})).nnz == 0
+
+
+def test_name_margin_never_turns_misleading_names_upside_down() -> None:
+    rng = np.random.default_rng(9)
+    classes = rng.integers(0, 3, 600)
+    log_proba = np.full((600, 3), -5.0, dtype=np.float32)
+    log_proba[np.arange(600), (classes + 1) % 3] = 0.0  # the names always point to a wrong genre
+    z = stack_features(rng.random((600, N_NUMERIC)), log_proba)
+    evidence = NameEvidence.fit(
+        z, classes, n_components=2, max_rows=400, rng=rng, margin_weight=0.5
+    )
+    assert (evidence.scale >= 0).all()
+    assert evidence.inputs(z).shape == (600, N_NUMERIC + N_SUMMARY + 2)
+    again = NameEvidence.from_arrays(evidence.to_arrays("e_"), "e_")
+    np.testing.assert_array_equal(again.inputs(z), evidence.inputs(z))
+    np.testing.assert_array_equal(again.margin(z), evidence.margin(z))
 
 
 def test_count_table_round_trips_unicode_keys() -> None:

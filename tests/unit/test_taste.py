@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import joblib
@@ -10,7 +11,7 @@ import pandas as pd
 import pytest
 from sklearn.metrics import roc_auc_score
 
-from recommender.ensemble import EnsembleSettings
+from recommender.ensemble import BLEND_GRID, EnsembleSettings
 from recommender.taste import (
     LIKE_WEIGHT,
     MIN_POSITIVES,
@@ -134,6 +135,52 @@ def test_library_tracks_are_not_sampled_as_negatives() -> None:
 def test_fitting_is_deterministic_for_a_seed(model: TasteModel) -> None:
     again = TasteModel.fit(LIBRARY, TRACKS, CATALOG, settings=FAST)
     np.testing.assert_array_equal(again.score(CATALOG), model.score(CATALOG))
+
+
+# ---------------------------------------------------------------- settings
+
+
+def test_the_blend_is_fixed_unless_the_settings_ask_to_choose_it(model: TasteModel) -> None:
+    assert not FAST.choose_blend
+    assert model.ensemble.weight == FAST.blend_rf_weight
+    assert model.ensemble.validation == {}
+
+
+def test_choosing_the_blend_validates_on_the_newest_fifth_of_the_likes() -> None:
+    fitted = TasteModel.fit(LIBRARY, TRACKS, CATALOG, settings=replace(FAST, choose_blend=True))
+    assert fitted.ensemble.weight in BLEND_GRID
+    assert fitted.ensemble.validation["validation_positives"] == 10.0
+    assert fitted.info["blend_rf_weight"] == fitted.ensemble.weight
+
+
+def test_the_full_model_leans_on_the_forest() -> None:
+    assert 0.5 < TasteSettings().blend_rf_weight < 1.0
+
+
+def test_quick_settings_are_lighter_and_never_choose_the_blend() -> None:
+    full = TasteSettings(choose_blend=True)
+    quick = full.quick()
+    assert quick.negatives_per_positive < full.negatives_per_positive
+    assert quick.ensemble.rf_trees < full.ensemble.rf_trees
+    assert quick.ensemble.xgb_rounds < full.ensemble.xgb_rounds
+    assert not quick.choose_blend
+    assert quick.blend_rf_weight == 0.5
+
+
+def test_quick_settings_keep_the_seed_and_the_threads() -> None:
+    quick = TasteSettings(seed=3, ensemble=EnsembleSettings(n_jobs=1, seed=7)).quick()
+    assert quick.seed == 3
+    assert quick.ensemble.n_jobs == 1
+    assert quick.ensemble.seed == 7
+
+
+def test_a_quick_model_learns_a_clear_taste_too() -> None:
+    quick = TasteSettings(ensemble=EnsembleSettings(n_jobs=1)).quick()
+    fitted = TasteModel.fit(LIBRARY, TRACKS, CATALOG, settings=quick)
+    high = _make("hi", 30, 3, [f"New {i}" for i in range(30)], 0.9)
+    low = _make("lo", 30, 4, [f"New {i}" for i in range(30)], 0.1)
+    assert _auc(fitted.score(high), fitted.score(low)) > 0.9
+    assert fitted.ensemble.weight == 0.5
 
 
 # ---------------------------------------------------------------- feedback

@@ -20,7 +20,6 @@ from bot.core.insight.stats import (
 )
 from bot.core.insight.stats_chart import taste_chart_png
 from bot.core.ports import GenreGuesser
-from bot.core.progress import Notify, silent
 from bot.core.replies import Chart, ChatUser, Reply
 from bot.core.users import Users
 from storage.taste_store import TasteStore
@@ -52,7 +51,7 @@ class InsightService:
         """Where the user's /stats picture is written (one per user, replaced each time)."""
         return self.charts_dir / f"stats-u{uid}.png"
 
-    async def stats(self, user: ChatUser, *, notify: Notify = silent) -> Reply:
+    async def stats(self, user: ChatUser) -> Reply:
         """/stats: the user's taste profile against the catalog, top genres and feedback, as a PNG."""
         uid = await self.users.uid(user)
         library = await asyncio.to_thread(self.taste.library, uid)
@@ -70,12 +69,7 @@ class InsightService:
         unlabelled = taste[~taste.index.isin(list(labelled))]
         unlabelled = unlabelled[unlabelled[[c for c, *_ in PROFILE_FEATURES]].notna().any(axis=1)]
         predicted: dict[str, str] = {}
-        if len(unlabelled):
-            if not self.genres.ready:
-                await notify(
-                    f"Training the genre model on {self.catalog.size:,} catalog tracks "
-                    "(first time only)…"
-                )
+        if len(unlabelled) and self.genres.ready:  # /stats never waits for the classifier
             predicted = await asyncio.to_thread(self._predict_genres, unlabelled)
         per_source = library.drop_duplicates(["track_id", "source"])["source"].value_counts()
         stats = TasteStats(
@@ -86,6 +80,7 @@ class InsightService:
             features=feature_profile(taste, self.catalog.tracks),
             genres=genre_shares(taste.index.astype(str), lambda t: labels.get(t, []), predicted),
             classified=len(predicted),
+            unclassified=len(unlabelled) - len(predicted),
         )
         path = await asyncio.to_thread(taste_chart_png, stats, self.stats_chart_path(uid))
         return Reply(

@@ -54,6 +54,7 @@ class TasteStats:
     features: tuple[FeatureLine, ...]
     genres: tuple[tuple[str, float], ...]  # (genre, share of the taste tracks), largest first
     classified: int  # tracks whose genre the classifier named (no catalog label)
+    unclassified: int = 0  # tracks without a catalog label while the classifier isn't ready
 
 
 def feature_profile(taste: pd.DataFrame, catalog: pd.DataFrame) -> tuple[FeatureLine, ...]:
@@ -130,6 +131,11 @@ def describe_stats(stats: TasteStats) -> str:
             lines.append(
                 f"({stats.classified} tracks had no catalog genre: the classifier named them.)"
             )
+    if stats.unclassified:
+        lines.append(
+            f"({stats.unclassified} tracks have no catalog genre and the genre classifier isn't "
+            "ready yet, so they aren't counted; /stats again later includes them.)"
+        )
     phrases = distinctive(stats.features)
     if phrases:
         lines.append("Against the catalog: " + "; ".join(phrases) + ".")

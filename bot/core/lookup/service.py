@@ -13,7 +13,6 @@ from bot.core.commands import check_int
 from bot.core.errors import NotFound
 from bot.core.lookup.genre_models import GenreModels
 from bot.core.lookup.tracks import TrackResolver
-from bot.core.progress import Notify, silent
 from bot.core.replies import ChatUser, Reply
 from bot.core.users import Users
 from recommender.candidates import cap_per_artist
@@ -38,8 +37,9 @@ class LookupService:
         self.resolver = resolver
         self.genres = genres
 
-    async def genre(self, user: ChatUser, track: str = "", *, notify: Notify = silent) -> Reply:
-        """The catalog's labels for a known track, plus the classifier's top-3 with probabilities."""
+    async def genre(self, user: ChatUser, track: str = "") -> Reply:
+        """The catalog's labels for a known track, plus the classifier's top-3 with probabilities
+        once it is ready (it is never trained inside a command)."""
         uid = await self.users.uid(user)
         self.users.cooldown(uid, "genre")  # before: resolving may ask Spotify and ReccoBeats
         track_id, row = await self.resolver.resolve(track, uid)
@@ -48,24 +48,41 @@ class LookupService:
             raise NotFound(
                 f"I know {card.title} but not its audio features, so I can't tell its genre."
             )
-        if not self.genres.ready:
-            await notify(
-                f"Training the genre model on {self.catalog.size:,} catalog tracks "
-                "(first time only, about a minute)…"
-            )
-        top3 = await asyncio.to_thread(self.genres.top3, row.to_frame().T)
         labels = self.catalog.labels(track_id)
         lines = []
         if labels:
             lines.append(f"Catalog genre{'s' if len(labels) > 1 else ''}: {', '.join(labels)}")
-        guesses = ", ".join(f"{g} {p:.0%}" if p >= 0.005 else f"{g} <1%" for g, p in top3)
-        lines.append(f"Classifier's top 3: {guesses}")
-        if not labels:
-            lines.append("(not labelled in the catalog: this is the classifier's call)")
+        if self.genres.ready:
+            top3 = await asyncio.to_thread(self.genres.top3, row.to_frame().T)
+            guesses = ", ".join(f"{g} {p:.0%}" if p >= 0.005 else f"{g} <1%" for g, p in top3)
+            lines.append(f"Classifier's top 3: {guesses}")
+            if not labels:
+                lines.append("(not labelled in the catalog: this is the classifier's call)")
+        else:
+            self.genres.prepare()  # loading or training already, or from now on
+            lines.append(self._not_ready(bool(labels)))
         return Reply(
             title=f"Genre of {card.title}",
             text=self.catalog.with_note("\n".join(lines)),
             tracks=(card,),
+        )
+
+    def _not_ready(self, labelled: bool) -> str:
+        """What /genre says while the classifier is loading or training."""
+        if self.genres.status() == "loading":
+            wait = "is loading"
+            when = "in a moment"
+        else:
+            wait = (
+                f"is still being trained on the {self.catalog.size:,} catalog tracks "
+                "(first time only, a minute or two)"
+            )
+            when = "then"
+        if labelled:
+            return f"(The genre classifier {wait}; its top 3 shows here {when}.)"
+        return (
+            f"It isn't labelled in the catalog, and the genre classifier {wait}: "
+            f"ask again {when} for its call."
         )
 
     async def similar(self, user: ChatUser, track: str = "", count: int | None = None) -> Reply:
@@ -123,6 +140,6 @@ class LookupService:
         when it is already trained: /similar never waits a minute for a genre model)."""
         labels = self.catalog.labels(track_id)
         if labels or not self.genres.ready:
-            return labels
+            return labels  # /similar never waits for the classifier: it ranks by sound alone
         top = self.genres.top3(seed)
         return [g for g, p in top if p >= SIMILAR_GENRE_SHARE] or [top[0][0]]

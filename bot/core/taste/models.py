@@ -1,27 +1,36 @@
-"""Per-user taste models: trained on demand, cached in memory with their catalog scores, persisted
-in the data directory, retrained in the background when the library or feedback changes.
+"""Per-user taste models: their training jobs' inputs, the trained files taken in, the models and
+their catalog scores kept in memory (a few hundred users) and in the data directory.
 
-Everything here is blocking (model fitting, sqlite); the service calls it from worker threads.
+Training itself happens in worker processes (``bot.core.model_work``); here a job is prepared from
+storage and its answer adopted: the model file and the catalog scores the worker computed are
+stored, so loading a model later costs a file read, not a fit nor a scoring. Everything here is
+blocking (sqlite, files); the service calls it from worker threads.
 """
 
 from __future__ import annotations
 
+import io
 import logging
+import os
 import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import numpy as np
 import pandas as pd
 
 from bot.core.catalog import CatalogState
 from bot.core.errors import UserFacingError
+from bot.core.model_jobs import TasteJob, TrainedFile
 from recommender.candidates import song_hashes
-from recommender.taste import NotEnoughTaste, TasteModel, TasteSettings
+from recommender.ensemble import TasteEnsemble
+from recommender.first_guess import first_guess_scores
+from recommender.taste import MIN_POSITIVES, TasteModel, TasteSettings
+from recommender.tracks import AUDIO_FEATURES
 from storage.taste_store import TasteStore
 from storage.track_store import TrackStore
 
@@ -41,11 +50,12 @@ class NoLibrary(UserFacingError):
     """The user has no library to learn from yet."""
 
 
-class TrainingStopped(UserFacingError):
-    """The bot is shutting down: no model is trained or saved any more."""
-
-    def __init__(self) -> None:
-        super().__init__("I'm restarting; ask again in a minute.")
+def too_little_taste(reason: str) -> NoLibrary:
+    """What a listener is told when their library can't make a model."""
+    return NoLibrary(
+        f"Your library has too few tracks with audio features to learn from ({reason}). "
+        "Import a larger Exportify export, or a catalog that holds your tracks."
+    )
 
 
 @dataclass(frozen=True)
@@ -60,10 +70,11 @@ class TrainedTaste:
     library_songs: np.ndarray  # song hashes of the library (``song_hashes``), for exclusions
     trained_at: float
     quick: bool = False  # a first, lighter model served while the full one trains
+    guess: bool = False  # no model: a first guess from artists and sound, while models queue
 
 
 class TasteModels:
-    """Training, caching and loading of per-user taste models."""
+    """Jobs, files and the in-memory cache of per-user taste models."""
 
     def __init__(
         self,
@@ -82,8 +93,6 @@ class TasteModels:
         self._full: OrderedDict[int, None] = OrderedDict()
         self._locks: dict[int, threading.Lock] = {}
         self._guard = threading.Lock()
-        #: Set at shutdown: training not begun is refused and a fit in progress is not saved.
-        self.stopping = threading.Event()
 
     def fingerprint(self, user_id: int) -> str:
         """What a model must have been trained on to be current: catalog + taste version."""
@@ -106,12 +115,13 @@ class TasteModels:
         )
 
     def forget(self, user_id: int, erase_rows: Callable[[int], T]) -> T:
-        """Erase the user: waits for a training run in progress, then drops the model from memory
-        and disk and calls ``erase_rows`` under the same lock, so no late save can resurrect it."""
+        """Erase the user: waits for a model being taken in, then drops the model from memory and
+        disk and calls ``erase_rows`` under the same lock, so no late save can resurrect it."""
         with self._lock(user_id):
             self._cache.pop(user_id, None)
             self._full.pop(user_id, None)
             self._path(user_id).unlink(missing_ok=True)
+            self._scores_path(user_id).unlink(missing_ok=True)
             return erase_rows(user_id)
 
     def cached_count(self) -> int:
@@ -120,6 +130,9 @@ class TasteModels:
 
     def _path(self, user_id: int) -> Path:
         return self.models_dir / f"taste-user{user_id}.npz"
+
+    def _scores_path(self, user_id: int) -> Path:
+        return self.models_dir / f"taste-user{user_id}.scores.npy"
 
     def _lock(self, user_id: int) -> threading.Lock:
         with self._guard:
@@ -135,103 +148,132 @@ class TasteModels:
         tracks = self.tracks.get_tracks(library["track_id"].unique())
         return library, tracks
 
-    def has_stored(self, user_id: int) -> bool:
-        """Whether a current model is on disk (loading it takes a second, not a training)."""
-        return self._current_file(user_id, self.fingerprint(user_id)) is not None
+    def has_stored(self, user_id: int, current: bool = True) -> bool:
+        """Whether a model file is on disk — one trained on the present library and feedback, or
+        (``current`` False) any: loading it takes a file read, not a training."""
+        record = self._record(user_id)
+        if record is None:
+            return False
+        return not current or record["fingerprint"] == self.fingerprint(user_id)
 
-    def _current_file(self, user_id: int, fingerprint: str) -> Path | None:
-        """The stored model file trained on ``fingerprint``, if there is one."""
+    def _record(self, user_id: int) -> dict[str, Any] | None:
+        """The stored model's record when its file is there."""
         record = self.taste.model_record(user_id, MODEL_KIND)
-        if record and record["fingerprint"] == fingerprint and Path(record["path"]).is_file():
-            return Path(record["path"])
+        if record and Path(record["path"]).is_file():
+            return record
         return None
 
     def load_stored(self, user_id: int) -> TrainedTaste | None:
-        """A current model from memory or disk, without training (None if there is none)."""
+        """The user's model from memory or disk, current or not (see ``is_current``), without
+        training; None if there is none."""
         with self._lock(user_id):
             return self._stored(user_id)
 
     def _stored(self, user_id: int) -> TrainedTaste | None:
         trained = self._cache.get(user_id)
-        if self.is_current(trained, user_id):
+        if trained is not None and not trained.quick:
             return trained
-        fingerprint = self.fingerprint(user_id)
-        path = self._current_file(user_id, fingerprint)
-        if path is not None:
-            try:
-                model = TasteModel.load(path)
-                return self._remember(user_id, model, fingerprint)
-            except (ValueError, OSError, EOFError) as error:
-                log.warning(
-                    "stored taste model of user %s unusable (%s); retraining", user_id, error
-                )
-        return None
+        record = self._record(user_id)
+        if record is None:
+            return trained
+        path = Path(record["path"])
+        try:
+            model = TasteModel.load(path)
+        except (ValueError, OSError, EOFError) as error:
+            log.warning("stored taste model of user %s unusable (%s); retraining", user_id, error)
+            return trained
+        return self._remember(user_id, model, record["fingerprint"], self._stored_scores(record))
 
-    def load_or_train(self, user_id: int) -> TrainedTaste:
-        """A current model: from memory, from disk, or freshly trained (blocking)."""
-        with self._lock(user_id):
-            stored = self._stored(user_id)
-            if stored is not None:
-                return stored
-            return self._train(user_id, self.fingerprint(user_id), self.settings)
+    def _stored_scores(self, record: dict[str, Any]) -> np.ndarray | None:
+        """The catalog scores stored with a model, when they are of this catalog."""
+        catalog = str(record["fingerprint"]).split(":", 1)[0]
+        path = Path(record["path"]).with_suffix(".scores.npy")
+        if catalog != self.catalog.fingerprint or not path.is_file():
+            return None
+        try:
+            scores = np.load(path, allow_pickle=False)
+        except (ValueError, OSError, EOFError):
+            return None
+        return scores if scores.shape == (self.catalog.size,) else None
 
-    def first_model(self, user_id: int) -> TrainedTaste:
-        """The stored model if there is a current one, else a quick one (see ``train_quick``)."""
-        with self._lock(user_id):  # under the lock, so /forget waits for it and drops it after
-            stored = self._stored(user_id)
-            return stored if stored is not None else self.train_quick(user_id)
-
-    def train_quick(self, user_id: int) -> TrainedTaste:
-        """A light model for a user who has none yet (seconds, not tens of seconds); it is served
-        until the full model, trained next, replaces it. Not stored on disk. Callers hold the
-        user's lock (``first_model``)."""
-        return self._train(user_id, self.fingerprint(user_id), self.settings.quick(), persist=False)
-
-    def _train(
-        self, user_id: int, fingerprint: str, settings: TasteSettings, persist: bool = True
-    ) -> TrainedTaste:
-        if self.stopping.is_set():
-            raise TrainingStopped
+    def job(self, user_id: int, quick: bool = False) -> TasteJob:
+        """The training job for the user's present library and feedback (NoLibrary if empty)."""
         library, tracks = self._library(user_id)
         feedback = self.taste.feedback(user_id)
         extra = [t for t in feedback if t not in tracks.index]
         if extra:
             tracks = pd.concat([tracks, self._known_tracks(extra)])
-        started = time.perf_counter()
-        try:
-            model = TasteModel.fit(
-                library,
-                tracks,
-                self.catalog.tracks,
-                feedback,
-                top_artists=self.taste.top_artists(user_id),
-                settings=settings,
+        return TasteJob(
+            user_id=user_id,
+            fingerprint=self.fingerprint(user_id),
+            catalog=self.catalog.fingerprint,
+            quick=quick,
+            library=library,
+            tracks=tracks,
+            feedback=feedback,
+            top_artists=self.taste.top_artists(user_id),
+            settings=self.settings.quick() if quick else self.settings,
+        )
+
+    def first_guess(self, user_id: int) -> TrainedTaste:
+        """A first guess at the user's taste that needs no training (``recommender.first_guess``):
+        served, labelled, while their first model waits in a busy queue. Never stored nor kept."""
+        library, tracks = self._library(user_id)
+        with_audio = int((tracks[list(AUDIO_FEATURES)].notna().sum(axis=1) >= 6).sum())
+        if with_audio < MIN_POSITIVES:  # what a training would refuse, said at once
+            raise too_little_taste(f"only {with_audio} library tracks have audio features")
+        profile, scores = first_guess_scores(
+            self.catalog.tracks,
+            library,
+            tracks,
+            self.taste.feedback(user_id),
+            self.taste.top_artists(user_id),
+        )
+        return TrainedTaste(
+            model=TasteModel(profile=profile, ensemble=TasteEnsemble(), trained_on=len(tracks)),
+            fingerprint=self.fingerprint(user_id),
+            catalog_scores=scores,
+            library=library,
+            library_tracks=tracks,
+            library_songs=song_hashes(tracks),
+            trained_at=time.time(),
+            quick=True,
+            guess=True,
+        )
+
+    def adopt(self, job: TasteJob, answer: TrainedFile) -> TrainedTaste:
+        """Take a worker's model in: stored (a full one, with its catalog scores) and remembered."""
+        user_id = job.user_id
+        with self._lock(user_id):
+            path = self._path(user_id)
+            if job.quick:  # served until the full model comes, never stored as the user's model
+                path = path.with_suffix(".quick.npz")
+            _write_atomically(path, answer.model)
+            try:
+                model = TasteModel.load(path)
+            finally:
+                if job.quick:
+                    path.unlink(missing_ok=True)
+            scores = answer.scores
+            if not job.quick:
+                if scores is not None:
+                    _write_scores(self._scores_path(user_id), scores)
+                self.taste.save_model_record(
+                    user_id,
+                    MODEL_KIND,
+                    str(path),
+                    job.fingerprint,
+                    {**model.info, "seconds": answer.seconds},
+                )
+                log.info(
+                    "trained taste model for user %s on %d tracks in %.1f s",
+                    user_id,
+                    model.trained_on,
+                    answer.seconds,
+                )
+            return self._remember(
+                user_id, model, job.fingerprint, scores, job.library, job.tracks, quick=job.quick
             )
-        except NotEnoughTaste as error:
-            raise NoLibrary(
-                f"Your library has too few tracks with audio features to learn from ({error}). "
-                "Import a larger Exportify export, or a catalog that holds your tracks."
-            ) from None
-        if self.stopping.is_set():  # the database may be closed by now
-            raise TrainingStopped
-        if not persist:
-            return self._remember(user_id, model, fingerprint, library, tracks, quick=True)
-        path = self._path(user_id)
-        model.save(path)
-        self.taste.save_model_record(
-            user_id,
-            MODEL_KIND,
-            str(path),
-            fingerprint,
-            {**model.info, "seconds": time.perf_counter() - started},
-        )
-        log.info(
-            "trained taste model for user %s on %d tracks in %.1f s",
-            user_id,
-            model.trained_on,
-            time.perf_counter() - started,
-        )
-        return self._remember(user_id, model, fingerprint, library, tracks)
 
     def _known_tracks(self, track_ids: list[str]) -> pd.DataFrame:
         in_catalog = [t for t in track_ids if t in self.catalog.tracks.index]
@@ -245,14 +287,18 @@ class TasteModels:
         user_id: int,
         model: TasteModel,
         fingerprint: str,
+        scores: np.ndarray | None = None,
         library: pd.DataFrame | None = None,
         tracks: pd.DataFrame | None = None,
         quick: bool = False,
     ) -> TrainedTaste:
         if library is None or tracks is None:
             library, tracks = self._library(user_id)
+        if scores is None or len(scores) != self.catalog.size:
+            # A model of another catalog: scored again here (a second, not a training).
+            scores = model.score(self.catalog.tracks)
         # float32: ranks are what matter, and it halves the memory each user's scores hold.
-        scores = model.score(self.catalog.tracks).astype(np.float32)
+        scores = np.asarray(scores, dtype=np.float32)
         trained = TrainedTaste(
             model=model,
             fingerprint=fingerprint,
@@ -296,10 +342,26 @@ class TasteModels:
             if not trained.quick:
                 self._keep_full(user_id)
             return trained.model
-        path = self._current_file(user_id, trained.fingerprint)
-        if path is None:
-            return self.load_or_train(user_id).model
-        model = TasteModel.load(path)
+        record = self._record(user_id)
+        if record is None or record["fingerprint"] != trained.fingerprint:
+            stored = self.load_stored(user_id)  # a newer file replaced it meanwhile
+            return stored.model if stored is not None else trained.model
+        model = TasteModel.load(Path(record["path"]))
         self._cache[user_id] = replace(trained, model=model)
         self._keep_full(user_id)
         return model
+
+
+def _write_atomically(path: Path, data: bytes) -> None:
+    """``data`` to ``path`` through a partial file, so a crash never leaves half a model."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(path.name + ".partial")
+    partial.write_bytes(data)
+    os.replace(partial, path)
+
+
+def _write_scores(path: Path, scores: np.ndarray) -> None:
+    """A model's catalog scores (float32, plain .npy, no pickle), written atomically."""
+    buffer = io.BytesIO()
+    np.save(buffer, np.asarray(scores, dtype=np.float32), allow_pickle=False)
+    _write_atomically(path, buffer.getvalue())

@@ -1,8 +1,8 @@
 """Tracks for a moment, without a command: the next workout tracks and the weekly digest.
 
 The workout and digest features receive ``TastePicker.pick`` as their ``Picker`` port. It never
-waits for the quick first model: a stored model is loaded (or the full one trained) in the calling
-worker thread, and without any library the catalog's popularity stands in for taste.
+trains: the user's model in memory, else their stored one (loaded in the calling worker thread),
+else the catalog's popularity stands in for taste.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from bot.core.catalog import CatalogState
-from bot.core.taste.models import NoLibrary, TasteModels
+from bot.core.taste.models import TasteModels
 from recommender.context import Context
 from recommender.ranking import Steer, allowed, pick
 from storage.taste_store import TasteStore
@@ -37,12 +37,7 @@ class TastePicker:
         tracks = self.catalog.tracks
         disliked = {t for t, v in self.taste.feedback(uid).items() if v < 0}
         exclude = exclude | disliked
-        trained = self.models.cached(uid)
-        if trained is None:
-            try:
-                trained = self.models.load_or_train(uid)
-            except NoLibrary:
-                trained = None
+        trained = self.models.cached(uid) or self.models.load_stored(uid)
         if trained is not None:
             scores = trained.catalog_scores
             exclude = exclude | set(trained.library["track_id"])

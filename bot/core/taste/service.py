@@ -10,7 +10,6 @@ import asyncio
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -117,7 +116,7 @@ class TasteService:
             raise BadInput(str(error)) from None
         await notify(f"Read {len(parsed.entries)} tracks; saving them…")
         summary = await asyncio.to_thread(self._store_library, uid, parsed)
-        self.training.schedule(uid)
+        await self.training.schedule(uid)
         return Reply(title="Library imported", text=self.catalog.with_note(summary))
 
     def _store_library(self, uid: int, parsed: ExportifyLibrary) -> str:
@@ -231,6 +230,8 @@ class TasteService:
         extra: pd.DataFrame | None = None,
     ) -> Selection:
         tracks = self.catalog.tracks
+        if trained.guess:  # no model to score search tracks with: the catalog's will do
+            extra = None
         # Another release of a song the user has (album, single, compilation) is not new to them.
         owned = self.catalog.songs_of(excluded, trained.library_songs)
         mask = ~tracks.index.isin(list(excluded)) & ~self.catalog.same_songs(owned)
@@ -266,13 +267,19 @@ class TasteService:
                 "0 = random order)"
             )
         weight = trained.model.ensemble.weight
-        parts.append(
-            f"taste model: {trained.model.trained_on} tracks, "
-            f"RF {weight:.0%} / XGBoost {1 - weight:.0%}"
-        )
-        if trained.quick:
+        if trained.guess:
+            parts.append(
+                f"a first guess from the artists and sound of your {trained.model.trained_on} "
+                "tracks: your taste model is waiting its turn to train"
+            )
+        else:
+            parts.append(
+                f"taste model: {trained.model.trained_on} tracks, "
+                f"RF {weight:.0%} / XGBoost {1 - weight:.0%}"
+            )
+        if trained.quick and not trained.guess:
             parts.append("a first-pass model: the full one is still training")
-        elif not current:
+        elif not current and not trained.guess:
             parts.append("your latest changes are still being learned")
         footer = " · ".join(parts) + ". Rate tracks with /like N or /dislike N."
         return self.catalog.with_note(footer)
@@ -301,7 +308,7 @@ class TasteService:
             number = parse_int(ref, "The track number", 1, len(picks))
             track_id = picks[number - 1]
         await asyncio.to_thread(self.taste.set_feedback, uid, track_id, value)
-        self.training.schedule(uid)
+        await self.training.schedule(uid)
         name = self.catalog.describe(track_id)
         verb = "liked" if value > 0 else "disliked"
         return Reply(
@@ -323,19 +330,28 @@ class TasteService:
         )
 
     # -- background work and erasure ------------------------------------------------------------
-    async def stop_background(self, timeout: float = 30.0) -> None:
-        """At shutdown, before the database closes: library reads stop, no training begins, and
-        a fit in progress (it can't be interrupted) is waited for up to ``timeout`` seconds and
-        not saved. Whatever stopped here restarts on the user's next command."""
-        self.training.refuse_new()
-        pending: list[asyncio.Future[Any]] = [*self.training.running()]
-        if self.library is not None:
-            self.library.cancel_all()
-            pending += self.library.running()
+    async def finish_training(self, user: ChatUser, notify: Notify = silent) -> bool:
+        """Wait for the user's taste model being trained to be saved (a console closing: the
+        next start then loads it instead of training again); True if there was one."""
+        uid = await self.users.uid(user)
+        if not self.training.busy(uid):
+            return False
+        await notify("Saving your taste model before leaving (a few seconds)…")
+        await self.training.idle(uid)
+        return True
+
+    async def stop_background(self, timeout: float = 5.0) -> None:
+        """At shutdown, before the database closes (after the model-work queue has stopped):
+        library reads stop and are waited for up to ``timeout`` seconds. Whatever stopped here
+        restarts on the user's next command."""
+        if self.library is None:
+            return
+        self.library.cancel_all()
+        pending = self.library.running()
         if pending:
             _, late = await asyncio.wait(pending, timeout=timeout)
             if late:
-                log.warning("%d background jobs were still running at shutdown", len(late))
+                log.warning("%d library reads were still running at shutdown", len(late))
 
     def cancel(self, uid: int) -> None:
         """Stop the user's training and library read under way (first step of /forget)."""

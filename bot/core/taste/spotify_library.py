@@ -13,6 +13,7 @@ import logging
 import time
 
 from bot.core.errors import UserFacingError
+from bot.core.model_work import Priority
 from bot.core.ports import SpotifyPort, SpotifyProfile
 from bot.core.progress import Notify, silent
 from bot.core.taste.spotify_reader import SpotifyReader, SyncReport
@@ -55,7 +56,8 @@ class SpotifyLibrary:
         old = self._reads.get(user_id)
         if old is not None and not old.done():
             old.cancel()
-        task = asyncio.get_running_loop().create_task(self.read(user_id, notify, profile))
+        priority = Priority.REFRESH if refresh else None
+        task = asyncio.get_running_loop().create_task(self.read(user_id, notify, profile, priority))
         task.add_done_callback(_read_done)
         self._reads[user_id] = task
         if refresh:  # a re-read nobody waits for: the present model answers meanwhile
@@ -66,9 +68,14 @@ class SpotifyLibrary:
         return task
 
     async def read(
-        self, user_id: int, notify: Notify = silent, profile: SpotifyProfile | None = None
+        self,
+        user_id: int,
+        notify: Notify = silent,
+        profile: SpotifyProfile | None = None,
+        priority: Priority | None = None,
     ) -> SyncReport:
-        """Read the user's Spotify taste into the library, then retrain in the background."""
+        """Read the user's Spotify taste into the library, then queue a retraining (at
+        ``priority``: a background refresh waits behind everyone's first models)."""
         safe = _safe(notify)
         # When it was last tried: a refresh that fails is not retried on every command.
         await asyncio.to_thread(
@@ -80,7 +87,7 @@ class SpotifyLibrary:
         except UserFacingError as error:
             await safe(f"Reading your Spotify library stopped: {error.message}")
             raise
-        self.training.schedule(user_id)
+        await self.training.schedule(user_id, priority)
         await safe(f"{report.summary()} Learning your taste now; /recommend when you're ready.")
         return report
 
