@@ -1,8 +1,9 @@
 """Taste models trained through the model-work queue: a command never waits for a fit when a
 model exists.
 
-A user with no model at all first gets a quick one (about a second of a worker's time), queued
-before anyone's full model, so their first answer comes soon; their full model follows. A stored
+A user with no model at all first gets a quick one (about a second of a worker's time) when a
+worker can take it at once; in a busy queue they are answered by a first guess that needs no
+training (``TasteModels.first_guess``) instead. Their full model follows either way. A stored
 or stale model answers while its successor trains. Fits run in worker processes; here they are
 asked for, prioritised and taken in.
 """
