@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from recommender.features import TasteProfile, affinity_features
-from recommender.preference import positive_weights, preference_scores
+from recommender.taste import taste_weights
 from recommender.tracks import AUDIO_FEATURES
 
 #: The library tracks a catalog track's sound is compared with (the most preferred first).
@@ -36,16 +36,9 @@ def first_guess_profile(
     feedback: Mapping[str, int] | None = None,
     top_artists: pd.DataFrame | None = None,
 ) -> tuple[TasteProfile, pd.Series]:
-    """The listener's artist profile and each library track's weight (likes up, dislikes out)."""
-    weights = positive_weights(preference_scores(library, tracks, top_artists))
-    feedback = dict(feedback or {})
-    for track_id, value in feedback.items():
-        if track_id not in tracks.index:
-            continue
-        if value > 0:
-            weights[track_id] = max(float(weights.get(track_id, 0.0)), 1.5)
-        elif track_id in weights.index:
-            weights = weights.drop(index=track_id)
+    """The listener's artist profile and each library track's weight, as the taste model weighs
+    them (:func:`recommender.taste.taste_weights`)."""
+    weights, _ = taste_weights(library, tracks, feedback, top_artists)
     own = tracks.loc[tracks.index.intersection(weights.index)]
     return TasteProfile.from_library(own, weights), weights.reindex(own.index)
 

@@ -99,6 +99,27 @@ def time_order(library: pd.DataFrame) -> pd.Series:
     return pd.Series(order.to_numpy(), index=library["track_id"].to_numpy()).groupby(level=0).max()
 
 
+def taste_weights(
+    library: pd.DataFrame,
+    tracks: pd.DataFrame,
+    feedback: Mapping[str, int] | None = None,
+    top_artists: pd.DataFrame | None = None,
+) -> tuple[pd.Series, list[str]]:
+    """(weight per liked track_id, disliked track_ids): library preference weights, a like pressed
+    in the chat at least ``LIKE_WEIGHT``, a disliked track no longer a positive."""
+    feedback = dict(feedback or {})
+    weights = positive_weights(preference_scores(library, tracks, top_artists))
+    for track_id in (t for t, v in feedback.items() if v > 0 and t in tracks.index):
+        weights[track_id] = max(float(weights.get(track_id, 0.0)), LIKE_WEIGHT)
+    disliked = [t for t, v in feedback.items() if v < 0 and t in tracks.index]
+    return weights.drop(index=[t for t in disliked if t in weights.index]), disliked
+
+
+def with_audio_features(tracks: pd.DataFrame) -> pd.DataFrame:
+    """The tracks with enough audio features (6 or more) to learn from."""
+    return tracks[tracks[list(AUDIO_FEATURES)].notna().sum(axis=1) >= 6]
+
+
 def match_missingness(
     x: np.ndarray, y: np.ndarray, rng: np.random.Generator, columns: int
 ) -> np.ndarray:
@@ -149,16 +170,8 @@ class TasteModel:
         ``tracks``, against negatives sampled from ``catalog``; ``feedback`` maps ids to ±1."""
         settings = settings or TasteSettings()
         rng = np.random.default_rng(settings.seed)
-        feedback = dict(feedback or {})
-        weights = positive_weights(preference_scores(library, tracks, top_artists))
-        liked = [t for t, v in feedback.items() if v > 0 and t in tracks.index]
-        for track_id in liked:
-            weights[track_id] = max(float(weights.get(track_id, 0.0)), LIKE_WEIGHT)
-        disliked = [t for t, v in feedback.items() if v < 0 and t in tracks.index]
-        weights = weights.drop(index=[t for t in disliked if t in weights.index])
-
-        known = tracks.loc[tracks.index.intersection(weights.index)]
-        known = known[known[list(AUDIO_FEATURES)].notna().sum(axis=1) >= 6]
+        weights, disliked = taste_weights(library, tracks, feedback, top_artists)
+        known = with_audio_features(tracks.loc[tracks.index.intersection(weights.index)])
         if len(known) < MIN_POSITIVES:
             raise NotEnoughTaste(f"only {len(known)} library tracks have audio features")
         profile = TasteProfile.from_library(

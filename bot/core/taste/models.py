@@ -29,8 +29,7 @@ from bot.core.model_jobs import TasteJob, TrainedFile
 from recommender.candidates import song_hashes
 from recommender.ensemble import TasteEnsemble
 from recommender.first_guess import first_guess_scores
-from recommender.taste import MIN_POSITIVES, TasteModel, TasteSettings
-from recommender.tracks import AUDIO_FEATURES
+from recommender.taste import MIN_POSITIVES, TasteModel, TasteSettings, with_audio_features
 from storage.taste_store import TasteStore
 from storage.track_store import TrackStore
 
@@ -219,7 +218,7 @@ class TasteModels:
         """A first guess at the user's taste that needs no training (``recommender.first_guess``):
         served, labelled, while their first model waits in a busy queue. Never stored nor kept."""
         library, tracks = self._library(user_id)
-        with_audio = int((tracks[list(AUDIO_FEATURES)].notna().sum(axis=1) >= 6).sum())
+        with_audio = len(with_audio_features(tracks))
         if with_audio < MIN_POSITIVES:  # what a training would refuse, said at once
             raise too_little_taste(f"only {with_audio} library tracks have audio features")
         profile, scores = first_guess_scores(
