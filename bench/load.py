@@ -81,6 +81,7 @@ REDIS_ADAPTER = "bot.training.redis_runner"
 REDIS_WORKERS = 2
 MIN_SONGS, MAX_SONGS = 100, 3000
 SAMPLE_SECONDS = 0.5
+PSS_EVERY = 4
 GB = 1024**3
 
 # Targets on 2 cores (DESIGN.md, issue 11).
@@ -140,35 +141,28 @@ class Libraries:
         added = pd.to_datetime(
             rng.integers(1_546_300_800, 1_780_000_000, size=len(tracks)), unit="s"
         )
-        features = tracks[list(AUDIO_FEATURES)].to_numpy()
-        for (track_id, t), when, values in zip(tracks.iterrows(), added, features, strict=True):
-            writer.writerow(
-                [
-                    f"spotify:track:{track_id}",
-                    t["name"],
-                    t["album"],
-                    t["artists"],
-                    "2020-01-01",
-                    _cell(t["duration_ms"], integer=True),
-                    _cell(t["popularity"], integer=True),
-                    "false",
-                    "",
-                    when.strftime("%Y-%m-%dT%H:%M:%SZ"),
-                    "",
-                    "Label",
-                    *(
-                        _cell(v, integer=c in ("key", "mode", "time_signature"))
-                        for c, v in zip(AUDIO_FEATURES, values, strict=True)
-                    ),
-                ]
+        columns: dict[str, Any] = {
+            "uri": "spotify:track:" + tracks.index.to_series(),
+            "name": tracks["name"],
+            "album": tracks["album"],
+            "artists": tracks["artists"],
+            "released": "2020-01-01",
+            "duration": tracks["duration_ms"].round().astype("Int64"),
+            "popularity": tracks["popularity"].round().astype("Int64"),
+            "explicit": "false",
+            "by": "",
+            "added": added.strftime("%Y-%m-%dT%H:%M:%SZ").to_numpy(),
+            "genres": "",
+            "label": "Label",
+        }
+        for c in AUDIO_FEATURES:
+            values = tracks[c]
+            columns[c] = (
+                values.round().astype("Int64") if c in ("key", "mode", "time_signature") else values
             )
+        frame = pd.DataFrame(columns, index=tracks.index)
+        frame.to_csv(out, header=False, index=False, lineterminator="\n", float_format="%g")
         return out.getvalue().encode("utf-8-sig")
-
-
-def _cell(value: Any, integer: bool = False) -> str:
-    if value is None or (isinstance(value, float) and np.isnan(value)):
-        return ""
-    return str(int(value)) if integer else f"{float(value):g}"
 
 
 # -- trainings ------------------------------------------------------------------------------------
@@ -240,6 +234,7 @@ class MemorySampler(threading.Thread):
         self.phase = "setup"
         self.peaks: dict[str, MemoryPeak] = defaultdict(MemoryPeak)
         self.last = MemoryPeak()
+        self.count = 0
         self._stop = threading.Event()
 
     def run(self) -> None:
@@ -251,6 +246,7 @@ class MemorySampler(threading.Thread):
         self._stop.set()
 
     def sample(self) -> None:
+        self.count += 1
         children: defaultdict[int, list[int]] = defaultdict(list)
         for entry in os.scandir("/proc"):
             if not entry.name.isdigit():
@@ -268,7 +264,8 @@ class MemorySampler(threading.Thread):
             if rss is None:
                 continue
             now.processes += 1
-            now.pss += self._pss(pid) or rss
+            # smaps_rollup walks the page tables of a 1 GB process: every 4th sample only.
+            now.pss += (self._pss(pid) if self.count % PSS_EVERY == 0 else None) or rss
             if pid == self.root:
                 now.bot += rss
             elif self._comm(pid).startswith("redis-server"):
@@ -283,7 +280,8 @@ class MemorySampler(threading.Thread):
         peak.workers = max(peak.workers, now.workers)
         peak.redis = max(peak.redis, now.redis)
         peak.processes = max(peak.processes, now.processes)
-        peak.pss = max(peak.pss, now.pss)
+        if self.count % PSS_EVERY == 0:
+            peak.pss = max(peak.pss, now.pss)
 
     def _rss(self, pid: int) -> int | None:
         try:
@@ -410,6 +408,7 @@ class Listener:
     imported: float | None = None  # the import alone
     answered_by: str = ""  # "quick first model" | "full model" | "error: …"
     full_stored: bool = False
+    library: Path | None = None  # their Exportify file, written before the clock
 
 
 @dataclass
@@ -511,12 +510,16 @@ class Bench:
         progress = asyncio.create_task(self.progress())
         try:
             await self.warm_up()
+            # Every library is written to a file before the clock: building them is the
+            # clients' work, and it must not take the bot process's CPU while latencies count.
+            phases = [self.plan("spread", args.listeners, args.window)]
+            if args.burst:
+                phases.append(self.plan("burst", args.listeners, 0.0))
+            await self.write_libraries(phases, folder / "libraries")
             self.clock0 = time.perf_counter()
             warm_tasks = [asyncio.create_task(self.warm_loop(i)) for i in range(result.warm_count)]
-            spread = self.plan("spread", args.listeners, args.window)
-            await self.phase(spread)
-            if args.burst:
-                await self.phase(self.plan("burst", args.listeners, 0.0))
+            for planned in phases:
+                await self.phase(planned)
             self.stop_warm.set()
             await asyncio.gather(*warm_tasks)
             result.warm_stored = sum(
@@ -610,12 +613,25 @@ class Bench:
         )
         planned = [self.new_listener(f"{name}-{i}", float(t)) for i, t in enumerate(arrivals)]
         phase = Phase(name, [listener for listener, _ in planned])
-        self.result.phases.append(phase)
         return phase, [recipe for _, recipe in planned]
+
+    async def write_libraries(
+        self, phases: list[tuple[Phase, list[tuple[Any, ...]]]], folder: Path
+    ) -> None:
+        """Each listener's Exportify file, written to ``folder`` (read back at their arrival)."""
+        folder.mkdir(parents=True, exist_ok=True)
+        count = sum(len(phase.listeners) for phase, _ in phases)
+        print(f"[{self.mode}] writing {count} listeners' libraries…", flush=True)
+        for phase, recipes in phases:
+            for listener, recipe in zip(phase.listeners, recipes, strict=True):
+                data = await self.build(*recipe)
+                listener.library = folder / f"{listener.name}.csv"
+                await asyncio.to_thread(listener.library.write_bytes, data)
 
     async def phase(self, planned: tuple[Phase, list[tuple[Any, ...]]]) -> None:
         assert self.app is not None and self.runner is not None
-        phase, recipes = planned
+        phase, _ = planned
+        self.result.phases.append(phase)
         self.sampler.phase = phase.name
         before = Counter(self.runner.done)
         before_seconds = {k: len(v) for k, v in self.runner.seconds.items()}
@@ -627,12 +643,9 @@ class Bench:
             + (f" over {self.args.window:.0f} s" if phase.name == "spread" else " at once"),
             flush=True,
         )
-        # Libraries are built just before each import (not held all at once: that memory would
-        # count as the bot's); the build is the client's time, outside the measured interval.
         self.phase_answers = {listener.name: asyncio.Event() for listener in phase.listeners}
         tasks = [
-            asyncio.create_task(self.listener(phase, listener, recipe))
-            for listener, recipe in zip(phase.listeners, recipes, strict=True)
+            asyncio.create_task(self.listener(phase, listener)) for listener in phase.listeners
         ]
         answered = asyncio.create_task(self.all_answered(phase))
         try:
@@ -677,13 +690,13 @@ class Bench:
         await asyncio.gather(*(event.wait() for event in self.phase_answers.values()))
         phase.answered = self.now()
 
-    async def listener(self, phase: Phase, listener: Listener, recipe: tuple[Any, ...]) -> None:
-        assert self.app is not None
+    async def listener(self, phase: Phase, listener: Listener) -> None:
+        assert self.app is not None and listener.library is not None
         service = self.app.service
         user = self.user(listener.name)
         try:
             await asyncio.sleep(max(0.0, phase.start + listener.arrive - self.now()))
-            data = await self.build(*recipe)
+            data = await asyncio.to_thread(listener.library.read_bytes)  # the file they send
             started = self.now()
             reply = await guarded(
                 user,

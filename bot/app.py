@@ -131,13 +131,15 @@ def load_catalog(config: Config, storage: Storage, show_progress: bool = True) -
         started = time.perf_counter()
         tracks, genres = storage.tracks.load_catalog()
         release_freed_memory()
-        log.info("catalog loaded: %d tracks in %.1f s", len(tracks), time.perf_counter() - started)
-        return CatalogState(
+        state = CatalogState(
             tracks=tracks,
             genres=genres,
             is_demo=False,
             fingerprint=(storage.meta.get("catalog_updated_at") or "")[:16],
         )
+        state.prepare()
+        log.info("catalog loaded: %d tracks in %.1f s", len(tracks), time.perf_counter() - started)
+        return state
     log.info("no catalog imported: using the synthetic demo catalog")
     return demo_state(config.catalog.demo_size)
 

@@ -82,8 +82,46 @@ class TasteProfile:
         return cls(artist_weight=dict(counter), total_weight=total, artist_count=dict(counts))
 
 
+@dataclass(frozen=True)
+class ArtistIndex:
+    """The artists of a track table worked out once: which distinct artists cell each row has,
+    and each cell's artist keys as codes into ``keys``. Building it is most of what
+    :func:`affinity_features` costs (~0.1 s for the 76k-track catalog, which has 28k cells); with
+    it, the features of a whole catalog for one profile take a few milliseconds."""
+
+    rows: np.ndarray  # (n_rows,) the cell of each row
+    sizes: np.ndarray  # (n_cells,) artist keys per cell (distinct)
+    key_codes: np.ndarray  # the cells' key codes, cell after cell
+    keys: dict[str, int]  # artist key -> code
+
+    @classmethod
+    def of(cls, tracks: pd.DataFrame) -> ArtistIndex:
+        """The index of ``tracks`` (its ``artists`` column)."""
+        cells = np.array([str(a) for a in tracks["artists"].to_numpy(dtype=object)], dtype=object)
+        rows, distinct = pd.factorize(cells)
+        per_cell = [set(track_artist_keys(cell)) for cell in distinct]
+        sizes = np.fromiter(map(len, per_cell), dtype=np.int64, count=len(per_cell))
+        flat = np.empty(int(sizes.sum()), dtype=object)
+        flat[:] = [k for cell_keys in per_cell for k in cell_keys]
+        codes, names = pd.factorize(flat)
+        keys = dict(zip(names, range(len(names)), strict=True))
+        return cls(rows=np.asarray(rows), sizes=sizes, key_codes=codes, keys=keys)
+
+    def weights(self, profile: TasteProfile) -> np.ndarray:
+        """The profile's weight of every key, shape (n_keys,); 0 for artists it doesn't know."""
+        out = np.zeros(len(self.keys), dtype="float64")
+        for key, weight in profile.artist_weight.items():
+            code = self.keys.get(key)
+            if code is not None:
+                out[code] = weight
+        return out
+
+
 def affinity_features(
-    tracks: pd.DataFrame, profile: TasteProfile, self_weight: pd.Series | None = None
+    tracks: pd.DataFrame,
+    profile: TasteProfile,
+    self_weight: pd.Series | None = None,
+    index: ArtistIndex | None = None,
 ) -> np.ndarray:
     """Artist affinity of each track, shape (n_tracks, 4).
 
@@ -91,24 +129,18 @@ def affinity_features(
     (leave-one-out), or the model would learn "is in the library" instead of "is by an artist the
     listener keeps coming back to".
 
-    Each distinct artists cell is worked out once (the 76k-track catalog has 28k), and only rows
-    with a self weight of their own again: the whole catalog takes ~0.08 s of CPU, not ~0.37 s.
+    Each distinct artists cell is worked out once, and only rows with a self weight of their own
+    again. ``index`` is ``ArtistIndex.of(tracks)`` when the caller keeps one (the catalog's).
     """
     out = np.zeros((len(tracks), len(AFFINITY_FEATURES)), dtype="float64")
     if not len(tracks):
         return out
-    cells = np.array([str(a) for a in tracks["artists"].to_numpy(dtype=object)], dtype=object)
-    codes, distinct = pd.factorize(cells)
+    index = index or ArtistIndex.of(tracks)
     denom = profile.total_weight + ARTIST_ALPHA
-    weights = profile.artist_weight
-    keys = [set(track_artist_keys(cell)) for cell in distinct]
-    sizes = np.fromiter(map(len, keys), dtype=np.int64, count=len(keys))
-    counts = np.fromiter(
-        (weights.get(k, 0.0) for cell_keys in keys for k in cell_keys),
-        dtype="float64",
-        count=int(sizes.sum()),
-    )
-    per_cell = np.zeros((len(distinct), len(AFFINITY_FEATURES)), dtype="float64")
+    key_weight = index.weights(profile)
+    sizes = index.sizes
+    counts = key_weight[index.key_codes]
+    per_cell = np.zeros((len(sizes), len(AFFINITY_FEATURES)), dtype="float64")
     named = sizes > 0  # a cell without artists keeps zeros
     if named.any():
         starts = np.r_[0, np.cumsum(sizes)[:-1]][named]
@@ -117,18 +149,20 @@ def affinity_features(
         per_cell[named, 1] = np.add.reduceat(counts, starts) / denom
         per_cell[named, 2] = np.add.reduceat((counts > 0).astype("float64"), starts) / sizes[named]
         per_cell[named, 3] = np.log1p(top)
-    out[:] = per_cell[codes]
+    out[:] = per_cell[index.rows]
     if self_weight is not None and len(self_weight):
+        ends = np.cumsum(sizes)
         own = self_weight.reindex(tracks.index).to_numpy(dtype="float64")
         for row in np.flatnonzero(~np.isnan(own) & (own != 0.0)):
-            cell_keys = keys[codes[row]]
-            if cell_keys:
-                left = [max(weights.get(k, 0.0) - float(own[row]), 0.0) for k in cell_keys]
+            cell = index.rows[row]
+            weights = key_weight[index.key_codes[ends[cell] - sizes[cell] : ends[cell]]]
+            if len(weights):
+                left = np.maximum(weights - float(own[row]), 0.0)
                 out[row] = (
-                    max(left) / denom,
-                    sum(left) / denom,
-                    sum(1 for c in left if c > 0) / len(left),
-                    math.log1p(max(left)),
+                    left.max() / denom,
+                    left.sum() / denom,
+                    np.count_nonzero(left > 0) / len(left),
+                    math.log1p(left.max()),
                 )
     return out
 

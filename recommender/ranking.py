@@ -75,12 +75,20 @@ def percentile_ranks(scores: np.ndarray) -> np.ndarray:
     return ranks / n
 
 
-def combined_scores(candidates: pd.DataFrame, taste: np.ndarray, context: Context) -> np.ndarray:
-    """Taste percentile, scaled by the fit to the context when there is one. Shape (n,)."""
+def combined_scores(
+    candidates: pd.DataFrame, taste: np.ndarray, context: Context, rows: np.ndarray | None = None
+) -> np.ndarray:
+    """Taste percentile, scaled by the fit to the context when there is one. Shape (n,).
+
+    With ``rows`` (positions in ``candidates``), only those rows are candidates and ``taste`` is
+    theirs.
+    """
     pct = percentile_ranks(np.asarray(taste, dtype=float))
     if context.empty:
         return pct
     fit = context_fit(candidates, context)
+    if rows is not None:
+        fit = fit[rows]
     return pct * (CONTEXT_FLOOR + (1.0 - CONTEXT_FLOOR) * fit)
 
 
@@ -94,28 +102,33 @@ def select(
     context: Context | None = None,
     max_per_artist: int = MAX_PER_ARTIST,
     seed: int = 0,
+    keep: np.ndarray | None = None,
 ) -> Selection:
     """The ``n`` best candidates (≤ ``max_per_artist`` per artist), ordered for smooth transitions.
 
-    ``taste`` (n_candidates,) is the taste model's score of each candidate row.
+    ``taste`` (n_candidates,) is the taste model's score of each candidate row. ``keep`` (a boolean
+    mask over the rows, default all) leaves rows out as if they were not there: the whole catalog
+    can be passed without copying the table per call (/recommend over 76k tracks).
     """
     context = context or Context()
-    if candidates.empty or n <= 0:
+    rows = np.arange(len(candidates)) if keep is None else np.flatnonzero(keep)
+    if not len(rows) or n <= 0:
         return Selection(picks=[], coherence=None)
-    scores = combined_scores(candidates, taste, context)
-    shortlist = min(len(candidates), max(n * SHORTLIST_FACTOR, 300))
+    taste = np.asarray(taste, dtype=float)[rows]
+    scores = None if context.empty else combined_scores(candidates, taste, context, rows)
+    shortlist = min(len(rows), max(n * SHORTLIST_FACTOR, 300))
     while True:
-        top = np.argpartition(-scores, shortlist - 1)[:shortlist]
-        top = top[np.argsort(-scores[top], kind="stable")]
-        chosen = cap_per_artist(list(candidates.index[top]), candidates, n, cap=max_per_artist)
+        top, top_scores = _best(taste, scores, shortlist)
+        ids = candidates.index[rows[top]]
+        chosen = cap_per_artist(list(ids), candidates, n, cap=max_per_artist)
         # A few favourite artists can fill the whole shortlist: widen it until n fit the cap.
-        if len(chosen) >= n or shortlist >= len(candidates):
+        if len(chosen) >= n or shortlist >= len(rows):
             break
-        shortlist = min(len(candidates), shortlist * 4)
+        shortlist = min(len(rows), shortlist * 4)
     picked = candidates.loc[chosen]
     ordered_ids = order_playlist(picked) if len(picked) > 2 else list(picked.index)
     ordered = picked.loc[ordered_ids]
-    by_id = dict(zip(candidates.index[top], scores[top], strict=True))
+    by_id = dict(zip(ids, top_scores, strict=True))
     why = reasons(ordered, library, profile, context)
     picks = [
         Pick(track_id=t, score=float(by_id[t]), reason=r)
@@ -124,10 +137,28 @@ def select(
     value = None
     if len(ordered) >= 3:
         rng = np.random.default_rng(seed)
-        size = min(COHERENCE_REFERENCE, len(candidates))
-        reference = candidates.iloc[rng.choice(len(candidates), size=size, replace=False)]
+        size = min(COHERENCE_REFERENCE, len(rows))
+        reference = candidates.iloc[rows[rng.choice(len(rows), size=size, replace=False)]]
         value = float(coherence(ordered, reference, rng_seed=seed))
     return Selection(picks=picks, coherence=value)
+
+
+def _best(taste: np.ndarray, scores: np.ndarray | None, size: int) -> tuple[np.ndarray, np.ndarray]:
+    """(positions of the ``size`` best, best first; their combined scores).
+
+    Without a context (``scores`` None) the combined score is the taste percentile, so only the
+    best ``size`` are sorted: the i-th best of n has percentile (n − i) / n, exactly what
+    :func:`percentile_ranks` gives it (equal scores: the later row ranks higher), without sorting
+    the whole catalog on every /recommend.
+    """
+    n = len(taste)
+    if scores is not None:
+        top = np.argpartition(-scores, size - 1)[:size]
+        top = top[np.argsort(-scores[top], kind="stable")]
+        return top, scores[top]
+    top = np.argpartition(taste, n - size)[n - size :]
+    top = top[np.lexsort((top, taste[top]))][::-1]
+    return top, (n - np.arange(size)) / n
 
 
 def rank_order(scores: np.ndarray, rng: np.random.Generator) -> np.ndarray:

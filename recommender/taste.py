@@ -184,6 +184,10 @@ class TasteModel:
         )
         negatives = sample_negatives(pool, n_neg, rng)
         hard = tracks.loc[disliked]
+        if not len(negatives) and not len(hard):
+            raise NotEnoughTaste(
+                "it holds the whole catalog: no track is left to tell your taste apart from"
+            )
 
         rows = pd.concat([known, negatives, hard])
         y = np.r_[np.ones(len(known)), np.zeros(len(negatives) + len(hard))].astype(int)

@@ -25,7 +25,8 @@ def open_database(path: str | Path) -> sqlite_utils.Database:
     """Open (creating if needed) the database at ``path``, in WAL mode, with every migration applied.
 
     ``":memory:"`` gives a private in-memory database (tests). The connection may be used from
-    worker threads; the stores serialise access with one lock (``storage.access.Sqlite``).
+    worker threads; the stores serialise writes with one lock, and read through connections of
+    their own (``storage.access.Sqlite``).
     """
     target = str(path)
     if target != ":memory:":
@@ -45,7 +46,7 @@ def open_database(path: str | Path) -> sqlite_utils.Database:
 @dataclass(frozen=True)
 class Storage:
     """The database and its stores. Blocking calls: the bot runs them off the event loop; each
-    store method is one transaction on the one shared connection."""
+    store method is one transaction on the one writer connection, or reads on the thread's own."""
 
     sql: Sqlite
     users: UserStore
@@ -58,7 +59,8 @@ class Storage:
     @classmethod
     def open(cls, path: str | Path) -> Storage:
         """Open the database file at ``path`` (migrated, WAL) with every store on it."""
-        sql = Sqlite(open_database(path))
+        target = str(path)
+        sql = Sqlite(open_database(target), None if target == ":memory:" else target)
         meta = MetaStore(sql)
         return cls(
             sql=sql,

@@ -13,6 +13,7 @@ import pandas as pd
 
 from recommender.candidates import NO_SONG, song_hashes
 from recommender.demo_catalog import demo_catalog
+from recommender.first_guess import GuessIndex
 from recommender.tracks import track_row
 
 log = logging.getLogger(__name__)
@@ -34,7 +35,11 @@ class CatalogState:
 
     def __post_init__(self) -> None:
         self._songs: np.ndarray | None = None
+        self._song_order: np.ndarray | None = None
+        self._sorted_songs: np.ndarray | None = None
+        self._guess: GuessIndex | None = None
         self._songs_lock = threading.Lock()
+        self._guess_lock = threading.Lock()
         if not self.fingerprint:
             digest = hashlib.sha256()
             digest.update(str(len(self.tracks)).encode())
@@ -68,14 +73,49 @@ class CatalogState:
         return np.unique(wanted[wanted != np.uint64(NO_SONG)])
 
     def same_songs(self, songs: np.ndarray) -> np.ndarray:
-        """Boolean mask over the catalog: the rows that are one of ``songs`` (any release)."""
-        return np.isin(self._song_hashes(), songs)
+        """Boolean mask over the catalog: the rows that are one of ``songs`` (any release).
+
+        A binary search of each song in the catalog's sorted hashes: ~0.2 ms for a
+        1,500-song library, where ``np.isin`` over the 76k catalog took ~3.5 ms a /recommend.
+        """
+        hashes = self._song_hashes()
+        order, ordered = self._song_order, self._sorted_songs
+        assert order is not None and ordered is not None
+        songs = np.asarray(songs, dtype=np.uint64)
+        starts = np.searchsorted(ordered, songs, side="left")
+        stops = np.searchsorted(ordered, songs, side="right")
+        mask = np.zeros(len(hashes), dtype=bool)
+        found = stops > starts
+        if found.any():
+            lengths = (stops - starts)[found]
+            # The positions start..stop-1 of every song found, as one flat array.
+            offsets = np.arange(lengths.sum()) - np.repeat(np.cumsum(lengths) - lengths, lengths)
+            mask[order[np.repeat(starts[found], lengths) + offsets]] = True
+        return mask
+
+    def prepare(self) -> None:
+        """Work out now what the first /recommend would otherwise wait for (~0.4 s for 76k
+        tracks): the song hashes and the first guess's index."""
+        self._song_hashes()
+        self.guess_index()
+
+    def guess_index(self) -> GuessIndex:
+        """What a first guess needs of this catalog (``recommender.first_guess``), worked out
+        on first use (~0.2 s for 76k tracks) and kept."""
+        with self._guess_lock:
+            if self._guess is None:
+                self._guess = GuessIndex.of(self.tracks)
+            return self._guess
 
     def _song_hashes(self) -> np.ndarray:
-        """Song hashes of every catalog row, computed once (~0.2 s for 76k tracks)."""
+        """Song hashes of every catalog row (and their sorted order), computed once (~0.2 s
+        for 76k tracks)."""
         with self._songs_lock:
             if self._songs is None:
-                self._songs = song_hashes(self.tracks)
+                songs = song_hashes(self.tracks)
+                self._song_order = np.argsort(songs, kind="stable")
+                self._sorted_songs = songs[self._song_order]
+                self._songs = songs
             return self._songs
 
     @property

@@ -23,6 +23,7 @@ from typing import Any, Generic, TypeVar
 
 from bot.core.errors import Restarting, UserFacingError, Withdrawn
 from bot.core.model_jobs import Job, TrainedFile
+from bot.core.offload import bulk
 from bot.core.ports import JobRunner
 
 log = logging.getLogger(__name__)
@@ -180,7 +181,7 @@ class ModelWork:
 
     async def _run(self, entry: _Entry[Any]) -> None:
         try:
-            job = await asyncio.to_thread(entry.prepare)
+            job = await bulk(entry.prepare)
             if job is None:
                 outcome = None
             else:

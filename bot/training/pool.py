@@ -17,13 +17,17 @@ import os
 import threading
 import time
 import traceback
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
+from typing import Any, TypeVar
 
 from bot.core.model_jobs import Job, TrainedFile, TrainingRefused, WorkerLost
 from bot.training.execute import WorkerCatalog, execute
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 #: How much lower than the bot a worker runs (nice): training yields the CPU to chat replies.
 WORKER_NICENESS = 10
 
@@ -85,6 +89,10 @@ class _Slot:
 
     def __init__(self, catalog: WorkerCatalog) -> None:
         self.catalog = catalog
+        # Its own thread waits on the pipe through a whole training: the default executor's
+        # few threads stay free for the chat commands' database reads (with many cores, the
+        # workers' waits alone would otherwise fill it).
+        self.pipe = ThreadPoolExecutor(1, thread_name_prefix="training-pipe")
         self.process: BaseProcess | None = None
         self.conn: Connection | None = None
         self.closed = False
@@ -113,13 +121,13 @@ class _Slot:
     async def run(self, job: Job) -> TrainedFile:
         if self.conn is None or self.process is None or not self.process.is_alive():
             self._end()
-            await asyncio.to_thread(self._start)
+            await self._in_pipe(self._start)
         conn = self.conn
         if conn is None:
             raise WorkerLost("the worker pool is closed")
         try:
-            await asyncio.to_thread(conn.send, job)
-            kind, payload = await asyncio.to_thread(conn.recv)
+            await self._in_pipe(conn.send, job)
+            kind, payload = await self._in_pipe(conn.recv)
         except (EOFError, OSError) as error:
             self._end()
             raise WorkerLost(f"the training worker stopped ({type(error).__name__})") from None
@@ -133,11 +141,20 @@ class _Slot:
             raise TrainingRefused(str(payload))
         raise RuntimeError(f"training failed in a worker:\n{payload}")
 
+    async def _in_pipe(self, call: Callable[..., T], *args: Any) -> T:
+        """``call(*args)`` in this slot's pipe thread."""
+        try:
+            future = asyncio.get_running_loop().run_in_executor(self.pipe, call, *args)
+        except RuntimeError:  # the thread is shut down: the pool closed
+            raise WorkerLost("the worker pool is closed") from None
+        return await future
+
     def stop(self) -> None:
         """End the process now (if any); no other starts after."""
         with self._lock:
             self.closed = True
             self._end()
+        self.pipe.shutdown(wait=False)  # its thread ends as the pipe closes
 
     def _end(self) -> None:
         if self.process is not None and self.process.is_alive():

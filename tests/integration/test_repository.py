@@ -7,6 +7,8 @@ import sqlite3
 import subprocess
 import sys
 import textwrap
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -461,6 +463,42 @@ def test_forget_of_an_unknown_user_deletes_nothing(storage: Storage) -> None:
 def test_file_database_is_in_wal_mode_with_foreign_keys(storage: Storage) -> None:
     assert storage.sql.db.execute("pragma journal_mode").fetchone()[0] == "wal"
     assert storage.sql.db.execute("pragma foreign_keys").fetchone()[0] == 1
+
+
+def test_a_read_never_waits_for_a_write_in_progress(
+    storage: Storage, tiny_catalog: CatalogFile
+) -> None:
+    """While one listener's import holds the writer (a long transaction, not committed yet),
+    another listener's /recommend reads its library at once — the committed state, not the
+    half-written one — and sees the import once it commits."""
+    storage.tracks.replace_catalog(*read_catalog(tiny_catalog.path))
+    a, b, c = tiny_catalog.ids_of("metal")[:3]
+    uid = storage.users.user_id("console", "reader")
+    writer = storage.users.user_id("console", "writer")
+    storage.taste.replace_library(uid, "exportify", _entries(a, b))
+    in_tx, release = threading.Event(), threading.Event()
+
+    def long_import() -> None:
+        with storage.sql.tx() as db:
+            db.execute(
+                "insert into library (user_id, track_id, source, rank) values (?, ?, 'x', 1)",
+                [writer, c],
+            )
+            assert storage.taste.library_size(writer) == 1  # its own write, inside the tx
+            in_tx.set()
+            release.wait(10)
+
+    with ThreadPoolExecutor(2) as pool:
+        importing = pool.submit(long_import)
+        assert in_tx.wait(5)
+        read = pool.submit(storage.taste.library, uid)
+        try:
+            library = read.result(timeout=2)
+        finally:
+            release.set()
+        importing.result(timeout=10)
+    assert sorted(library["track_id"]) == sorted([a, b])
+    assert storage.taste.library_size(writer) == 1
 
 
 def test_in_memory_repository_works_for_quick_use() -> None:

@@ -13,6 +13,7 @@ import subprocess
 import sys
 import textwrap
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from pathlib import Path
 
@@ -150,6 +151,26 @@ async def test_closing_ends_a_worker_mid_fit_at_once(
     assert not _alive(worker)
     with pytest.raises(WorkerLost):
         await long
+
+
+async def test_trainings_in_progress_leave_the_default_threads_to_chat_commands(
+    catalog: CatalogState, held: WorkerCatalog
+) -> None:
+    """Waiting on a worker takes none of the threads chat commands read the database in: with
+    as many workers as default threads, all training, a command's read still runs at once."""
+    loop = asyncio.get_running_loop()
+    loop.set_default_executor(ThreadPoolExecutor(2))
+    pool = ProcessPool(held, processes=2)
+    long = [asyncio.ensure_future(pool.run(taste_job(catalog, u, SLOW))) for u in (1, 2)]
+    try:
+        while len(pool.pids()) < 2:
+            await asyncio.sleep(0.05)
+        await asyncio.sleep(0.5)  # both jobs sent; both pipes waited on
+        assert not any(job.done() for job in long)
+        assert await asyncio.wait_for(asyncio.to_thread(lambda: "read"), timeout=2) == "read"
+    finally:
+        await pool.close()
+        await asyncio.gather(*long, return_exceptions=True)
 
 
 def test_a_worker_ends_when_the_bot_is_killed(tmp_path: Path) -> None:

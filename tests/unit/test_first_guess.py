@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from recommender.first_guess import first_guess_scores
+from recommender.first_guess import GuessIndex, first_guess_scores
 from tests.unit.test_taste import _library, _make
 
 # The listener: 20 loud tracks by Alpha, 10 by one-off artists.
@@ -48,3 +48,21 @@ def test_tracks_without_audio_features_score_by_artist_alone() -> None:
     scores = first_guess_scores(catalog, _library(LIBRARY), LIBRARY)[1]
     assert np.isfinite(scores).all()
     assert scores[:3].min() > scores[10:].max()  # still above every stranger
+
+
+def test_a_kept_catalog_index_gives_the_same_guess() -> None:
+    """The bot keeps the catalog's GuessIndex (artists and sound worked out once) for every
+    listener: no listener's guess changes what the next one gets."""
+    index = GuessIndex.of(CATALOG)
+    narrow = LIBRARY.drop(columns=["valence"])
+    for library in (LIBRARY, narrow, LIBRARY.iloc[20:], LIBRARY):
+        fresh = first_guess_scores(CATALOG, _library(library), library)[1]
+        kept = first_guess_scores(CATALOG, _library(library), library, index=index)[1]
+        np.testing.assert_array_equal(kept, fresh)
+
+
+def test_a_library_without_some_audio_features_is_compared_on_the_rest() -> None:
+    narrow = LIBRARY.drop(columns=["valence", "danceability"])
+    scores = first_guess_scores(CATALOG, _library(narrow), narrow)[1]
+    strangers = scores[10:]
+    assert np.median(strangers[:40]) > np.median(strangers[40:])

@@ -10,6 +10,7 @@ from recommender.context import Context
 from recommender.ranking import (
     allowed,
     combined_scores,
+    percentile_ranks,
     pick,
     rank_order,
     select,
@@ -187,3 +188,38 @@ def test_rank_order_never_lets_a_tie_break_outrank_a_real_difference() -> None:
     for seed in range(5):
         order = rank_order(scores, np.random.default_rng(seed))
         assert set(order[:2]) == {1, 3}
+
+
+# -- select over the whole catalog with a mask -----------------------------------------------------
+@pytest.mark.parametrize("context", [Context(), Context(mood="energetic"), Context(bpm=128)])
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_select_with_a_mask_is_select_over_the_rows_it_keeps(context: Context, seed: int) -> None:
+    """/recommend passes the whole catalog and a mask instead of copying what is left of it: the
+    list, its scores, reasons and coherence are those of the rows kept, and the best-scoring rows
+    left out never come back."""
+    rng = np.random.default_rng(seed)
+    keep = rng.random(len(TRACKS)) > 0.3
+    keep[np.argsort(-TASTE)[:5]] = False  # the five best are owned
+    masked = select(TRACKS, TASTE, 10, library=NO_LIBRARY, profile=None, context=context, keep=keep)
+    copied = select(
+        TRACKS[keep], TASTE[keep], 10, library=NO_LIBRARY, profile=None, context=context
+    )
+    assert masked == copied
+    assert not set(TRACKS.index[~keep]) & {p.track_id for p in masked.picks}
+
+
+def test_without_a_context_the_scores_are_percentiles_with_ties_ranked_like_percentile_ranks() -> (
+    None
+):
+    """Ties in taste (another release of one song scores the same) keep the order and the scores
+    the full percentile ranking gives them: the later row ranks higher."""
+    taste = np.repeat(np.linspace(0.0, 1.0, len(TRACKS) // 3), 3)
+    picks = select(TRACKS, taste, 6, library=NO_LIBRARY, profile=None, max_per_artist=9).picks
+    pct = pd.Series(percentile_ranks(taste), index=TRACKS.index)
+    assert {p.track_id: p.score for p in picks} == {p.track_id: pct[p.track_id] for p in picks}
+    assert {p.track_id for p in picks} == set(pct.nlargest(6).index)
+
+
+def test_select_with_nothing_kept_is_empty() -> None:
+    keep = np.zeros(len(TRACKS), dtype=bool)
+    assert select(TRACKS, TASTE, 5, library=NO_LIBRARY, profile=None, keep=keep).picks == []

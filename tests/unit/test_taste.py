@@ -257,6 +257,12 @@ def test_five_tracks_with_features_are_enough() -> None:
     assert fitted.trained_on == MIN_POSITIVES
 
 
+def test_a_library_holding_the_whole_catalog_is_refused_with_a_reason() -> None:
+    """Nothing left to learn against (a small catalog, a big library) is said, not a crash."""
+    with pytest.raises(NotEnoughTaste, match="whole catalog"):
+        TasteModel.fit(LIBRARY, TRACKS, TRACKS, settings=FAST)
+
+
 def test_not_enough_taste_is_a_value_error() -> None:
     assert issubclass(NotEnoughTaste, ValueError)
 

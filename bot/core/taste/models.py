@@ -227,6 +227,7 @@ class TasteModels:
             tracks,
             self.taste.feedback(user_id),
             self.taste.top_artists(user_id),
+            self.catalog.guess_index(),
         )
         return TrainedTaste(
             model=TasteModel(profile=profile, ensemble=TasteEnsemble(), trained_on=len(tracks)),

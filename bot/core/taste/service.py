@@ -19,6 +19,7 @@ from bot.core.catalog import CatalogState
 from bot.core.commands import check_int, parse_int
 from bot.core.errors import BadInput, NotFound
 from bot.core.last_picks import LastPicks
+from bot.core.offload import bulk
 from bot.core.ports import HeartContexts
 from bot.core.progress import Notify, silent
 from bot.core.replies import ChatUser, Reply
@@ -31,7 +32,7 @@ from bot.core.track_refs import parse_track_ref
 from bot.core.users import Users
 from recommender.candidates import exclude, merge_pools, song_hashes
 from recommender.context import MOODS, Context, canonical_mood
-from recommender.ranking import Selection, select
+from recommender.ranking import Selection, allowed, select
 from recommender.tracks import AUDIO_FEATURES, track_row
 from storage.errors import ImportFormatError
 from storage.exportify import ExportifyLibrary, parse_exportify, read_exportify
@@ -107,15 +108,15 @@ class TasteService:
             )
         try:
             if data is not None:
-                parsed = await asyncio.to_thread(parse_exportify, data, filename)
+                parsed = await bulk(parse_exportify, data, filename)
             else:
                 if len(path) > 1024:
                     raise BadInput("That path is too long to be a file on this machine.")
-                parsed = await asyncio.to_thread(read_exportify, path.strip())
+                parsed = await bulk(read_exportify, path.strip())
         except ImportFormatError as error:
             raise BadInput(str(error)) from None
         await notify(f"Read {len(parsed.entries)} tracks; saving them…")
-        summary = await asyncio.to_thread(self._store_library, uid, parsed)
+        summary = await bulk(self._store_library, uid, parsed)
         await self.training.schedule(uid)
         return Reply(title="Library imported", text=self.catalog.with_note(summary))
 
@@ -181,10 +182,7 @@ class TasteService:
                 energy=heart.energy,
                 label=heart.label,
             )
-        feedback = await asyncio.to_thread(self.taste.feedback, uid)
-        # Read afresh: a model still learning a re-import must not offer what the user now owns.
-        owned = await asyncio.to_thread(self.taste.library, uid)
-        excluded = set(owned["track_id"]) | set(trained.library["track_id"]) | set(feedback)
+        excluded = await asyncio.to_thread(self._excluded, uid, trained)
         extra, search_note = await searched(search, excluded)
         if extra is not None:  # Spotify search tracks the catalog lacks, each once
             extra = exclude(extra, self.catalog.tracks.index)
@@ -220,6 +218,13 @@ class TasteService:
             notes=notes,
         )
 
+    def _excluded(self, uid: int, trained: TrainedTaste) -> set[str]:
+        """What must not be recommended: the library (read afresh: a model still learning a
+        re-import must not offer what the user now owns), the model's and the rated tracks."""
+        owned = self.taste.library(uid)
+        feedback = self.taste.feedback(uid)
+        return set(owned["track_id"]) | set(trained.library["track_id"]) | set(feedback)
+
     def _select(
         self,
         uid: int,
@@ -234,16 +239,17 @@ class TasteService:
             extra = None
         # Another release of a song the user has (album, single, compilation) is not new to them.
         owned = self.catalog.songs_of(excluded, trained.library_songs)
-        mask = ~tracks.index.isin(list(excluded)) & ~self.catalog.same_songs(owned)
-        candidates, scores = tracks[mask], trained.catalog_scores[mask]
+        keep = allowed(tracks.index, excluded) & ~self.catalog.same_songs(owned)
+        candidates, scores = tracks, trained.catalog_scores
         if extra is not None and len(extra):
             # Spotify search candidates (already without catalog tracks), scored by the same model.
             extra = exclude(extra, excluded)
             extra = extra[~np.isin(song_hashes(extra), owned)]
         if extra is not None and len(extra):
             model = self.models.scoring_model(uid, trained)
-            candidates = merge_pools(candidates, extra)
-            scores = np.r_[scores, model.score(extra)]
+            candidates = merge_pools(tracks[keep], extra)
+            scores = np.r_[scores[keep], model.score(extra)]
+            keep = np.ones(len(candidates), dtype=bool)
         return select(
             candidates,
             scores,
@@ -251,6 +257,7 @@ class TasteService:
             library=trained.library_tracks,
             profile=trained.model.profile,
             context=context,
+            keep=keep,  # the catalog itself, not a copy of what is left of it, when no extras
         )
 
     def _pick_row(self, track_id: str, extra: pd.DataFrame | None) -> pd.Series:

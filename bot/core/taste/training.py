@@ -17,6 +17,7 @@ from typing import Any
 from bot.core.errors import UserFacingError
 from bot.core.model_jobs import Job, TasteJob, TrainedFile, TrainingRefused, taste_key
 from bot.core.model_work import ModelWork, Priority
+from bot.core.offload import bulk
 from bot.core.progress import Notify
 from bot.core.taste.models import TasteModels, TrainedTaste, too_little_taste
 from storage.taste_store import TasteStore
@@ -61,7 +62,7 @@ class TasteTraining:
 
         async def finish(job: Job, answer: TrainedFile) -> TrainedTaste:
             assert isinstance(job, TasteJob)
-            return await asyncio.to_thread(self.models.adopt, job, answer)
+            return await bulk(self.models.adopt, job, answer)
 
         key = taste_key(uid, quick)
         future = self.work.submit(key, priority, prepare, finish)
@@ -85,7 +86,9 @@ class TasteTraining:
             return cached, True
         if cached is None and await asyncio.to_thread(self.models.has_stored, uid, False):
             await notify("Loading your taste model…")
-        stored = await asyncio.to_thread(self.models.load_stored, uid)
+        # A model file read (a second for a big one) waits in the bulk lane; one in memory doesn't.
+        full_cached = cached is not None and not cached.quick
+        stored = cached if full_cached else await bulk(self.models.load_stored, uid)
         best = stored or cached
         if best is not None and await asyncio.to_thread(self.models.is_current, best, uid):
             return best, True
@@ -98,7 +101,7 @@ class TasteTraining:
             if adopted is not None:
                 return adopted, await asyncio.to_thread(self.models.is_current, adopted, uid)
             # The queue was busy (no quick model was asked for): a first guess now, no training.
-            return await asyncio.to_thread(self.models.first_guess, uid), False
+            return await bulk(self.models.first_guess, uid), False
         if not quick.done():
             size = await asyncio.to_thread(self.taste.library_size, uid)
             if size:
