@@ -696,7 +696,10 @@ class Bench:
         user = self.user(listener.name)
         try:
             await asyncio.sleep(max(0.0, phase.start + listener.arrive - self.now()))
-            data = await asyncio.to_thread(listener.library.read_bytes)  # the file they send
+            # The file they send, read in the clients' own thread (a chat library would hand the
+            # bot the bytes of a download): not in the bot's executor.
+            loop = asyncio.get_running_loop()
+            data = await loop.run_in_executor(self.client, listener.library.read_bytes)
             started = self.now()
             reply = await guarded(
                 user,

@@ -23,6 +23,7 @@ from bot.core.dispatch import handle_text, run_command
 from bot.core.errors import BadInput, CoolingDown, NotFound, UserFacingError
 from bot.core.replies import ChatUser, Reply
 from bot.core.service import BeatmatchService
+from bot.core.taste.service import IMPORTS_AT_ONCE
 from recommender.context import Context
 from recommender.demo_catalog import demo_catalog
 from recommender.tracks import split_artists
@@ -139,6 +140,35 @@ async def test_import_of_uploaded_bytes(
     await _settle(service)
     assert "Imported 36 tracks" in reply.text
     assert storage.taste.library_size(await service.users.uid(ANN)) == 36
+
+
+async def test_many_imports_at_once_all_land_and_the_ones_waiting_are_told(
+    service: BeatmatchService, storage: Storage, library_csv: Path
+) -> None:
+    """Ten listeners send their export in the same second: a few are saved at a time, the others
+    hear that theirs is next, and every one of them lands whole."""
+    users = [ChatUser("telegram", f"crowd-{i}") for i in range(10)]
+    heard: dict[str, list[str]] = {u.user_id: [] for u in users}
+
+    def note(user: ChatUser) -> Callable[[str], Awaitable[None]]:
+        async def notify(text: str) -> None:
+            heard[user.user_id].append(text)
+
+        return notify
+
+    data = library_csv.read_bytes()
+    replies = await asyncio.gather(
+        *(
+            service.taste.import_library(u, data=data, filename="x.csv", notify=note(u))
+            for u in users
+        )
+    )
+    await _settle(service)
+    assert all("Imported 36 tracks" in r.text for r in replies)
+    for user in users:
+        assert storage.taste.library_size(await service.users.uid(user)) == 36
+    waited = [u for u, lines in heard.items() if any("yours is next" in x for x in lines)]
+    assert len(waited) >= len(users) - IMPORTS_AT_ONCE
 
 
 @pytest.mark.parametrize("user", [ANN, BOB], ids=["telegram", "discord"])

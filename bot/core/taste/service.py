@@ -40,6 +40,8 @@ from storage.taste_store import TasteStore
 from storage.track_store import TrackStore
 
 log = logging.getLogger(__name__)
+#: Library imports parsed and stored at once; the others wait their turn without a thread.
+IMPORTS_AT_ONCE = 4
 UPLOAD_HINT = (
     "Send your Exportify CSV as a file (exportify.net → Liked Songs → Export): "
     "attach it on Discord's /import, or send it as a document here on Telegram."
@@ -85,6 +87,7 @@ class TasteService:
         self.search = search
         self.heart = heart
         self.settings = settings or RecommendSettings()
+        self._imports = asyncio.Semaphore(IMPORTS_AT_ONCE)
 
     # -- /import --------------------------------------------------------------------------------
     async def import_library(
@@ -106,18 +109,23 @@ class TasteService:
                 "Give the path of an Exportify CSV: /import PATH. Get one at "
                 "exportify.net (Liked Songs → Export)."
             )
-        try:
-            if data is not None:
-                parsed = await bulk(parse_exportify, data, filename)
-            else:
-                if len(path) > 1024:
-                    raise BadInput("That path is too long to be a file on this machine.")
-                parsed = await bulk(read_exportify, path.strip())
-        except ImportFormatError as error:
-            raise BadInput(str(error)) from None
-        await notify(f"Read {len(parsed.entries)} tracks; saving them…")
-        summary = await bulk(self._store_library, uid, parsed)
-        await self.training.schedule(uid)
+        if data is None and len(path) > 1024:
+            raise BadInput("That path is too long to be a file on this machine.")
+        if self._imports.locked():
+            await notify("Other listeners' imports are being saved; yours is next…")
+        # A few imports at a time: two hundred at once would otherwise each put their reads in
+        # front of the warm listeners' /recommend.
+        async with self._imports:
+            try:
+                if data is not None:
+                    parsed = await bulk(parse_exportify, data, filename)
+                else:
+                    parsed = await bulk(read_exportify, path.strip())
+            except ImportFormatError as error:
+                raise BadInput(str(error)) from None
+            await notify(f"Read {len(parsed.entries)} tracks; saving them…")
+            summary = await bulk(self._store_library, uid, parsed)
+            await self.training.schedule(uid)
         return Reply(title="Library imported", text=self.catalog.with_note(summary))
 
     def _store_library(self, uid: int, parsed: ExportifyLibrary) -> str:
