@@ -495,6 +495,7 @@ class Bench:
         storage = open_storage(config)
         try:
             catalog = await asyncio.to_thread(load_catalog, config, storage, False)
+            await asyncio.to_thread(catalog.prepare)  # as bot.app.build does
         except BaseException:
             storage.close()
             raise

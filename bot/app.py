@@ -131,15 +131,13 @@ def load_catalog(config: Config, storage: Storage, show_progress: bool = True) -
         started = time.perf_counter()
         tracks, genres = storage.tracks.load_catalog()
         release_freed_memory()
-        state = CatalogState(
+        log.info("catalog loaded: %d tracks in %.1f s", len(tracks), time.perf_counter() - started)
+        return CatalogState(
             tracks=tracks,
             genres=genres,
             is_demo=False,
             fingerprint=(storage.meta.get("catalog_updated_at") or "")[:16],
         )
-        state.prepare()
-        log.info("catalog loaded: %d tracks in %.1f s", len(tracks), time.perf_counter() - started)
-        return state
     log.info("no catalog imported: using the synthetic demo catalog")
     return demo_state(config.catalog.demo_size)
 
@@ -187,6 +185,7 @@ def build(
     linked Pulsoid, workouts use the simulated heart when ``simulated_heart`` (the console)."""
     storage = open_storage(config)
     catalog = load_catalog(config, storage, show_progress)
+    catalog.prepare()  # the bot's first /recommend must not wait for it (CLI commands don't need it)
     return assemble(
         config, storage, catalog, cooldown=cooldown, seed=seed, simulated_heart=simulated_heart
     )

@@ -51,8 +51,7 @@ class TasteTraining:
         return self._submit(uid, False, priority)
 
     def _has_full(self, uid: int) -> bool:
-        cached = self.models.cached(uid)
-        return cached is not None and not cached.quick
+        return _is_full(self.models.cached(uid))
 
     def _submit(self, uid: int, quick: bool, priority: Priority) -> Training:
         def prepare() -> Job | None:
@@ -87,8 +86,7 @@ class TasteTraining:
         if cached is None and await asyncio.to_thread(self.models.has_stored, uid, False):
             await notify("Loading your taste model…")
         # A model file read (a second for a big one) waits in the bulk lane; one in memory doesn't.
-        full_cached = cached is not None and not cached.quick
-        stored = cached if full_cached else await bulk(self.models.load_stored, uid)
+        stored = cached if _is_full(cached) else await bulk(self.models.load_stored, uid)
         best = stored or cached
         if best is not None and await asyncio.to_thread(self.models.is_current, best, uid):
             return best, True
@@ -141,6 +139,11 @@ class TasteTraining:
             key = taste_key(uid, quick)
             self.work.cancel(key)
             self._jobs.pop(key, None)
+
+
+def _is_full(trained: TrainedTaste | None) -> bool:
+    """Whether ``trained`` is a full model (not a quick one, not none)."""
+    return trained is not None and not trained.quick
 
 
 async def _taste_of(future: Training) -> TrainedTaste | None:
