@@ -64,6 +64,8 @@ class FakeSpotify:
     client_id: str = "beatmatch-test-client"
     client_secret: str = "beatmatch-test-secret"
     latency: float = 0.0
+    #: Awaited before each request is answered (a test holds chosen requests until it says so).
+    hold: Callable[[web.Request], Awaitable[None]] | None = None
     legacy: bool = False
     expires_in: int = 3600
     rotate_refresh: bool = True
@@ -147,6 +149,8 @@ class FakeSpotify:
         try:
             if self.latency:
                 await asyncio.sleep(self.latency)
+            if self.hold is not None:
+                await self.hold(request)
             if request.path.startswith("/v1/") and self._knobs:
                 knob = self._knobs[0]
                 knob.times -= 1

@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
+from aiohttp import web
 
 from recommender.tracks import AUDIO_FEATURES
 from tests.integration.spotify_env import ANN, SpotifyEnv, spotify_env
@@ -138,14 +139,20 @@ async def test_features_are_looked_up_while_the_library_is_still_being_read(
     tmp_path: Path,
 ) -> None:
     async with spotify_env(tmp_path, saved=2400) as env:  # pages for several rounds of requests
-        env.spotify.latency = 0.1
+        env.spotify.latency = 0.02
+        released: list[float] = []
+
+        async def hold_the_last_page(request: web.Request) -> None:
+            """The last saved page waits (up to 20 s) for the first ReccoBeats lookup."""
+            if request.path == "/v1/me/tracks" and int(request.query.get("offset", 0)) >= 2350:
+                deadline = time.monotonic() + 20
+                while not env.recco.timeline and time.monotonic() < deadline:
+                    await asyncio.sleep(0.01)
+                released.append(time.monotonic())
+
+        env.spotify.hold = hold_the_last_page
         await env.link(ANN)
-        library_reads = [
-            at
-            for at, path in env.spotify.timeline
-            if path.startswith(("/v1/me/tracks", "/v1/playlists/", "/v1/me/top/"))
-        ]
-        assert env.recco.timeline[0] < max(library_reads)  # not read first, then looked up
+        assert released and env.recco.timeline[0] < released[0]  # not read first, then looked up
         assert max(Counter(env.recco.asked).values()) == 1  # a track in two lists: asked once
         assert all(len(ids) <= 40 for ids in env.recco.requests)
         world = env.world
