@@ -25,7 +25,9 @@ EXPOSE 8080
 HEALTHCHECK --interval=60s --timeout=5s --start-period=120s \
     CMD python -c "import os, urllib.request; urllib.request.urlopen('http://127.0.0.1:' + os.environ.get('BEATMATCH_WEB_PORT', '8080') + '/healthz', timeout=4)"
 
-# beatmatch is PID 1 and handles SIGTERM itself: `docker stop` is a clean shutdown.
+# beatmatch is PID 1 and handles SIGTERM itself: `docker stop` is a clean shutdown. `serve` never
+# reads stdin (unlike `run` without a token, which is the console): with no chat token set it
+# warns and serves the web app alone instead of exiting, so `--restart unless-stopped` can't loop.
 STOPSIGNAL SIGTERM
 ENTRYPOINT ["beatmatch"]
-CMD ["run"]
+CMD ["serve"]

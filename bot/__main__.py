@@ -1,5 +1,5 @@
-"""The ``beatmatch`` command line: run | console | sync-commands | import-catalog | import-library |
-train-genre | worker | eval."""
+"""The ``beatmatch`` command line: run | serve | console | sync-commands | import-catalog |
+import-library | train-genre | worker | eval."""
 
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from bot.config import Config, ConfigError, load_config
-from storage.errors import ImportFormatError
+from storage.errors import EncryptionKeyError, ImportFormatError
 
 if TYPE_CHECKING:
     from bot.core.catalog import CatalogState
@@ -72,6 +72,22 @@ def cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_serve(args: argparse.Namespace) -> int:
+    """Run the service until SIGTERM/SIGINT: the web app, and the chat fronts with tokens (none is
+    fine); never the console, so a closed stdin (``docker run -d``) doesn't end it."""
+    from bot.app import serve
+    from bot.runner import RunFailed
+
+    config = _config(args)
+    _setup_logging(config.logging.level)
+    try:
+        with contextlib.suppress(KeyboardInterrupt):
+            asyncio.run(serve(config))
+    except RunFailed as error:
+        raise CommandError(str(error)) from None
+    return 0
+
+
 def cmd_sync_commands(args: argparse.Namespace) -> int:
     """Publish Discord's slash commands: globally, or to one guild with --guild."""
     from bot.chat.discord.bot import sync_commands
@@ -106,6 +122,11 @@ def cmd_import_catalog(args: argparse.Namespace) -> int:
         f"Catalog imported: {result['tracks']:,} tracks, {result['genre_labels']:,} genre "
         f"labels in {time.perf_counter() - started:.1f} s (into {config.data_dir})."
     )
+    if "rejected" in result:
+        print(
+            f"Catalog file check: {result['rejected']}; correct those rows in the file and "
+            "import it again to include them."
+        )
     if not args.skip_genre:
         _train_genre(config, catalog)
     return 0
@@ -196,6 +217,43 @@ def cmd_worker(args: argparse.Namespace) -> int:
         raise CommandError(f"Redis at {redacted(url)}: {error}") from None
 
 
+def cmd_forget_links(args: argparse.Namespace) -> int:
+    """Delete every stored account token (their key is lost for good): the listeners link Spotify
+    and Pulsoid again. Asks first, unless --yes."""
+    from bot.app import open_storage
+
+    config = _config(args)
+    _setup_logging(config.logging.level)
+    storage = open_storage(config)
+    try:
+        counts = storage.accounts.link_counts()
+        total = sum(counts.values())
+        if not total:
+            print("No linked accounts' tokens are stored: nothing to forget.")
+            return 0
+        what = f"the stored tokens of {total} linked account{'s' if total != 1 else ''} (" + (
+            ", ".join(f"{n} {provider.title()}" for provider, n in sorted(counts.items())) + ")"
+        )
+        if not args.yes:
+            try:
+                answer = input(
+                    f"Delete {what}? Their listeners will have to /link again. Type yes: "
+                )
+            except EOFError:
+                answer = ""
+            if answer.strip().lower() != "yes":
+                raise CommandError(f"nothing deleted. To delete {what}, type yes or pass --yes.")
+        deleted = storage.accounts.forget_all_links()
+    finally:
+        storage.close()
+    print(
+        f"Deleted the stored tokens of {deleted} linked account{'s' if deleted != 1 else ''}; "
+        "their listeners link again with /link. Back up the key (storage.encryption_key, or "
+        f"{config.data_dir / 'secret.key'}, made on the next start if missing) this time."
+    )
+    return 0
+
+
 def cmd_eval(args: argparse.Namespace) -> int:
     """Offline evaluation: next-likes ranking or genre classification."""
     from storage.catalog_csv import read_catalog
@@ -247,6 +305,12 @@ def parser() -> argparse.ArgumentParser:
         help="start the bot: chat fronts with tokens, otherwise the console",
     ).set_defaults(func=cmd_run)
     sub.add_parser(
+        "serve",
+        parents=[common],
+        help="run the service until SIGTERM: web app (/healthz, OAuth callbacks) and the chat "
+        "fronts whose tokens are set; never the console (the container's default)",
+    ).set_defaults(func=cmd_serve)
+    sub.add_parser(
         "console", parents=[common], help="the console chat (simulated heart)"
     ).set_defaults(func=cmd_run)
     p = sub.add_parser(
@@ -284,6 +348,14 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--queue", metavar="NAME", help="its job queue (default: training.queue)")
     p.add_argument("--burst", action="store_true", help="stop once the queue is empty")
     p.set_defaults(func=cmd_worker)
+    p = sub.add_parser(
+        "forget-links",
+        parents=[common],
+        help="delete every stored account token (when their key is lost for good): "
+        "listeners link again",
+    )
+    p.add_argument("--yes", action="store_true", help="don't ask for confirmation")
+    p.set_defaults(func=cmd_forget_links)
     p = sub.add_parser("eval", help="offline evaluation")
     protocols = p.add_subparsers(dest="protocol", required=True)
     q = protocols.add_parser("next-likes", help="find a listener's later likes in the catalog")
@@ -308,10 +380,13 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``beatmatch`` console script."""
+    # Everything beatmatch writes (database, keys, models, charts) is for its own user only:
+    # files 0600, directories 0700 (storage.database tightens what older versions left open).
+    os.umask(0o077)
     args = parser().parse_args(argv)
     try:
         return int(args.func(args))
-    except (CommandError, ImportFormatError) as error:
+    except (CommandError, ImportFormatError, EncryptionKeyError) as error:
         print(f"beatmatch: {error}", file=sys.stderr)
         return 2
 

@@ -214,7 +214,7 @@ def assemble(
     outbox = Outbox()
     picks = LastPicks()
     work = ModelWork(runner or job_runner(config, catalog))
-    key = load_or_create_key(config.storage.encryption_key, data_dir)
+    key = load_or_create_key(config.storage.encryption_key, data_dir, storage.accounts)
     vault = TokenVault(storage.accounts, TokenCipher(key))
     states = StateKeeper(storage.accounts, key)
     gateway = spotify_gateway(config, vault)
@@ -351,6 +351,13 @@ async def run(config: Config) -> None:
     if not (config.telegram.token or config.discord.token):
         await run_console(config)
         return
+    await serve(config)
+
+
+async def serve(config: Config) -> None:
+    """``beatmatch serve``: the service — web server, the chat fronts whose tokens are set (none
+    is fine: the web app alone), workouts, model work — until SIGTERM/SIGINT. It never reads the
+    terminal, so it stays up with a closed stdin (``docker run -d``)."""
     from bot.runner import Runner  # the chat libraries load only when a front is configured
 
     app = await asyncio.to_thread(build, config, simulated_heart=False)

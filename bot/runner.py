@@ -1,11 +1,13 @@
-"""``beatmatch run`` with chat fronts: everything in one asyncio loop, stopped cleanly on a signal.
+"""``beatmatch serve`` (and ``beatmatch run`` with chat fronts): everything in one asyncio loop,
+stopped cleanly on a signal.
 
 Started in this order — the aiohttp web server (OAuth callbacks, /healthz and, with a public URL,
 Telegram's webhook route), then Telegram (``initialize``/``start`` + polling or ``setWebhook``)
-and Discord (``start`` in a task) for whichever token is configured, then the workout manager
-(resuming workouts a restart interrupted) and the weekly digest. SIGINT or SIGTERM stops them in
-the reverse order: no new updates are read, running handlers finish, open workouts are left to
-resume, HTTP sessions and the database are closed.
+and Discord (``start`` in a task) for whichever token is configured (with neither, a WARNING,
+``NO_FRONT``, and the web app alone), then the workout manager (resuming workouts a restart
+interrupted) and the weekly digest. SIGINT or SIGTERM stops them in the reverse order: no new
+updates are read, running handlers finish, open workouts are left to resume, HTTP sessions and
+the database are closed.
 """
 
 from __future__ import annotations
@@ -32,6 +34,10 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 SIGNALS = (signal.SIGINT, signal.SIGTERM)
+NO_FRONT = (
+    "no chat front configured: set telegram.token or discord.token (BEATMATCH_TELEGRAM_TOKEN / "
+    "BEATMATCH_DISCORD_TOKEN); serving the web app only"
+)
 
 
 class RunFailed(RuntimeError):
@@ -113,6 +119,8 @@ class Runner:
                 f"the web server could not listen on {config.host}:{config.port}: {error.strerror}"
             ) from error
         log.info("web server listening on %s:%s", config.host, self.web_port)
+        if not self.fronts:
+            log.warning(NO_FRONT)
         for front in self.fronts:
             try:
                 await front.start()

@@ -2,7 +2,9 @@
 
 ``GET /callback/{provider}`` finishes a link (Spotify, Pulsoid); ``GET /callback`` is Spotify's
 (the same path as the paste-back redirect, so a bot running on the listener's own machine can
-catch it directly). Access logs carry the path only: a callback's query holds a code and a state.
+catch it directly). Access logs carry the path only: a callback's query holds a code and a state;
+every app built here also puts ``bot.web_logs``' filter on aiohttp's own loggers (a request line
+too long to parse is quoted by them otherwise).
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from aiohttp.web_response import StreamResponse
 
 from bot.core.errors import UserFacingError
 from bot.core.service import BeatmatchService
+from bot.web_logs import install as redact_aiohttp_logs
 
 log = logging.getLogger(__name__)
 SERVICE: web.AppKey[BeatmatchService] = web.AppKey("service", BeatmatchService)
@@ -89,6 +92,7 @@ async def callback(request: web.Request) -> web.Response:
 
 def create_app(service: BeatmatchService) -> web.Application:
     """The aiohttp application (routes only; see ``start_web`` to serve it)."""
+    redact_aiohttp_logs()
     app = web.Application()
     app[SERVICE] = service
     app.router.add_get("/healthz", healthz)

@@ -8,9 +8,11 @@ crash mid-write never leaves half a model under the real name.
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import json
 import os
+import struct
 import zipfile
 import zlib
 from collections.abc import Mapping, Sequence
@@ -23,6 +25,26 @@ import numpy as np
 
 class ModelFormatError(ValueError):
     """A file that is not a model this version of beatmatch can read."""
+
+
+#: What reading a damaged archive can raise, inside ``np.load`` and zipfile: :func:`read_model`
+#: turns each into the format's error.
+_DAMAGED = (
+    zipfile.BadZipFile,
+    zlib.error,
+    struct.error,
+    ValueError,
+    EOFError,
+    KeyError,
+    IndexError,
+    NotImplementedError,  # a member "compressed" with a method zipfile doesn't know
+)
+#: What loading a stored model file can raise: mostly a ModelFormatError (damaged, foreign,
+#: outdated), an OSError (unreadable), or what rebuilding a model from parts that are not what
+#: they should be raises. Whoever loads a stored model treats each as "no stored model".
+UNREADABLE_MODEL: tuple[type[Exception], ...] = (*_DAMAGED, TypeError, OSError)
+#: The suffix a damaged model file is set aside with (see :func:`set_aside`).
+SET_ASIDE_SUFFIX = ".unreadable"
 
 
 @dataclass(frozen=True)
@@ -64,15 +86,15 @@ def read_model(
     error, what = file_format.error, file_format.what
     try:
         loaded = np.load(path, allow_pickle=False)  # a pickle (joblib) is a ValueError here
-    except (zipfile.BadZipFile, ValueError, EOFError) as problem:
-        raise error(f"{path.name} is not a beatmatch {what} ({problem}).") from None
+    except _DAMAGED as problem:  # zero bytes, truncated, random bytes
+        raise error(f"{path.name} is not a beatmatch {what} ({problem!r}).") from None
     if not isinstance(loaded, np.lib.npyio.NpzFile):  # one bare .npy array
         raise error(f"{path.name} is not a beatmatch {what} (not an archive).")
     try:
         with loaded as archive:
             arrays = {key: archive[key] for key in archive.files}
-    except (zipfile.BadZipFile, zlib.error, ValueError, EOFError) as problem:  # damaged inside
-        raise error(f"{path.name} is not a beatmatch {what} ({problem}).") from None
+    except _DAMAGED as problem:  # damaged inside: a member cut short, a bad checksum
+        raise error(f"{path.name} is not a beatmatch {what} ({problem!r}).") from None
     if "header" not in arrays:
         raise error(f"{path.name} is not a beatmatch {what} (no header).")
     try:
@@ -93,6 +115,22 @@ def read_model(
                 f"{value!r}). {file_format.retrain}"
             )
     return header, arrays
+
+
+def set_aside(path: Path) -> Path | None:
+    """Move a damaged model file out of the way (``name.unreadable``, replacing an older one) so
+    it is trained again and can still be looked at; where it went, or None if it couldn't move
+    (it is then deleted, when it can be)."""
+    target = path.with_name(path.name + SET_ASIDE_SUFFIX)
+    try:
+        os.replace(path, target)
+    except FileNotFoundError:
+        return None
+    except OSError:
+        with contextlib.suppress(OSError):
+            path.unlink(missing_ok=True)
+        return None
+    return target
 
 
 def strings_to_arrays(strings: Sequence[str], prefix: str) -> dict[str, np.ndarray]:

@@ -31,14 +31,19 @@ class AccountStore:
                 [state_hash, user_id, provider, verifier, now, now + ttl],
             )
 
-    def take_oauth_state(self, state_hash: str) -> dict[str, Any] | None:
+    def take_oauth_state(
+        self, state_hash: str, user_id: int | None = None
+    ) -> dict[str, Any] | None:
         """The pending authorisation for ``state_hash``, deleted as it is read (single use).
 
-        Returns None if unknown, already used or expired.
+        Returns None if unknown, already used or expired — or, when ``user_id`` is given, bound to
+        another user: then it is left in place for the user it belongs to.
         """
         with self.sql.tx() as db:
             rows = list(db.query("select * from oauth_states where state_hash = ?", [state_hash]))
             if not rows:
+                return None
+            if user_id is not None and int(rows[0]["user_id"]) != user_id:
                 return None
             db.execute("delete from oauth_states where state_hash = ?", [state_hash])
         row = rows[0]
@@ -86,3 +91,24 @@ class AccountStore:
         """Users who have linked ``provider``."""
         rows = self.sql.rows("select user_id from linked_accounts where provider = ?", [provider])
         return [int(r["user_id"]) for r in rows]
+
+    def link_counts(self) -> dict[str, int]:
+        """How many linked accounts' tokens are stored, by provider."""
+        rows = self.sql.rows(
+            "select provider, count(*) as n from linked_accounts group by provider order by provider"
+        )
+        return {str(r["provider"]): int(r["n"]) for r in rows}
+
+    def recent_token_blobs(self, limit: int) -> list[bytes]:
+        """The encrypted tokens of the ``limit`` most recently updated links."""
+        rows = self.sql.rows(
+            "select token_blob from linked_accounts order by updated_at desc limit ?", [limit]
+        )
+        return [bytes(r["token_blob"]) for r in rows]
+
+    def forget_all_links(self) -> int:
+        """Delete every linked account's tokens and every pending authorisation (a lost key: the
+        listeners link again); how many links were deleted."""
+        with self.sql.tx() as db:
+            db.execute("delete from oauth_states")
+            return int(db.execute("delete from linked_accounts").rowcount)

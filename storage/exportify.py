@@ -6,8 +6,10 @@ Errors name the row and the column, because the person who sees them is holding 
 from __future__ import annotations
 
 import csv
+import errno
 import io
 import re
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -17,7 +19,14 @@ import pandas as pd
 from recommender.tracks import AUDIO_FEATURES, normalise_tracks
 from storage.errors import ImportFormatError
 
-MAX_BYTES = 50 * 1024 * 1024
+#: The largest Exportify file read, from a path or an upload: Telegram serves files up to 20 MB,
+#: and an export of 20,000 songs is about 5 MB. The fronts refuse bigger uploads with this limit.
+MAX_BYTES = 20 * 1024 * 1024
+#: The most tracks (rows) a file may hold: twice Spotify's 10,000-track playlist limit. Every row
+#: costs memory and training time (295,077 tracks once took 559 MB) for no better taste model.
+MAX_ROWS = 20_000
+#: The longest file or folder name (in bytes) on Linux, macOS and Windows file systems.
+NAME_MAX = 255
 REQUIRED = ("Track URI", "Track Name", "Artist Name(s)")
 _NUMERIC = {
     "Duration (ms)": "duration_ms",
@@ -83,7 +92,10 @@ def _explicit(text: str) -> float:
 
 
 def parse_exportify(raw: bytes, name: str = "the file") -> ExportifyLibrary:
-    """Parse the bytes of an Exportify CSV; ImportFormatError says which row and column is wrong."""
+    """Parse the bytes of an Exportify CSV; ImportFormatError says which row and column is wrong,
+    or that the file is over ``MAX_BYTES`` (before any parsing) or ``MAX_ROWS``."""
+    if len(raw) > MAX_BYTES:
+        raise ImportFormatError(too_large(len(raw), name))
     text = _decode(raw, name)
     reader = csv.reader(io.StringIO(text, newline=""))
     try:
@@ -103,12 +115,15 @@ def parse_exportify(raw: bytes, name: str = "the file") -> ExportifyLibrary:
     records: list[dict[str, object]] = []
     entries: list[tuple[str, int, str | None]] = []
     seen: set[str] = set()
-    local = duplicates = 0
+    local = duplicates = rows = 0
     row_number = 1
     try:
         for row_number, row in enumerate(reader, start=2):
             if not any(cell.strip() for cell in row):
                 continue
+            rows += 1
+            if rows > MAX_ROWS:
+                raise ImportFormatError(too_many_rows(name))
             if len(row) < len(header):
                 raise ImportFormatError(
                     f"Row {row_number} has {len(row)} columns, the header has {len(header)}."
@@ -166,20 +181,70 @@ def parse_exportify(raw: bytes, name: str = "the file") -> ExportifyLibrary:
     )
 
 
+def too_large(size: int, name: str = "That file") -> str:
+    """What the person who sent a file bigger than ``MAX_BYTES`` is told."""
+    return (
+        f"{name} is {size / 2**20:.1f} MB; the limit is {MAX_BYTES // 2**20} MB "
+        f"({MAX_ROWS:,} tracks). Export a smaller playlist at exportify.net and send that."
+    )
+
+
+def too_many_rows(name: str) -> str:
+    """What the person who sent a file of more than ``MAX_ROWS`` tracks is told."""
+    return (
+        f"{name} holds more than {MAX_ROWS:,} tracks; the limit is {MAX_ROWS:,}. Export a "
+        "smaller playlist at exportify.net and send that."
+    )
+
+
 def read_exportify(path: str | Path) -> ExportifyLibrary:
-    """Read and parse an Exportify CSV file from disk."""
-    file = Path(path).expanduser()
-    if not file.exists():
-        raise ImportFormatError(f"There is no file at {file}.")
-    if not file.is_file():
-        raise ImportFormatError(f"{file} is not a file.")
-    size = file.stat().st_size
-    if size > MAX_BYTES:
-        raise ImportFormatError(
-            f"{file.name} is {size // 2**20} MB; the limit is {MAX_BYTES // 2**20} MB."
-        )
+    """Read and parse an Exportify CSV file from disk; ImportFormatError says why a path that
+    can't be read can't (missing, not a file, a name too long, no permission)."""
+    shown = _shown(str(path))
     try:
-        raw = file.read_bytes()
+        file = Path(path).expanduser()
+        status = file.stat()
+    except RuntimeError:  # "~someone/…" where there is no such user
+        raise ImportFormatError(f"There is no file at {shown}: no such home folder.") from None
+    except ValueError:  # a NUL character: no file name holds one
+        raise ImportFormatError("That path holds a character no file name can have.") from None
     except OSError as error:
-        raise ImportFormatError(f"Cannot read {file}: {error.strerror}.") from None
+        raise ImportFormatError(_unreadable(shown, str(path), error)) from None
+    if not stat.S_ISREG(status.st_mode):
+        raise ImportFormatError(f"{shown} is not a file.")
+    if status.st_size > MAX_BYTES:
+        raise ImportFormatError(too_large(status.st_size, file.name))
+    try:
+        with file.open("rb") as handle:
+            raw = handle.read(MAX_BYTES + 1)  # the file may have grown since
+    except OSError as error:
+        raise ImportFormatError(_unreadable(shown, str(path), error)) from None
     return parse_exportify(raw, file.name)
+
+
+def _shown(path: str) -> str:
+    """``path`` short enough for a chat message."""
+    return path if len(path) <= 80 else f"{path[:45]}…{path[-30:]}"
+
+
+def _unreadable(shown: str, path: str, error: OSError) -> str:
+    """Why the file at ``path`` can't be read, for the person who named it."""
+    code = error.errno
+    if code == errno.ENOENT:
+        return f"There is no file at {shown}."
+    if code == errno.ENOTDIR:
+        return f"There is no file at {shown}: a part of that path is a file, not a folder."
+    if code == errno.ENAMETOOLONG:
+        longest = max((len(part.encode()) for part in path.split("/")), default=0)
+        if longest > NAME_MAX:
+            return (
+                f"That file name is too long: one part of the path has {longest} characters, "
+                f"and a file or folder name has at most {NAME_MAX}."
+            )
+        return f"That path is too long to be a file on this machine ({len(path)} characters)."
+    if code in (errno.EACCES, errno.EPERM):
+        return (
+            f"I can't read {shown}: permission denied. Make the file and its folders readable "
+            "by the user beatmatch runs as."
+        )
+    return f"I can't read {shown}: {error.strerror or error}."

@@ -7,35 +7,46 @@ know a track, so the feature-source chain never asks the same source about it tw
 
 from __future__ import annotations
 
+import contextlib
+import logging
+import sqlite3
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from recommender.tracks import AUDIO_FEATURES, TRACK_COLUMNS, normalise_tracks
-from storage.access import Sqlite, db_value, in_chunks
+from recommender.tracks import AUDIO_FEATURES, TEXT_COLUMNS, normalise_tracks
+from storage.access import Sqlite, in_chunks
+from storage.catalog_staging import (
+    SOURCE_KEY,
+    TRACK_FIELDS,
+    TRACK_MERGE,
+    UPDATED_KEY,
+    CatalogStaging,
+    discard_interrupted_import,
+    import_lock,
+)
 from storage.meta_store import MetaStore
 
+log = logging.getLogger(__name__)
+
 Progress = Callable[[int, int], None]
-_TRACK_FIELDS = (
-    "name",
-    "artists",
-    "album",
-    "duration_ms",
-    "explicit",
-    "popularity",
-    "release_year",
-)
 _BATCH = 5000
 
 
 class TrackStore:
-    """The tracks, features, track_genres and feature_misses tables."""
+    """The tracks, features, track_genres and feature_misses tables.
+
+    Opening it drops what an interrupted catalog import left behind (with a warning): see
+    ``storage.catalog_staging``.
+    """
 
     def __init__(self, sql: Sqlite, meta: MetaStore) -> None:
         self.sql = sql
         self.meta = meta
+        self.interrupted_import = discard_interrupted_import(sql)
 
     def upsert_tracks(
         self,
@@ -54,80 +65,69 @@ class TrackStore:
         """
         tracks = normalise_tracks(tracks)
         now = time.time()
-        ids = list(tracks.index)
         feature_verb = "insert or replace" if overwrite_features else "insert or ignore"
-        has_features = tracks[list(AUDIO_FEATURES)].notna().any(axis=1).to_numpy()
+        fields = ", ".join(TRACK_FIELDS)
+        marks = ", ".join("?" * (len(TRACK_FIELDS) + 3))
         track_sql = (
-            "insert into tracks (id, name, artists, album, duration_ms, explicit, popularity, "
-            "release_year, in_catalog, updated_at) values (?,?,?,?,?,?,?,?,?,?) "
-            "on conflict(id) do update set "
-            "name = coalesce(nullif(excluded.name, ''), tracks.name), "
-            "artists = coalesce(nullif(excluded.artists, ''), tracks.artists), "
-            "album = coalesce(nullif(excluded.album, ''), tracks.album), "
-            "duration_ms = coalesce(excluded.duration_ms, tracks.duration_ms), "
-            "explicit = coalesce(excluded.explicit, tracks.explicit), "
-            "popularity = coalesce(excluded.popularity, tracks.popularity), "
-            "release_year = coalesce(excluded.release_year, tracks.release_year), "
-            "in_catalog = max(tracks.in_catalog, excluded.in_catalog), "
-            "updated_at = excluded.updated_at"
+            f"insert into tracks (id, {fields}, in_catalog, updated_at) values ({marks}) "
+            + TRACK_MERGE
         )
         cols = ", ".join(AUDIO_FEATURES)
         marks = ", ".join("?" * (len(AUDIO_FEATURES) + 3))
         feature_sql = (
             f"{feature_verb} into features (track_id, {cols}, source, fetched_at) values ({marks})"
         )
-        values = tracks.to_numpy(dtype=object)
-        col_index = {c: i for i, c in enumerate(TRACK_COLUMNS)}
-        written = 0
-        for start in range(0, len(ids), _BATCH):
-            stop = min(start + _BATCH, len(ids))
-            track_rows, feature_rows = [], []
-            for i in range(start, stop):
-                row = values[i]
-                track_rows.append(
-                    [
-                        ids[i],
-                        *(db_value(row[col_index[c]]) for c in _TRACK_FIELDS),
-                        int(in_catalog),
-                        now,
-                    ]
-                )
-                if has_features[i]:
-                    feature_rows.append(
-                        [
-                            ids[i],
-                            *(db_value(row[col_index[c]]) for c in AUDIO_FEATURES),
-                            source,
-                            now,
-                        ]
-                    )
+        n_fields = 1 + len(TRACK_FIELDS)
+        for stop, rows in _row_batches(tracks):
+            track_rows = [[*row[:n_fields], int(in_catalog), now] for row in rows]
+            feature_rows = [[row[0], *row[n_fields:-1], source, now] for row in rows if row[-1]]
             with self.sql.tx() as db:
                 db.conn.executemany(track_sql, track_rows)
                 db.conn.executemany(feature_sql, feature_rows)
-            written = stop
             if progress:
-                progress(written, len(ids))
-        return written
+                progress(stop, len(tracks))
+        return len(tracks)
 
     def replace_catalog(
-        self, tracks: pd.DataFrame, genres: pd.DataFrame, progress: Progress | None = None
+        self,
+        tracks: pd.DataFrame,
+        genres: pd.DataFrame,
+        progress: Progress | None = None,
+        *,
+        source: str = "",
     ) -> dict[str, int]:
-        """Make ``tracks`` (with ``genres``: track_id, genre) the catalog; idempotent on re-import."""
-        with self.sql.tx() as db:
-            db.execute("update tracks set in_catalog = 0 where in_catalog = 1")
-        written = self.upsert_tracks(
-            tracks, "catalog", in_catalog=True, overwrite_features=True, progress=progress
-        )
-        pairs = genres[["track_id", "genre"]].drop_duplicates().itertuples(index=False)
-        with self.sql.tx() as db:
-            db.execute("delete from track_genres where source = 'catalog'")
-            db.conn.executemany(
-                "insert or ignore into track_genres (track_id, genre, source) "
-                "values (?, ?, 'catalog')",
-                [(t, g) for t, g in pairs],
-            )
-        self.meta.set("catalog_updated_at", str(time.time()))
-        return {"tracks": written, "genre_labels": len(genres)}
+        """Make ``tracks`` (with ``genres``: track_id, genre) the catalog; idempotent on re-import.
+
+        Atomic: the new catalog is staged in batches, then swapped in by one transaction that
+        also stores ``source`` (the file's signature) under ``SOURCE_KEY``; until then, and after
+        any failure or crash, the previous catalog stays complete. Tracks that left the catalog
+        and that nothing refers to are deleted by the swap.
+        """
+        tracks = normalise_tracks(tracks)
+        pairs = [
+            (str(t), str(g))
+            for t, g in genres[["track_id", "genre"]].drop_duplicates().itertuples(index=False)
+        ]
+        staging = CatalogStaging(self.sql)
+        with import_lock(self.sql):
+            staging.create()
+            try:
+                for stop, rows in _row_batches(tracks):
+                    staging.add_tracks(rows)
+                    if progress:
+                        progress(stop, len(tracks))
+                for start in range(0, len(pairs), _BATCH):
+                    staging.add_genres(pairs[start : start + _BATCH])
+                now = time.time()
+                meta = {UPDATED_KEY: str(now)} | ({SOURCE_KEY: source} if source else {})
+                orphans = staging.swap(now, meta)
+            except BaseException:
+                with contextlib.suppress(sqlite3.Error):
+                    staging.drop()
+                raise
+        if orphans:
+            log.info("catalog swap deleted %d tracks that nothing refers to any more", orphans)
+        return {"tracks": len(tracks), "genre_labels": len(genres)}
 
     def catalog_size(self) -> int:
         """How many tracks the imported catalog holds (0 when none was imported)."""
@@ -267,6 +267,29 @@ class TrackStore:
             rows = self.sql.rows(f"select id from tracks where id in ({marks})", chunk)
             out.update(r["id"] for r in rows)
         return out
+
+
+def _row_batches(tracks: pd.DataFrame) -> Iterator[tuple[int, list[list[Any]]]]:
+    """(end of batch, rows) per batch of a normalised track table; a row is (id, TRACK_FIELDS…,
+    AUDIO_FEATURES…, has_features) with values SQLite can store (NaN as NULL, no numpy scalars), converted
+    a column at a time."""
+    columns = [*TRACK_FIELDS, *AUDIO_FEATURES]
+    has_features = tracks[list(AUDIO_FEATURES)].notna().any(axis=1).to_numpy().tolist()
+    ids = [str(i) for i in tracks.index]
+    for start in range(0, len(ids), _BATCH):
+        stop = min(start + _BATCH, len(ids))
+        part = tracks.iloc[start:stop]
+        cells = [
+            part[c].str.replace("\x1f", " ").tolist()
+            if c in TEXT_COLUMNS
+            else part[c].astype(object).where(part[c].notna(), None).tolist()
+            for c in columns
+        ]
+        rows = [
+            [ids[start + i], *values, int(has_features[start + i])]
+            for i, values in enumerate(zip(*cells, strict=True))
+        ]
+        yield stop, rows
 
 
 def _split_column(joined: str | None) -> list[str]:

@@ -1,7 +1,8 @@
 """Workouts: heart profiles, sessions, heart-rate samples (batched) and the tracks suggested.
 
 Heart-rate samples of many workouts are written in one transaction (one fsync), so a thousand live
-streams cost one write per flush rather than a thousand.
+streams cost one write per flush rather than a thousand. A sample may replace the ones a workout
+stored earlier in its time range: a window still filling is stored at every flush, then overwritten.
 """
 
 from __future__ import annotations
@@ -14,6 +15,11 @@ from typing import Any
 import pandas as pd
 
 from storage.access import Sqlite, in_chunks
+
+#: A heart-rate sample to store: ``(t, hr)``, or ``(t, hr, since)`` — it then replaces whatever the
+#: workout has stored from ``since`` to ``t`` (an earlier state of the same window); ``since`` None
+#: adds it like ``(t, hr)``.
+HrRow = tuple[float, float] | tuple[float, float, float | None]
 
 
 class WorkoutStore:
@@ -106,11 +112,14 @@ class WorkoutStore:
             [user_id, limit],
         )
 
-    def store_hr_batches(self, batches: Mapping[int, Sequence[tuple[float, float]]]) -> int:
-        """Append (t, hr) samples of many workouts at once; rows of deleted workouts are skipped.
+    def store_hr_batches(self, batches: Mapping[int, Sequence[HrRow]]) -> int:
+        """Store samples of many workouts at once; rows of deleted workouts are skipped.
 
         One transaction (one fsync) for every workout, so a thousand live streams cost one write
-        per flush rather than a thousand. Returns the number of rows offered for storage.
+        per flush rather than a thousand. Each workout's rows come in time order; a row with a
+        ``since`` replaces the workout's stored samples from ``since`` to its ``t`` (and an earlier
+        row of the batch in that range), a plain one is added unless its ``t`` is stored already.
+        Returns the number of rows offered for storage.
         """
         ids = [int(w) for w, rows in batches.items() if rows]
         if not ids:
@@ -122,12 +131,17 @@ class WorkoutStore:
                     int(r["id"])
                     for r in db.query(f"select id from workouts where id in ({marks})", chunk)
                 )
-            rows = [
-                (workout_id, float(t), float(hr))
-                for workout_id in ids
-                if workout_id in existing
-                for t, hr in batches[workout_id]
-            ]
+            replaced: list[tuple[int, float, float]] = []
+            rows: list[tuple[int, float, float]] = []
+            for workout_id in ids:
+                if workout_id in existing:
+                    for t, hr, since in _latest_states(batches[workout_id]):
+                        if since is not None:
+                            replaced.append((workout_id, since, t))
+                        rows.append((workout_id, t, hr))
+            db.conn.executemany(
+                "delete from hr_samples where workout_id = ? and t >= ? and t <= ?", replaced
+            )
             db.conn.executemany(
                 "insert or ignore into hr_samples (workout_id, t, hr) values (?,?,?)", rows
             )
@@ -185,3 +199,19 @@ class WorkoutStore:
                 {"user_id": user_id, **current, "updated_at": time.time()}, pk="user_id"
             )
         return current
+
+
+def _latest_states(rows: Sequence[HrRow]) -> list[tuple[float, float, float | None]]:
+    """``rows`` (time order) without those a later row replaces, as ``(t, hr, since)``."""
+    kept: list[tuple[float, float, float | None]] = []
+    floor = float("inf")  # the earliest ``since`` of the rows after the one looked at
+    for row in reversed(rows):
+        t, hr = float(row[0]), float(row[1])
+        since = row[2] if len(row) > 2 else None
+        if t >= floor:
+            continue
+        kept.append((t, hr, None if since is None else float(since)))
+        if since is not None:
+            floor = min(floor, float(since))
+    kept.reverse()
+    return kept

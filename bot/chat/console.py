@@ -7,16 +7,50 @@ whole product can be tried with no account anywhere.
 from __future__ import annotations
 
 import asyncio
+import re
 import sys
 from typing import TextIO
 
-from bot.core.commands import parse_int
+from bot.core.commands import ACCOUNTS, parse_int
 from bot.core.dispatch import handle_text, logged_apology
 from bot.core.errors import BadInput
 from bot.core.replies import ChatUser, Reply
 from bot.core.service import BeatmatchService
 
 MAX_WAIT_SECONDS = 120
+MAX_ECHO_CHARS = 120
+HIDDEN = "[hidden]"
+#: ``name=value`` or ``name: value`` where the value may be a credential (tokens, OAuth codes and
+#: states, secrets, passwords), anywhere in a line; values of 6 characters or more (not "on").
+_SECRET_VALUE = re.compile(
+    r"(?i)\b((?:access_|refresh_|id_|client_)?(?:token|code|state|secret|password|key))"
+    r"(\s*[=:]\s*)[^\s&#;,]{6,}"
+)
+#: Every value of a URL's query or fragment (``?code=…&state=…``, ``#access_token=…``).
+_URL_VALUE = re.compile(r"([?&#;][^=\s&#;?]*=)[^\s&#;]+")
+#: What a pasted token looks like on its own: a UUID (Pulsoid's), or a long run of letters and
+#: digits (a bearer or refresh token; a Spotify track id has 22 characters).
+_UUID = re.compile(r"\b[0-9a-fA-F]{8}(?:-[0-9a-fA-F]{4}){3}-[0-9a-fA-F]{12}\b")
+_LONG_RUN = re.compile(r"[\w.-]{40,}")
+
+
+def _hide_token_like(match: re.Match[str]) -> str:
+    run = match.group(0)
+    looks_random = any(c.isdigit() for c in run) and any(c.isalpha() for c in run)
+    return HIDDEN if looks_random else run
+
+
+def echoed(text: str) -> str:
+    """A piped line as the console shows it back: nothing pasted after ``/link`` (a token, the
+    address Spotify sent you to) is shown, nor anything elsewhere that looks like a credential."""
+    words = text.split()
+    if words and words[0].lower().split("@", 1)[0] == "/link" and len(words) > 1:
+        kept = words[:2] if words[1].lower() in ACCOUNTS else words[:1]
+        text = " ".join([*kept, HIDDEN] if len(words) > len(kept) else kept)
+    text = _URL_VALUE.sub(lambda m: m.group(1) + HIDDEN, text)
+    text = _SECRET_VALUE.sub(lambda m: m.group(1) + m.group(2) + HIDDEN, text)
+    text = _LONG_RUN.sub(_hide_token_like, _UUID.sub(HIDDEN, text))
+    return text if len(text) <= MAX_ECHO_CHARS else text[: MAX_ECHO_CHARS - 3] + "…"
 
 
 def render(reply: Reply) -> str:
@@ -75,10 +109,7 @@ class ConsoleChat:
             if not text:
                 continue
             if not self.interactive:
-                shown = text if len(text) <= 120 else text[:117] + "…"
-                if "code=" in text or "access_token" in text:
-                    shown = "[a pasted link address, not echoed]"
-                self.say(f"> {shown}")
+                self.say(f"> {echoed(text)}")
             if text.split()[0].lower() in ("/quit", "/exit"):
                 break
             if text.split()[0].lower() == "/wait":

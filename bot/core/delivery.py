@@ -41,8 +41,11 @@ class Outbox:
             await self._notifier(user_id, reply)
 
     async def send(self, user_id: int, reply: Reply) -> None:
-        """Deliver ``reply`` if possible; a failure is logged, never raised."""
+        """Deliver ``reply`` if possible; a failure is logged, never raised (a user the front
+        cannot reach, e.g. who refuses private messages, as one WARNING line)."""
         try:
             await self.deliver(user_id, reply)
+        except Undeliverable as refused:
+            log.warning("a message to user %s was not delivered: %s", user_id, refused)
         except Exception:
             log.exception("could not deliver a message to user %s", user_id)

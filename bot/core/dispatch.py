@@ -101,26 +101,28 @@ async def run_typed(
 async def handle_text(
     service: BeatmatchService, user: ChatUser, text: str, *, notify: Notify = silent
 ) -> Reply:
-    """Parse and run one typed command; any failure becomes a short reply."""
-    try:
+    """Parse and run one typed command; any failure becomes a short reply (one that can be sent:
+    what the user typed and the reply quotes may hold lone surrogates)."""
+
+    async def run() -> Reply:
         if looks_like_callback(text):  # a pasted-back OAuth address: never logged
             return await service.accounts.finish_link(user, text, notify=notify)
         command = parse_command(deep_link(text))
         return await run_command(service, user, command, notify=notify)
-    except UserFacingError as error:
-        return Reply(text=error.message, error=True)
-    except Exception:
-        return logged_apology(user)
+
+    return await guarded(user, run())
 
 
 async def guarded(user: ChatUser, call: Awaitable[Reply]) -> Reply:
-    """Await one service call; a UserFacingError becomes its message, anything else an apology."""
+    """Await one service call; a UserFacingError becomes its message, anything else an apology;
+    either way, a reply that can be sent."""
     try:
-        return await call
+        reply = await call
     except UserFacingError as error:
-        return Reply(text=error.message, error=True)
+        reply = Reply(text=error.message, error=True)
     except Exception:
-        return logged_apology(user)
+        reply = logged_apology(user)
+    return reply.sendable()
 
 
 def deep_link(text: str) -> str:

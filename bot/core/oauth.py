@@ -3,7 +3,8 @@
 A state is ``<nonce>.<hmac>``: random, HMAC-signed with the server's key, kept server-side (by hash)
 with the chat user, the PKCE verifier and a 10-minute expiry, and deleted when used. Whoever
 finishes the link, the chat user comes from the stored row, never from the URL; a pasted-back
-address is refused if a different chat user pastes it.
+address is refused if a different chat user pastes it, and stays valid for the user it belongs to
+(only that user's paste, or the web callback, uses it up).
 """
 
 from __future__ import annotations
@@ -85,16 +86,15 @@ class StateKeeper:
 
     def redeem(self, state: str, provider: str, user_id: int | None = None) -> CompletedState:
         """The stored link behind ``state`` (consumed); LinkExpired if forged, used, expired, of
-        another provider, or — when ``user_id`` is given — of another chat user."""
+        another provider, or — when ``user_id`` is given — of another chat user (whose state is
+        then left unused: someone else pasting it must not cancel the owner's link)."""
         nonce, _, signature = state.strip().partition(".")
         if not nonce or not signature or len(state) > 200:
             raise LinkExpired(provider)
         if not hmac.compare_digest(signature, _signature(self.key, provider, nonce)):
             raise LinkExpired(provider)
-        row = self.accounts.take_oauth_state(_hash(nonce))
+        row = self.accounts.take_oauth_state(_hash(nonce), user_id)
         if row is None or row["provider"] != provider:
-            raise LinkExpired(provider)
-        if user_id is not None and int(row["user_id"]) != user_id:
             raise LinkExpired(provider)
         return CompletedState(
             user_id=int(row["user_id"]), provider=provider, verifier=str(row["verifier"])

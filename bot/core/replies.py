@@ -2,10 +2,19 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import re
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 SPOTIFY_TRACK_URL = "https://open.spotify.com/track/{}"
+#: A code point that is half of a UTF-16 pair: in a str it stands alone (a console reads bytes it
+#: cannot decode as these), and no chat, terminal or JSON encoder can send it as UTF-8.
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def sendable(text: str) -> str:
+    """``text`` with every lone surrogate replaced by U+FFFD (�), so that it encodes as UTF-8."""
+    return _LONE_SURROGATE.sub("\ufffd", text)
 
 
 @dataclass(frozen=True)
@@ -76,6 +85,19 @@ class Reply:
     private: bool = False
     error: bool = False
     notes: tuple[str, ...] = field(default_factory=tuple)
+
+    def sendable(self) -> Reply:
+        """This reply with its texts made sendable (user input it quotes may hold surrogates)."""
+        texts = (self.text, self.title, self.footer, *self.notes)
+        if not any(_LONE_SURROGATE.search(t) for t in texts):
+            return self
+        return replace(
+            self,
+            text=sendable(self.text),
+            title=sendable(self.title),
+            footer=sendable(self.footer),
+            notes=tuple(sendable(n) for n in self.notes),
+        )
 
     def plain_text(self) -> str:
         """The whole reply as plain text: what a console prints and what a chat falls back to."""

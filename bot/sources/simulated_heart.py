@@ -3,12 +3,15 @@
 The heart rate relaxes toward a demand-driven target with a time constant of ~30 s (the usual
 on-kinetics of HR after a change of effort), the music adds a little demand (faster and more
 energetic tracks raise it), and the reading carries sensor noise. Everything is seeded, so two
-runs with the same seed, plan and track changes give the same numbers.
+runs with the same seed, plan and track changes give the same numbers. Each reading is logged at
+DEBUG level as it is handed out (``simulated heart: t=…``), so a test can tell from outside how
+far a stream had got — for instance when the process was killed.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import math
 from collections.abc import AsyncGenerator, Mapping, Sequence
 from dataclasses import dataclass
@@ -17,6 +20,8 @@ from typing import Any
 import numpy as np
 
 from recommender.heart import HeartProfile, fold_tempo, karvonen_target_hr
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -154,6 +159,7 @@ class SimulatedHeart:
         pause = interval / speed if speed > 0 and math.isfinite(speed) else 0.0
         while self.t + interval <= end + 1e-9:
             hr = self.step(interval)
+            log.debug("simulated heart: t=%.1f s, %.0f bpm", self.t, hr)
             yield self.t, hr
             await asyncio.sleep(pause)
 

@@ -1,6 +1,10 @@
 """Spotify through spotipy, within the 2026 Web API: one client per linked user, blocking calls on
 a thread pool of our own, our own requests session with capped backoff, and errors turned into
 messages a user can act on. Implements the core's ``SpotifyPort`` and ``SpotifyAccount``.
+
+A 401 from the Web API renews the access token once and sends the call again; only a refresh that
+Spotify refuses (``invalid_grant``) deletes the stored tokens, and the user hears that access was
+revoked.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
+import requests
 import spotipy
 from spotipy.exceptions import SpotifyException
 
@@ -40,9 +45,15 @@ log = logging.getLogger(__name__)
 R = TypeVar("R")
 WORKERS = 16
 REVOKED = (
-    "Spotify no longer accepts beatmatch's access to your account (it was revoked or expired). "
-    "Link it again with /link spotify."
+    "Spotify access was revoked: Spotify no longer lets beatmatch renew its access to your "
+    "account (the app was removed from your Spotify account, or the link expired), so I deleted "
+    "the stored tokens. Link it again with /link spotify."
 )
+REFUSED = (
+    "Spotify refused beatmatch's access to your account (HTTP 401) even with a fresh token. "
+    "Try again in a few minutes; if it keeps happening, link it again with /link spotify."
+)
+NOT_LINKED = "Link your Spotify account first: /link spotify"
 
 
 class ResilientSpotify(spotipy.Spotify):
@@ -58,10 +69,14 @@ class ResilientSpotify(spotipy.Spotify):
     def _internal_call(self, method: str, url: str, payload: Any, params: dict[str, Any]) -> Any:
         if not url.startswith("http"):
             url = self.prefix + url
-        headers = self._auth_headers()
-        headers["Content-Type"] = "application/json"
         data = json.dumps(payload) if payload is not None else None
-        response = self.http.request(method, url, headers=headers, params=params, data=data)
+        response, sent = self._send(method, url, params, data)
+        tokens = self.auth_manager
+        if response.status_code == 401 and isinstance(tokens, UserTokens):
+            # Refused before it expired (revoked on Spotify's side): renew once, send again.
+            # A 401 means the call was not carried out, so even a POST is safe to resend.
+            tokens.renew(sent)
+            response, _ = self._send(method, url, params, data)
         path = urlsplit(url).path
         if response.status_code >= 400:
             message, reason = "", None
@@ -87,12 +102,22 @@ class ResilientSpotify(spotipy.Spotify):
             log.warning("Spotify sent malformed JSON for %s %s", method, path)
             raise MalformedResponse("Spotify") from None
 
+    def _send(
+        self, method: str, url: str, params: dict[str, Any], data: str | None
+    ) -> tuple[requests.Response, str]:
+        """One request with the current access token; the response and the token it carried."""
+        headers = self._auth_headers()
+        sent = headers.get("Authorization", "").removeprefix("Bearer ")
+        headers["Content-Type"] = "application/json"
+        response = self.http.request(method, url, headers=headers, params=params, data=data)
+        return response, sent
+
 
 def user_error(error: SpotifyException) -> Exception:
     """What a Spotify HTTP error means to the user; other 4xx stay bugs (logged with an id)."""
     status = error.http_status
-    if status == 401:
-        return NeedsLink(REVOKED)
+    if status == 401:  # still refused after a renewal (the tokens are kept: it may pass)
+        return NeedsLink(REFUSED)
     if status == 403:
         return UserFacingError(
             "Spotify refused that (403). Development-Mode apps can't use some endpoints, and "
@@ -115,7 +140,7 @@ class SpotifyAccountClient:
         user_id: int,
         client: ResilientSpotify,
         pool: ThreadPoolExecutor,
-        on_revoked: Callable[[int], None],
+        on_revoked: Callable[[int, bool], bool],
     ) -> None:
         self.user_id = user_id
         self.sp = client
@@ -131,9 +156,9 @@ class SpotifyAccountClient:
     def _guarded(self, fn: Callable[..., R], *args: Any, **kwargs: Any) -> R:
         try:
             return fn(*args, **kwargs)
-        except LinkRevoked:
-            self.on_revoked(self.user_id)
-            raise NeedsLink(REVOKED) from None
+        except LinkRevoked as gone:
+            revoked = self.on_revoked(self.user_id, gone.refused)
+            raise NeedsLink(REVOKED if revoked else NOT_LINKED) from None
         except SpotifyException as error:
             mapped = user_error(error)
             if mapped is error:
@@ -257,6 +282,7 @@ class SpotifyGateway:
         self.refresh_margin = refresh_margin
         self.pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="spotify")
         self._clients: dict[int, SpotifyAccountClient] = {}
+        self._revoked_users: set[int] = set()  # tokens deleted after invalid_grant (this run)
         self._lock = threading.Lock()
 
     def authorize_url(self, redirect_uri: str, state: str, challenge: str) -> str:
@@ -279,17 +305,21 @@ class SpotifyGateway:
     def _link(self, user_id: int, code: str, verifier: str, redirect_uri: str) -> SpotifyProfile:
         token = self.auth.exchange(code, verifier, redirect_uri)
         probe = SpotifyAccountClient(
-            user_id, self._spotipy(auth=token["access_token"]), self.pool, lambda _: None
+            user_id, self._spotipy(auth=token["access_token"]), self.pool, lambda *_: False
         )
         profile = probe._guarded(lambda: parse.parse_profile(probe.sp._get("me")))
         self.vault.save(user_id, PROVIDER, token, profile.label, str(token.get("scope") or ""))
         self._forget_client(user_id)
+        with self._lock:
+            self._revoked_users.discard(user_id)
         log.info("user %s linked a Spotify account", user_id)
         return profile
 
     async def unlink(self, user_id: int) -> bool:
         """Delete the user's tokens."""
         self._forget_client(user_id)
+        with self._lock:
+            self._revoked_users.discard(user_id)
         return await asyncio.to_thread(self.vault.delete, user_id, PROVIDER)
 
     async def linked_name(self, user_id: int) -> str | None:
@@ -297,13 +327,16 @@ class SpotifyGateway:
         return await asyncio.to_thread(self.vault.account_name, user_id, PROVIDER)
 
     async def account(self, user_id: int) -> SpotifyAccountClient:
-        """The user's client (one per linked user); NeedsLink when not linked."""
+        """The user's client (one per linked user); NeedsLink when not linked (saying so when
+        Spotify revoked the access in this run)."""
         with self._lock:
             client = self._clients.get(user_id)
         if client is not None:
             return client
         if await asyncio.to_thread(self.vault.load, user_id, PROVIDER) is None:
-            raise NeedsLink("Link your Spotify account first: /link spotify")
+            with self._lock:
+                revoked = user_id in self._revoked_users
+            raise NeedsLink(REVOKED if revoked else NOT_LINKED)
         tokens = UserTokens(self.auth, VaultCacheHandler(self.vault, user_id))
         if self.refresh_margin is not None:
             tokens.margin = self.refresh_margin
@@ -313,10 +346,19 @@ class SpotifyGateway:
         with self._lock:
             return self._clients.setdefault(user_id, client)
 
-    def _revoked(self, user_id: int) -> None:
-        log.info("the Spotify grant of user %s is gone (invalid_grant): tokens deleted", user_id)
+    def _revoked(self, user_id: int, refused: bool) -> bool:
+        """The user's client found its grant gone: drop the client, and when Spotify refused the
+        refresh (``refused``) delete the tokens. True if Spotify revoked the access in this run."""
         self._forget_client(user_id)
-        self.vault.delete(user_id, PROVIDER)
+        with self._lock:
+            if refused:
+                self._revoked_users.add(user_id)
+            revoked = user_id in self._revoked_users
+        if refused and self.vault.delete(user_id, PROVIDER):
+            log.info(
+                "the Spotify grant of user %s is gone (invalid_grant): tokens deleted", user_id
+            )
+        return revoked
 
     def _forget_client(self, user_id: int) -> None:
         with self._lock:

@@ -1,8 +1,9 @@
 """Spotify authorisation: the authorization-code + PKCE URL, the code exchange, and refreshes.
 
 ``UserTokens`` is the spotipy auth manager of one linked user: it reads the token through a spotipy
-CacheHandler (the encrypted vault), refreshes it a minute before it expires under a per-user lock,
-and stores a rotated refresh token at once. ``invalid_grant`` on refresh raises ``LinkRevoked``.
+CacheHandler (the encrypted vault), refreshes it a minute before it expires — or at once when the Web
+API refused it (401) before then — under a per-user lock, and stores a rotated refresh token at once.
+``invalid_grant`` on refresh raises ``LinkRevoked`` (and the refresh token is not tried again).
 """
 
 from __future__ import annotations
@@ -35,7 +36,12 @@ REFRESH_MARGIN_SECONDS = 60.0
 
 
 class LinkRevoked(Exception):
-    """The stored grant is gone (``invalid_grant`` on refresh, or no token at all)."""
+    """The stored grant is gone: ``refused`` when Spotify answered ``invalid_grant`` to a refresh,
+    otherwise no token is stored (unlinked or forgotten meanwhile)."""
+
+    def __init__(self, reason: str, refused: bool = False) -> None:
+        super().__init__(reason)
+        self.refused = refused
 
 
 class LinkFailed(UserFacingError):
@@ -138,7 +144,7 @@ class SpotifyAuth:
         """Turn a refused token call into the right exception (codes and bodies are not logged)."""
         if error == "invalid_grant":
             if grant == "refresh_token":
-                raise LinkRevoked("invalid_grant")
+                raise LinkRevoked("invalid_grant", refused=True)
             raise LinkFailed(
                 "Spotify refused that sign-in: the code expired or was already used. "
                 "Run /link spotify again."
@@ -172,6 +178,7 @@ class UserTokens(SpotifyAuthBase):
         self.margin = margin
         self.refreshes = 0
         self._lock = threading.Lock()  # one refresh at a time: a rotated token is used only once
+        self._refused = ""  # the refresh token Spotify answered invalid_grant to
 
     def get_access_token(self, as_dict: bool = False) -> str:
         """A valid access token (refreshed first when it expires within ``margin`` seconds).
@@ -179,11 +186,36 @@ class UserTokens(SpotifyAuthBase):
         Read from the vault on every call (a fraction of a millisecond): after /unlink or /forget
         no copy lingers in memory to be used again."""
         with self._lock:
-            token = self.cache_handler.get_cached_token()
-            if not token:
-                raise LinkRevoked("not linked")
+            token = self._stored()
             if float(token.get("expires_at", 0)) - time.time() < self.margin:
-                token = self.auth.refresh(token)
-                self.refreshes += 1
-                self.cache_handler.save_token_to_cache(token)
+                token = self._refresh(token)
             return str(token["access_token"])
+
+    def renew(self, rejected: str) -> None:
+        """The Web API refused the access token ``rejected`` (401) before it expired: refresh it
+        now — once for all the calls that were refused the same token (the first one refreshes,
+        the others find a different token stored and just use it)."""
+        with self._lock:
+            token = self._stored()
+            if str(token.get("access_token") or "") == rejected:
+                log.info("Spotify refused an unexpired access token (401); refreshing it")
+                self._refresh(token)
+
+    def _stored(self) -> dict[str, Any]:
+        token = self.cache_handler.get_cached_token()
+        if not token:
+            raise LinkRevoked("not linked")
+        if self._refused and token.get("refresh_token") == self._refused:
+            # Known dead: the calls that waited for the failed refresh don't try it again.
+            raise LinkRevoked("invalid_grant", refused=True)
+        return dict(token)
+
+    def _refresh(self, token: dict[str, Any]) -> dict[str, Any]:
+        try:
+            fresh = self.auth.refresh(token)
+        except LinkRevoked:
+            self._refused = str(token.get("refresh_token") or "")
+            raise
+        self.refreshes += 1
+        self.cache_handler.save_token_to_cache(fresh)
+        return fresh

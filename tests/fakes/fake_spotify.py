@@ -7,7 +7,8 @@ offset ≤ 1000), single ``/tracks/{id}``. What 2026 removed answers 403/404: ba
 ``/audio-features`` (unless ``legacy``), ``/playlists/{id}/tracks``, ``/users/{id}/playlists``,
 ``/recommendations``. Paging objects carry absolute ``next`` URLs on this server; playlist entries
 use the ``items``/``item`` envelope. Knobs: latency, 429 with Retry-After (optionally
-QUOTA_EXCEEDED), 5xx, malformed JSON; every request is recorded (without its headers).
+QUOTA_EXCEEDED), 5xx, malformed JSON, expired or revoked access tokens, revoked refresh tokens;
+every request is recorded (without its headers).
 """
 
 from __future__ import annotations
@@ -47,13 +48,15 @@ def oauth_error(error: str, description: str) -> web.Response:
 
 @dataclass
 class Knob:
-    """A scripted misbehaviour for the next ``times`` API requests."""
+    """A scripted misbehaviour for the next ``times`` API requests whose path starts with
+    ``path``."""
 
     times: int
     status: int = 429
     retry_after: float = 1.0
     reason: str | None = None
     garble: bool = False
+    path: str = "/v1/"
 
 
 @dataclass
@@ -115,13 +118,21 @@ class FakeSpotify:
         self.approve_as = self.approve_as or user.user_id
         return user
 
-    def throttle(self, times: int = 1, retry_after: float = 1.0, reason: str | None = None) -> None:
-        """The next ``times`` API calls get 429 with Retry-After."""
-        self._knobs.append(Knob(times, 429, retry_after, reason))
+    def throttle(
+        self,
+        times: int = 1,
+        retry_after: float = 1.0,
+        reason: str | None = None,
+        path: str = "/v1/",
+    ) -> None:
+        """The next ``times`` API calls (to paths starting with ``path``) get 429 with
+        Retry-After."""
+        self._knobs.append(Knob(times, 429, retry_after, reason, path=path))
 
-    def fail(self, times: int = 1, status: int = 503) -> None:
-        """The next ``times`` API calls get a 5xx."""
-        self._knobs.append(Knob(times, status))
+    def fail(self, times: int = 1, status: int = 503, path: str = "/v1/") -> None:
+        """The next ``times`` API calls (to paths starting with ``path``) get ``status`` (a 5xx,
+        or any error status) with Spotify's error body."""
+        self._knobs.append(Knob(times, status, path=path))
 
     def garble(self, times: int = 1) -> None:
         """The next ``times`` API calls get 200 with a body that isn't JSON."""
@@ -134,6 +145,11 @@ class FakeSpotify:
     def expire_access_tokens(self) -> None:
         """Every access token is expired now."""
         self._access = {t: (u, 0.0) for t, (u, _) in self._access.items()}
+
+    def revoke_access_tokens(self) -> None:
+        """Every access token issued so far is refused (401) from now on, though it has not expired
+        (a server-side revocation); refresh tokens keep working and new access tokens are valid."""
+        self._access.clear()
 
     def calls(self, prefix: str = "/v1/") -> list[tuple[str, str, dict[str, str]]]:
         """Recorded (method, path, query) of requests whose path starts with ``prefix``."""
@@ -151,11 +167,11 @@ class FakeSpotify:
                 await asyncio.sleep(self.latency)
             if self.hold is not None:
                 await self.hold(request)
-            if request.path.startswith("/v1/") and self._knobs:
-                knob = self._knobs[0]
+            knob = next((k for k in self._knobs if request.path.startswith(k.path)), None)
+            if request.path.startswith("/v1/") and knob is not None:
                 knob.times -= 1
                 if knob.times <= 0:
-                    self._knobs.pop(0)
+                    self._knobs.remove(knob)
                 if knob.garble:
                     return web.Response(text="{not json", content_type="application/json")
                 response = api_error(knob.status, "scripted failure", knob.reason)

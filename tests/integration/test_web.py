@@ -44,8 +44,9 @@ async def test_healthz_answers_with_numbers(base: str) -> None:
         # Pulsoid accounts are always wired (a pasted token needs no OAuth client), so a state
         # this bot never issued gets the expired-link page, as the product's did before; "not set
         # up" came from a hand-built service without them, which the composition root never makes.
-        ("/callback/pulsoid?code=abc&state=n.s", 200, "not valid any more"),
-        ("/callback/pulsoid?error=access_denied&state=n.s", 200, "linking was cancelled"),
+        # Nothing linked is a 400 page, as Spotify's callback answers.
+        ("/callback/pulsoid?code=abc&state=n.s", 400, "not valid any more"),
+        ("/callback/pulsoid?error=access_denied&state=n.s", 400, "linking was cancelled"),
         ("/callback/myspace?code=abc&state=n.s", 404, "no such link"),
     ],
 )

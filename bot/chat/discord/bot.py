@@ -137,9 +137,11 @@ class BeatmatchBot(commands.Bot):
             for out in outgoing:
                 sent = await user.send(**out.send_kwargs())
                 first = first or sent
-        except discord.Forbidden:
+        except discord.Forbidden as refused:  # 50007: their privacy settings refuse DMs
             await self._dms_refused(user_id)
-            raise Undeliverable("Discord refused the direct message") from None
+            raise Undeliverable(
+                f"Discord refused the direct message ({refused.code}: {refused.text})"
+            ) from None
         if key and first is not None:
             self._status[key] = first
             while len(self._status) > STATUS_MESSAGES_KEPT:

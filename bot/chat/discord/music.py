@@ -17,11 +17,11 @@ from bot.core.progress import Notify
 from bot.core.replies import ChatUser, Reply
 from bot.core.service import BeatmatchService
 from bot.core.track_refs import parse_track_ref, search_frame, split_title_artist
+from bot.core.upload_limits import MAX_UPLOAD_BYTES, upload_too_large
 
 if TYPE_CHECKING:
     from bot.chat.discord.bot import BeatmatchBot
 
-MAX_UPLOAD_BYTES = 20 * 1024 * 1024
 AUTOCOMPLETE_CHOICES = 25
 Track = app_commands.Range[str, 1, 200]
 _COUNT, _BPM, _SIMILAR = (
@@ -125,9 +125,7 @@ class MusicCog(commands.Cog, name="music"):
             if not file.filename.lower().endswith(".csv"):
                 return Reply(text="That isn't a CSV file: attach the Exportify export.", error=True)
             if file.size > MAX_UPLOAD_BYTES:
-                return Reply(
-                    text="That file is over 20 MB; an Exportify CSV is far smaller.", error=True
-                )
+                return Reply(text=upload_too_large(file.size, file.filename), error=True)
             data = await file.read()
             return await service.taste.import_library(
                 user, data=data, filename=file.filename, notify=notify

@@ -19,14 +19,13 @@ from telegram.ext import ContextTypes
 from bot.chat.telegram.render import parse_feedback
 from bot.core.dispatch import apology, deep_link_payload, guarded, handle_text
 from bot.core.replies import ChatUser, Reply
+from bot.core.upload_limits import MAX_UPLOAD_BYTES, upload_too_large
 
 if TYPE_CHECKING:
     from bot.chat.telegram.front import TelegramFront
 
 log = logging.getLogger(__name__)
 FRONT_KEY = "beatmatch_front"
-#: getFile serves at most 20 MB; an Exportify export of 10,000 songs is about 3 MB.
-MAX_UPLOAD_BYTES = 20 * 1024 * 1024
 CSV_TYPES = ("text/csv", "text/comma-separated-values", "application/vnd.ms-excel", "text/plain")
 
 
@@ -67,7 +66,7 @@ async def on_document(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
     if not name.lower().endswith(".csv") and (document.mime_type or "") not in CSV_TYPES:
         reply = Reply(text="That isn't a CSV file. Send the Exportify export (a .csv).", error=True)
     elif (document.file_size or 0) > MAX_UPLOAD_BYTES:
-        reply = Reply(text="That file is over 20 MB; an Exportify CSV is far smaller.", error=True)
+        reply = Reply(text=upload_too_large(document.file_size or 0, name), error=True)
     else:
         await front.typing(message.chat_id)
         file = await document.get_file()

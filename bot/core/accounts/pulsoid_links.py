@@ -11,7 +11,6 @@ import logging
 
 from bot.core.accounts.pulsoid import PROVIDER, PulsoidAccounts, PulsoidRejected, linked_text
 from bot.core.errors import BadInput, UserFacingError
-from bot.core.oauth import LinkExpired
 from bot.core.replies import ChatUser, Reply
 from bot.core.users import Users
 
@@ -90,16 +89,18 @@ class PulsoidLinks:
         return Reply(title="Pulsoid", text="No Pulsoid account was linked.")
 
     async def callback(self, state: str, code: str, error: str = "") -> str:
-        """The OAuth callback (called by the web server): the page text to show in the browser."""
+        """The OAuth callback (called by the web server): the page text to show in the browser.
+
+        Raises UserFacingError (the web server's "Not linked" page, HTTP 400, as Spotify's) when
+        nothing was linked: cancelled at Pulsoid, or a state that is unknown, expired or used.
+        """
         accounts = self._accounts()
         if error or not code:
-            return "Pulsoid linking was cancelled. Run /link pulsoid in the chat to try again."
-        try:
-            await accounts.complete_code_flow(state, code)
-        except LinkExpired as expired:
-            return expired.message
-        except UserFacingError as failure:
-            return failure.message
+            raise BadInput(
+                "Pulsoid linking was cancelled; nothing was linked. Run /link pulsoid in the chat "
+                "to try again."
+            )
+        await accounts.complete_code_flow(state, code)  # LinkExpired for a bad or used state
         return f"{PROVIDER.title()} is linked. You can close this tab and go back to the chat."
 
     async def forget(self, uid: int) -> None:

@@ -57,7 +57,10 @@ def looks_like_callback(text: str) -> bool:
     parts = text.strip().split()
     if len(parts) != 1:
         return False
-    split = urlsplit(parts[0])
+    try:
+        split = urlsplit(parts[0])
+    except ValueError:  # not an address at all, e.g. an unclosed "[" around the host
+        return False
     return (
         split.scheme in ("http", "https")
         and (split.hostname or "") in LOOPBACK_HOSTS
@@ -68,7 +71,10 @@ def looks_like_callback(text: str) -> bool:
 
 def parse_callback(text: str, public_url: str = "") -> Callback:
     """The state, code and error of a pasted callback address; BadInput if it isn't one."""
-    split = urlsplit(text.strip())
+    try:
+        split = urlsplit(text.strip())
+    except ValueError:  # e.g. an unclosed "[" around the host
+        split = urlsplit("")
     public = urlsplit(public_url) if public_url else None
     loopback = (split.hostname or "") in LOOPBACK_HOSTS
     ours = loopback or (public is not None and split.netloc == public.netloc)

@@ -24,6 +24,7 @@ from bot.core.catalog import CatalogState
 from bot.core.errors import UserFacingError
 from bot.core.model_jobs import GenreJob, Job, TrainedFile
 from bot.core.model_work import ModelWork, Priority
+from recommender.model_file import UNREADABLE_MODEL, set_aside
 
 if TYPE_CHECKING:
     from recommender.genre import GenreClassifier
@@ -121,9 +122,14 @@ class GenreModels:
                 return None
             try:
                 self._model = GenreClassifier.load(self.path)
-            except (ValueError, OSError, KeyError) as error:
-                log.warning("stored genre model unusable (%s); it will be trained again", error)
-                self.path.unlink(missing_ok=True)
+            except UNREADABLE_MODEL as error:
+                moved = set_aside(self.path)
+                log.warning(
+                    "the stored genre model, %s, is unreadable (%s): %s; it will be trained again",
+                    self.path,
+                    error,
+                    f"set aside as {moved.name}" if moved else "removed",
+                )
                 return None
             return self._model
 

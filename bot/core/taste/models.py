@@ -29,6 +29,7 @@ from bot.core.model_jobs import TasteJob, TrainedFile
 from recommender.candidates import song_hashes
 from recommender.ensemble import TasteEnsemble
 from recommender.first_guess import first_guess_scores
+from recommender.model_file import UNREADABLE_MODEL, set_aside
 from recommender.taste import MIN_POSITIVES, TasteModel, TasteSettings, with_audio_features
 from storage.taste_store import TasteStore
 from storage.track_store import TrackStore
@@ -175,25 +176,55 @@ class TasteModels:
         record = self._record(user_id)
         if record is None:
             return trained
-        path = Path(record["path"])
-        try:
-            model = TasteModel.load(path)
-        except (ValueError, OSError, EOFError) as error:
-            log.warning("stored taste model of user %s unusable (%s); retraining", user_id, error)
+        model = self._load_file(user_id, Path(record["path"]))
+        if model is None:
             return trained
-        return self._remember(user_id, model, record["fingerprint"], self._stored_scores(record))
+        scores = self._stored_scores(record)
+        loaded = self._remember(user_id, model, record["fingerprint"], scores)
+        if scores is None and self._of_this_catalog(record):  # damaged or lost: stored again
+            _write_scores(self._scores_path(user_id), loaded.catalog_scores)
+        return loaded
+
+    def _of_this_catalog(self, record: dict[str, Any]) -> bool:
+        """Whether a stored model was trained on the present catalog."""
+        return str(record["fingerprint"]).split(":", 1)[0] == self.catalog.fingerprint
+
+    def _load_file(self, user_id: int, path: Path) -> TasteModel | None:
+        """The model in ``path``; None when the file is damaged (truncated, garbage, a member
+        missing…): it is then set aside with a warning, so it counts as no stored model and the
+        next request trains a new one."""
+        try:
+            return TasteModel.load(path)
+        except UNREADABLE_MODEL as error:
+            self._set_aside(path, f"the stored taste model of user {user_id}", error)
+            self._scores_path(user_id).unlink(missing_ok=True)
+            return None
 
     def _stored_scores(self, record: dict[str, Any]) -> np.ndarray | None:
-        """The catalog scores stored with a model, when they are of this catalog."""
-        catalog = str(record["fingerprint"]).split(":", 1)[0]
+        """The catalog scores stored with a model, when they are of this catalog (a damaged
+        scores file is set aside: the model scores the catalog again)."""
         path = Path(record["path"]).with_suffix(".scores.npy")
-        if catalog != self.catalog.fingerprint or not path.is_file():
+        if not self._of_this_catalog(record) or not path.is_file():
             return None
         try:
             scores = np.load(path, allow_pickle=False)
-        except (ValueError, OSError, EOFError):
+            if not isinstance(scores, np.ndarray) or scores.dtype.kind != "f":
+                raise ValueError("not an array of scores")
+        except UNREADABLE_MODEL as error:
+            self._set_aside(path, "the stored catalog scores of a taste model", error)
             return None
         return scores if scores.shape == (self.catalog.size,) else None
+
+    @staticmethod
+    def _set_aside(path: Path, what: str, error: Exception) -> None:
+        moved = set_aside(path)
+        log.warning(
+            "%s, %s, is unreadable (%s): %s; a new one is made",
+            what,
+            path,
+            error,
+            f"set aside as {moved.name}" if moved else "removed",
+        )
 
     def job(self, user_id: int, quick: bool = False) -> TasteJob:
         """The training job for the user's present library and feedback (NoLibrary if empty)."""
@@ -336,8 +367,10 @@ class TasteModels:
                         trained, model=replace(trained.model, ensemble=ensemble)
                     )
 
-    def scoring_model(self, user_id: int, trained: TrainedTaste) -> TasteModel:
-        """``trained``'s model with its forests, reloaded from disk if they were slimmed away."""
+    def scoring_model(self, user_id: int, trained: TrainedTaste) -> TasteModel | None:
+        """``trained``'s model with its forests, reloaded from disk if they were slimmed away;
+        None when that file is damaged (set aside: the next request trains a new model, and the
+        catalog's scores in memory answer meanwhile)."""
         if trained.model.ensemble.rf is not None:
             if not trained.quick:
                 self._keep_full(user_id)
@@ -345,8 +378,14 @@ class TasteModels:
         record = self._record(user_id)
         if record is None or record["fingerprint"] != trained.fingerprint:
             stored = self.load_stored(user_id)  # a newer file replaced it meanwhile
-            return stored.model if stored is not None else trained.model
-        model = TasteModel.load(Path(record["path"]))
+            newer = stored.model if stored is not None else trained.model
+            return newer if newer.ensemble.rf is not None else None
+        model = self._load_file(user_id, Path(record["path"]))
+        if model is None:
+            with self._guard:
+                self._cache.pop(user_id, None)
+                self._full.pop(user_id, None)
+            return None
         self._cache[user_id] = replace(trained, model=model)
         self._keep_full(user_id)
         return model

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
+import logging
+import secrets
 from collections.abc import Sequence
 
-from bot.core.errors import NeedsLink, SpotifyNotSetUp
+from bot.core.errors import NeedsLink, SpotifyNotSetUp, UserFacingError
 from bot.core.ports import PLAYLIST_ADD_CHUNK, SpotifyPort
 
+log = logging.getLogger(__name__)
 YES = ("yes", "y", "true", "1", "on")
 NO = ("no", "n", "false", "0", "off", "")
 
@@ -55,3 +58,21 @@ class Playlists:
                 playlist.playlist_id, uris[start : start + PLAYLIST_ADD_CHUNK]
             )
         return playlist.url
+
+    async def note(self, uid: int, track_ids: Sequence[str], name: str = "") -> str:
+        """``post``, as a line under recommendations already made: the playlist's link, or why
+        it couldn't be made — the recommendations are shown either way."""
+        try:
+            url = await self.post(uid, track_ids, name)
+        except UserFacingError as error:
+            reason = error.message
+        except Exception:
+            incident = secrets.token_hex(3)
+            log.exception("incident %s while posting a playlist for user %s", incident, uid)
+            reason = f"something went wrong on my side (incident {incident}); it has been logged."
+        else:
+            return f"Spotify playlist: {url}"
+        return (
+            f"Couldn't make the Spotify playlist: {reason} "
+            "Once that's sorted, /playlist makes it from these tracks."
+        )

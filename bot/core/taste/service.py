@@ -35,7 +35,13 @@ from recommender.context import MOODS, Context, canonical_mood
 from recommender.ranking import Selection, allowed, select
 from recommender.tracks import AUDIO_FEATURES, track_row
 from storage.errors import ImportFormatError
-from storage.exportify import ExportifyLibrary, parse_exportify, read_exportify
+from storage.exportify import (
+    MAX_BYTES,
+    ExportifyLibrary,
+    parse_exportify,
+    read_exportify,
+    too_large,
+)
 from storage.taste_store import TasteStore
 from storage.track_store import TrackStore
 
@@ -111,6 +117,8 @@ class TasteService:
             )
         if data is None and len(path) > 1024:
             raise BadInput("That path is too long to be a file on this machine.")
+        if data is not None and len(data) > MAX_BYTES:  # refused before it is queued or parsed
+            raise BadInput(too_large(len(data), filename))
         if self._imports.locked():
             await notify("Other listeners' imports are being saved; yours is next…")
         # A few imports at a time: two hundred at once would otherwise each put their reads in
@@ -214,9 +222,11 @@ class TasteService:
             header += f", following {heart.label}"
         footer = self._recommend_footer(trained, selection, current)
         notes: tuple[str, ...] = (search_note,) if search_note else ()
-        if wanted_playlist is not None:
-            url = await self.playlists.post(uid, [c.track_id for c in cards], wanted_playlist)
-            notes += (f"Spotify playlist: {url}",)
+        if wanted_playlist is not None:  # its failure is a note: the tracks are shown anyway
+            line = await self.playlists.note(uid, [c.track_id for c in cards], wanted_playlist)
+            if search_note and search_note.partition(": ")[2].removesuffix(")") in line:
+                notes = ()  # the same Spotify trouble is told once, by the playlist's line
+            notes += (line,)
         return Reply(
             title=header + ":",
             text="",
@@ -253,8 +263,11 @@ class TasteService:
             # Spotify search candidates (already without catalog tracks), scored by the same model.
             extra = exclude(extra, excluded)
             extra = extra[~np.isin(song_hashes(extra), owned)]
-        if extra is not None and len(extra):
-            model = self.models.scoring_model(uid, trained)
+        # No model to score them with (its file was damaged; a new one trains): the catalog's.
+        model = (
+            self.models.scoring_model(uid, trained) if extra is not None and len(extra) else None
+        )
+        if model is not None and extra is not None:
             candidates = merge_pools(tracks[keep], extra)
             scores = np.r_[scores[keep], model.score(extra)]
             keep = np.ones(len(candidates), dtype=bool)

@@ -3,9 +3,9 @@
 One asyncio task per running workout reads (t, hr) from a ``HeartStream`` (Pulsoid's WebSocket or
 the simulator), feeds the pure ``WorkoutSession``, hands the readings to the ``SampleWriter``, and
 tells the user when the zone changes, with the next three tracks for the new target. One watchdog
-task notices silent monitors; one flusher task stores every workout's samples. Workouts left open
-by a restart are resumed from their stored samples. Chat-library-free: messages go out through
-the ``Outbox``; tracks come from the ``Picker`` port (the taste feature).
+task notices silent monitors; one flusher task stores every workout's samples each second.
+Workouts left open by a restart are resumed from their stored samples. Chat-library-free:
+messages go out through the ``Outbox``; tracks come from the ``Picker`` port (the taste feature).
 """
 
 from __future__ import annotations
@@ -50,6 +50,8 @@ TRACK_SECONDS = 210.0
 NEXT_TRACKS = 3
 #: Pulsoid's rule: this long without a reading means the monitor is offline.
 OFFLINE_AFTER_S = 30.0
+#: Seconds between the writes of every workout's readings: a crash loses at most about this much.
+FLUSH_EVERY_S = 1.0
 
 
 class WorkoutManager:
@@ -69,15 +71,15 @@ class WorkoutManager:
         player: Player | None = None,
         offline_after: float = OFFLINE_AFTER_S,
         store_every: float = 5.0,
-        flush_every: float = 5.0,
+        flush_every: float = FLUSH_EVERY_S,
         track_seconds: float = TRACK_SECONDS,
         keep_samples: bool = False,
         on_decision: Callable[[LiveWorkout], None] | None = None,
     ) -> None:
         """``tracks``: the catalog's track table. ``store_every`` s of readings make one stored
-        sample; ``flush_every`` s between writes. Live sessions keep no readings in memory unless
-        ``keep_samples`` (the chart is drawn from storage), so a long workout costs no more memory
-        than a short one. ``on_decision`` is called after each reading is decided on (benchmarks
+        sample; ``flush_every`` s between writes (about what a crash may lose). Live sessions keep
+        no readings in memory unless ``keep_samples`` (the chart is drawn from storage), so a long
+        workout costs no more memory than a short one. ``on_decision`` is called after each reading is decided on (benchmarks
         measure latency with it)."""
         self.workouts = workouts
         self.stored_tracks = stored_tracks

@@ -1,4 +1,10 @@
-"""Workouts a restart left open: each session rebuilt from its stored samples and suggestions."""
+"""Workouts a restart left open: each session rebuilt from its stored samples and suggestions.
+
+After a crash the last stored sample may be a window that was still filling (``samples.py``
+stores it at every write). The session goes on after that sample's time: the stream's next
+readings come after it, and the writer gives them a sample of their own, so no reading is lost
+or counted twice.
+"""
 
 from __future__ import annotations
 
