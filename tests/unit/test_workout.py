@@ -271,3 +271,25 @@ def test_a_session_without_kept_samples_still_decides_and_summarises() -> None:
         kept.smoothed_hr,
         kept.target(),
     )
+
+
+def test_a_summary_with_no_time_in_any_zone_says_nothing_of_zones() -> None:
+    from bot.core.workout.messages import summary_text
+    from bot.core.workout.session import WorkoutSummary
+
+    one_reading = WorkoutSummary(
+        duration_s=0.0,
+        samples=1,
+        avg_hr=92.0,
+        max_hr=92.0,
+        time_in_zone_s={1: 0.0},
+        zone_changes=0,
+        notifications=0,
+        tracks_suggested=1,
+        defaults_in_use=(),
+    )
+    text = summary_text(one_reading)
+    assert "Time in" not in text and " . " not in text
+    assert text.startswith("0.0 min, average 92 bpm, max 92 bpm. 0 zone changes")
+    longer = WorkoutSummary(600.0, 120, 140.0, 160.0, {2: 300.0, 3: 300.0}, 2, 2, 6, ())
+    assert "Time in zone 2 5.0 min, zone 3 5.0 min. 2 zone changes" in summary_text(longer)

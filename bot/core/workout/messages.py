@@ -79,9 +79,11 @@ def summary_text(summary: WorkoutSummary, reason: str = "", learned: str = "") -
             for z, secs in summary.time_in_zone_s.items()
             if secs >= 1
         )
+        # A workout of a single reading spent no measurable time in any zone: say nothing of it.
+        spent = f"Time in {zones}. " if zones else ""
         text = (
             f"{summary.duration_s / 60:.1f} min, average {summary.avg_hr:.0f} bpm, "
-            f"max {summary.max_hr:.0f} bpm. Time in {zones}. "
+            f"max {summary.max_hr:.0f} bpm. {spent}"
             f"{summary.zone_changes} zone changes; {summary.tracks_suggested} tracks suggested."
         )
     if reason:
