@@ -32,7 +32,7 @@ from bot.core.lookup.service import LookupService
 from bot.core.lookup.tracks import TrackResolver
 from bot.core.model_work import ModelWork
 from bot.core.oauth import StateKeeper
-from bot.core.ports import FeatureSource, JobRunner
+from bot.core.ports import FeatureSource, JobRunner, Player
 from bot.core.replies import ChatUser
 from bot.core.service import BeatmatchService
 from bot.core.taste.models import TasteModels
@@ -161,6 +161,16 @@ def spotify_gateway(config: Config, vault: TokenVault) -> SpotifyGateway | None:
     return SpotifyGateway(config.spotify, vault)
 
 
+def spotify_player(config: Config, gateway: SpotifyGateway | None) -> Player | None:
+    """Workouts queue on listeners' Spotify when the operator allows it (``spotify.queue_in_workouts``)
+    and a Spotify app is configured."""
+    if gateway is None or not config.spotify.queue_in_workouts:
+        return None
+    from bot.sources.spotify_player import SpotifyPlayer
+
+    return SpotifyPlayer(gateway)
+
+
 def job_runner(config: Config, catalog: CatalogState) -> JobRunner:
     """Where model work runs: ``beatmatch worker`` processes on Redis when ``training.redis_url``
     is set (``training.workers`` jobs in flight), else the embedded process pool."""
@@ -273,6 +283,7 @@ def assemble(
         WorkoutFinisher(storage.workouts, data_dir / "charts", responses),
         outbox,
         responses=responses,
+        player=spotify_player(config, gateway),
     )
 
     taste = TasteService(

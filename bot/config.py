@@ -66,6 +66,7 @@ class SpotifyConfig:
     request_timeout: float = 10.0
     max_backoff_seconds: float = 30.0
     refresh_hours: float = 24.0
+    queue_in_workouts: bool = False
 
 
 @dataclass(frozen=True)

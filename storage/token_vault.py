@@ -46,6 +46,11 @@ class TokenVault:
         row = self.accounts.get_link(user_id, provider)
         return str(row["account_name"]) if row else None
 
+    def scopes(self, user_id: int, provider: str) -> str | None:
+        """The scopes granted at link time, space-separated, or None when not linked."""
+        row = self.accounts.get_link(user_id, provider)
+        return str(row["scopes"] or "") if row else None
+
     def delete(self, user_id: int, provider: str) -> bool:
         """Unlink: the tokens are deleted."""
         return self.accounts.delete_link(user_id, provider)

@@ -32,6 +32,11 @@ class ServiceBusy(UserFacingError):
     """An outside service (Spotify, ReccoBeats, Pulsoid) asked us to slow down or is down."""
 
 
+class PlayerUnavailable(UserFacingError):
+    """The listener's player can't take tracks now (no active device, no Premium, no scope):
+    a workout says so once and stops queuing."""
+
+
 class NeedsLink(UserFacingError):
     """The command needs a linked account the user has not linked (or must link again)."""
 

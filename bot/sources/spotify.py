@@ -24,7 +24,7 @@ import spotipy
 from spotipy.exceptions import SpotifyException
 
 from bot.config import SpotifyConfig
-from bot.core.errors import NeedsLink, NotFound, ServiceBusy, UserFacingError
+from bot.core.errors import NeedsLink, NotFound, PlayerUnavailable, ServiceBusy, UserFacingError
 from bot.core.ports import (
     PLAYLIST_ADD_CHUNK,
     SEARCH_LIMIT,
@@ -37,7 +37,7 @@ from bot.core.ports import (
 )
 from bot.sources import spotify_parse as parse
 from bot.sources.backoff import MalformedResponse, PoliteSession, RateGate, RetryPolicy
-from bot.sources.spotify_auth import LinkRevoked, SpotifyAuth, UserTokens
+from bot.sources.spotify_auth import QUEUE_SCOPE, LinkRevoked, SpotifyAuth, UserTokens
 from storage.spotify_cache import PROVIDER, VaultCacheHandler
 from storage.token_vault import TokenVault
 
@@ -54,6 +54,19 @@ REFUSED = (
     "Try again in a few minutes; if it keeps happening, link it again with /link spotify."
 )
 NOT_LINKED = "Link your Spotify account first: /link spotify"
+#: Why Spotify would not queue a track, by the error's ``reason`` (404 and 403 of the player API).
+NO_DEVICE = (
+    "Spotify has no active device to play on. Open Spotify on your phone or computer and start "
+    "playing something; your next /workout start queues its tracks again."
+)
+PREMIUM = (
+    "Spotify only lets Premium accounts have tracks queued by other apps. The tracks I pick "
+    "still arrive here in the workout messages."
+)
+NO_SCOPE = (
+    "Spotify refused to control your player: this link doesn't allow it. Link again with "
+    "/link spotify and allow beatmatch to control playback."
+)
 
 
 class ResilientSpotify(spotipy.Spotify):
@@ -111,6 +124,16 @@ class ResilientSpotify(spotipy.Spotify):
         headers["Content-Type"] = "application/json"
         response = self.http.request(method, url, headers=headers, params=params, data=data)
         return response, sent
+
+
+def player_error(error: SpotifyException) -> Exception:
+    """What a refused ``POST /me/player/queue`` means to the listener (other errors as usual)."""
+    reason = str(getattr(error, "reason", "") or "")
+    if error.http_status == 404 and reason in ("NO_ACTIVE_DEVICE", ""):
+        return PlayerUnavailable(NO_DEVICE)
+    if error.http_status == 403:
+        return PlayerUnavailable(PREMIUM if reason == "PREMIUM_REQUIRED" else NO_SCOPE)
+    return error
 
 
 def user_error(error: SpotifyException) -> Exception:
@@ -250,6 +273,20 @@ class SpotifyAccountClient:
                 self.sp._post, f"playlists/{playlist_id}/items", payload={"uris": chunk}
             )
 
+    async def add_to_queue(self, track_id: str) -> None:
+        """``POST /me/player/queue?uri=spotify:track:ID`` (Premium, an active device, and the
+        ``user-modify-playback-state`` scope); PlayerUnavailable when Spotify can't take it."""
+        await self._call(self._queue, f"spotify:track:{track_id}")
+
+    def _queue(self, uri: str) -> None:
+        try:
+            self.sp._post("me/player/queue", uri=uri)
+        except SpotifyException as error:
+            mapped = player_error(error)
+            if mapped is error:
+                raise
+            raise mapped from None
+
     async def audio_features(self, track_ids: Sequence[str]) -> dict[str, dict[str, float]]:
         """The legacy ``GET /audio-features`` (only apps that still have it)."""
         raw = await self._call(self.sp._get, "audio-features", ids=",".join(track_ids))
@@ -278,6 +315,7 @@ class SpotifyGateway:
             config.client_secret,
             config.accounts_base,
             http=PoliteSession("Spotify", self.policy, self.gate),
+            extra_scopes=(QUEUE_SCOPE,) if config.queue_in_workouts else (),
         )
         self.refresh_margin = refresh_margin
         self.pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="spotify")
@@ -325,6 +363,11 @@ class SpotifyGateway:
     async def linked_name(self, user_id: int) -> str | None:
         """The stored account name, or None when not linked."""
         return await asyncio.to_thread(self.vault.account_name, user_id, PROVIDER)
+
+    async def granted_scopes(self, user_id: int) -> frozenset[str]:
+        """The scopes the user granted when linking (empty when not linked)."""
+        scopes = await asyncio.to_thread(self.vault.scopes, user_id, PROVIDER)
+        return frozenset((scopes or "").split())
 
     async def account(self, user_id: int) -> SpotifyAccountClient:
         """The user's client (one per linked user); NeedsLink when not linked (saying so when

@@ -32,6 +32,8 @@ SCOPES: tuple[str, ...] = (
     "playlist-modify-private",
     "playlist-modify-public",
 )
+#: Asked for as well when the operator lets workouts queue tracks (``spotify.queue_in_workouts``).
+QUEUE_SCOPE = "user-modify-playback-state"
 REFRESH_MARGIN_SECONDS = 60.0
 
 
@@ -62,17 +64,20 @@ class SpotifyAuth:
         accounts_base: str,
         policy: RetryPolicy | None = None,
         http: PoliteSession | None = None,
+        extra_scopes: tuple[str, ...] = (),
     ) -> None:
+        """``extra_scopes``: asked for after ``SCOPES`` (``QUEUE_SCOPE`` when workouts queue)."""
         self.client_id = client_id
         self.client_secret = client_secret
         self.authorize_endpoint = _join(accounts_base, "authorize")
         self.token_endpoint = _join(accounts_base, "api/token")
         self.http = http or PoliteSession("Spotify", policy or RetryPolicy())
+        self.scopes = SCOPES + tuple(s for s in extra_scopes if s not in SCOPES)
 
     @property
     def scope(self) -> str:
         """The scopes, space-separated."""
-        return " ".join(SCOPES)
+        return " ".join(self.scopes)
 
     def authorize_url(self, redirect_uri: str, state: str, challenge: str) -> str:
         """Where to send the user: authorization code with an S256 PKCE challenge."""

@@ -3,7 +3,8 @@
 Accounts (``/authorize``, ``/api/token``: code + PKCE, refresh with rotation, ``invalid_grant``) and
 the Web API under ``/v1/``: ``/me``, saved tracks, top lists, ``/me/playlists`` (GET and POST),
 ``/playlists/{id}/items`` (GET and POST, owners and collaborators only), search (limit ≤ 10,
-offset ≤ 1000), single ``/tracks/{id}``. What 2026 removed answers 403/404: batch ``/tracks``,
+offset ≤ 1000), single ``/tracks/{id}``, ``POST /me/player/queue`` (204; 403 without the
+``user-modify-playback-state`` scope, 403 PREMIUM_REQUIRED, 404 NO_ACTIVE_DEVICE). What 2026 removed answers 403/404: batch ``/tracks``,
 ``/audio-features`` (unless ``legacy``), ``/playlists/{id}/tracks``, ``/users/{id}/playlists``,
 ``/recommendations``. Paging objects carry absolute ``next`` URLs on this server; playlist entries
 use the ``items``/``item`` envelope. Knobs: latency, 429 with Retry-After (optionally
@@ -27,7 +28,7 @@ from urllib.parse import urlencode, urlsplit
 from aiohttp import web
 
 from tests.fakes import serve
-from tests.fakes.spotify_data import FakeUser, SpotifyCatalog
+from tests.fakes.spotify_data import URI, FakeUser, SpotifyCatalog
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 RANGES = ("short_term", "medium_term", "long_term")
@@ -84,6 +85,7 @@ class FakeSpotify:
     _codes: dict[str, dict[str, Any]] = field(default_factory=dict)
     _access: dict[str, tuple[str, float]] = field(default_factory=dict)
     _refresh: dict[str, str] = field(default_factory=dict)
+    _scopes: dict[str, str] = field(default_factory=dict)  # token (access or refresh) → scope
     _in_flight: int = 0
     _runner: web.AppRunner | None = None
 
@@ -192,6 +194,7 @@ class FakeSpotify:
     def _issue(self, user_id: str, scope: str, refresh: bool = True) -> dict[str, Any]:
         access = "acc-" + secrets.token_urlsafe(18)
         self._access[access] = (user_id, time.time() + self.expires_in)
+        self._scopes[access] = scope
         body: dict[str, Any] = {
             "access_token": access,
             "token_type": "Bearer",
@@ -201,6 +204,7 @@ class FakeSpotify:
         if refresh:
             token = "ref-" + secrets.token_urlsafe(18)
             self._refresh[token] = user_id
+            self._scopes[token] = scope
             body["refresh_token"] = token
         return body
 
@@ -258,9 +262,10 @@ class FakeSpotify:
             user_id = self._refresh.get(old)
             if user_id is None:
                 return oauth_error("invalid_grant", "Refresh token revoked")
+            scope = self._scopes.get(old, "")
             if self.rotate_refresh:
                 del self._refresh[old]
-            return web.json_response(self._issue(user_id, "", refresh=self.rotate_refresh))
+            return web.json_response(self._issue(user_id, scope, refresh=self.rotate_refresh))
         return oauth_error("unsupported_grant_type", grant)
 
     # -- the Web API ---------------------------------------------------------------------------
@@ -270,7 +275,26 @@ class FakeSpotify:
         if user is None:
             return api_error(401, "Invalid access token")
         parts = [p for p in request.match_info["path"].split("/") if p]
+        if parts == ["me", "player", "queue"] and request.method == "POST":
+            return self.add_to_queue(request, user)
         return await self.catalog.route(self, user, request, parts)
+
+    def add_to_queue(self, request: web.Request, user: FakeUser) -> web.Response:
+        """``POST /me/player/queue?uri=…``: 204 and no body when queued; Spotify's refusals."""
+        token = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
+        if "user-modify-playback-state" not in self._scopes.get(token, "").split():
+            return api_error(403, "Insufficient client scope")
+        uri = request.query.get("uri", "")
+        if not URI.match(uri):
+            return api_error(400, "Invalid base62 id")
+        if not user.premium:
+            return api_error(403, "Player command failed: Premium required", "PREMIUM_REQUIRED")
+        if not user.active_device:
+            return api_error(
+                404, "Player command failed: No active device found", "NO_ACTIVE_DEVICE"
+            )
+        user.queue.append(uri)
+        return web.Response(status=204)
 
     def page(
         self, request: web.Request, items: list[Any], limit_max: int = 50, default: int = 20

@@ -84,6 +84,11 @@ class FakeUser:
     top_tracks: dict[str, list[str]] = field(default_factory=dict)
     top_artists: dict[str, list[str]] = field(default_factory=dict)
     playlists: list[FakePlaylist] = field(default_factory=list)
+    premium: bool = True
+    #: Spotify open and playing on some device (``POST /me/player/queue`` needs one).
+    active_device: bool = True
+    #: Track URIs queued through ``POST /me/player/queue``, in order.
+    queue: list[str] = field(default_factory=list)
 
 
 @dataclass

@@ -21,6 +21,7 @@ from bot.core.replies import ChatUser, Reply
 from bot.core.service import BeatmatchService
 from bot.core.taste.spotify_library import SpotifyLibrary
 from bot.core.taste.spotify_search import SpotifySearch
+from bot.core.workout.live import HeartStreamFactory
 from bot.sources.reccobeats import ReccoBeats
 from bot.sources.spotify import SpotifyGateway
 from storage.database import Storage
@@ -160,9 +161,12 @@ async def spotify_env(
     timeout: float = 5.0,
     genre_dir: Path | None = None,
     rng: random.Random | None = None,
+    queue_in_workouts: bool = False,
+    heart_streams: HeartStreamFactory | None = None,
 ) -> AsyncIterator[SpotifyEnv]:
     """Start the fakes, build the app against them, populate a listener; clean up after.
-    ``genre_dir``: where a genre model shared by several tests lives."""
+    ``genre_dir``: where a genre model shared by several tests lives; ``heart_streams``: scripted
+    hearts for workouts."""
     spotify, recco = FakeSpotify(legacy=legacy), FakeReccoBeats()
     await spotify.start()
     await recco.start()
@@ -178,12 +182,15 @@ async def spotify_env(
         BEATMATCH_RECCOBEATS_ENABLED="true",
         BEATMATCH_RECCOBEATS_API_BASE=recco.api_base,
         BEATMATCH_WEB_PUBLIC_URL=public_url,
+        BEATMATCH_SPOTIFY_QUEUE_IN_WORKOUTS=str(queue_in_workouts),
     )
     parts: dict[str, Any] = {}
     if genre_dir is not None:
         parts["genre_dir"] = genre_dir
     if rng is not None:
         parts["rng"] = rng
+    if heart_streams is not None:
+        parts["heart_streams"] = heart_streams
     app = None
     try:
         app = make_app(tmp_path, demo_state(600), config=config, **parts)

@@ -22,7 +22,7 @@ import pandas as pd
 
 from bot.core.cards import track_card
 from bot.core.delivery import Outbox
-from bot.core.errors import BadInput, UserFacingError
+from bot.core.errors import BadInput, PlayerUnavailable, UserFacingError
 from bot.core.ports import Picker, Player
 from bot.core.replies import Reply, StatusReply
 from bot.core.workout.finish import WorkoutFinisher
@@ -275,6 +275,14 @@ class WorkoutManager:
         assert self.player is not None
         try:
             await self.player.queue(live.user_id, track_id)
+        except PlayerUnavailable as error:
+            # No device, no Premium, no scope: it won't fix itself within this workout.
+            live.can_queue = False
+            if not live.player_told:
+                live.player_told = True
+                await self.outbox.send(
+                    live.user_id, Reply(text=f"Couldn't queue on Spotify: {error.message}")
+                )
         except UserFacingError as error:
             if not live.player_told:
                 live.player_told = True
