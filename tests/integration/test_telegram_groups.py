@@ -38,6 +38,7 @@ async def test_other_bots_commands_in_a_group_get_no_answer(rig: TelegramRig) ->
     answer = await rig.fake.wait_for("sendMessage", lambda c: "Commands" in c.text, after=mark)
     assert answer.params["chat_id"] == GROUP
     assert answer.params["reply_parameters"]["message_id"] == 99
+    assert "In a group, add my username to a command" in answer.text  # /help says how
     said = [c for c in rig.fake.calls[mark:] if c.method.startswith("send")]
     assert [c.method for c in said] == ["sendChatAction", "sendMessage"]  # only for /help@us
     assert not any("don't know" in c.text for c in rig.fake.calls)
