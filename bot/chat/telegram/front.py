@@ -4,7 +4,9 @@
 bot has a public address, the updates then arriving through the aiohttp route ``webhook``, which
 lets through only what ``bot.chat.telegram.webhook`` accepts); never ``run_polling``, which would
 take the loop over. The bot token is part of every Bot API URL, so httpx/httpcore and
-python-telegram-bot's own loggers are held at WARNING.
+python-telegram-bot's own loggers are held at WARNING. Each command's progress is one message,
+edited (``bot.chat.telegram.progress``); other bots' commands are passed over
+(``bot.chat.telegram.addressing``).
 """
 
 from __future__ import annotations
