@@ -382,7 +382,8 @@ ALIASES: Mapping[str, str] = {
 HELP_NOTES: Mapping[str, str] = {
     "console": "Start with /import (an Exportify CSV), then /recommend.",
     "telegram": "Start by sending your Exportify CSV as a file, then /recommend. "
-    "Rate tracks with the 👍/👎 buttons under them, or /like N.",
+    "Rate tracks with the 👍/👎 buttons under them, or /like N. In a group, add my username "
+    "to a command (/recommend@…) so it reaches me and not another bot.",
     "discord": "Start with /import (attach your Exportify CSV), then /recommend. "
     "Rate tracks with the 👍/👎 buttons under them.",
 }

@@ -3,7 +3,8 @@
 It speaks the wire format PTB uses — ``POST /bot<token>/<method>`` with form-encoded or multipart
 bodies (values JSON-encoded except strings), answers ``{"ok": true, "result": …}`` — and serves
 files at ``/file/bot<token>/<path>``. Tests queue updates (``getUpdates`` long-polls for them),
-then wait for the calls the bot makes. Knobs: chats that block the bot (403) and one-off failures.
+then wait for the calls the bot makes; it keeps the text of each message sent, so editing one to
+the same text fails as Telegram's does ("message is not modified") and a deleted one is gone. Knobs: chats that block the bot (403) and one-off failures.
 """
 
 from __future__ import annotations
@@ -83,6 +84,8 @@ class FakeTelegram:
     base: str = ""
     _updates: list[dict[str, Any]] = field(default_factory=list)
     _files: dict[str, tuple[str, bytes]] = field(default_factory=dict)
+    #: (chat id, message id) → text of every message the bot sent and has not deleted.
+    messages: dict[tuple[int, int], str] = field(default_factory=dict)
     _failures: dict[str, list[tuple[int, str]]] = field(default_factory=dict)
     _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
     _changed: asyncio.Condition | None = None
@@ -183,6 +186,8 @@ class FakeTelegram:
         if handler is None:
             return _error(404, "Not Found: method not found")
         result = await handler(call)
+        if isinstance(result, web.Response):
+            return result  # the method's own error
         return web.json_response({"ok": True, "result": result})
 
     async def download(self, request: web.Request) -> web.Response:
@@ -229,12 +234,29 @@ class FakeTelegram:
         return message
 
     async def _sendMessage(self, call: Call) -> dict[str, Any]:
-        return self._message(call, text=call.params.get("text", ""))
+        message = self._message(call, text=call.params.get("text", ""))
+        self.messages[(message["chat"]["id"], message["message_id"])] = message["text"]
+        return message
 
-    async def _editMessageText(self, call: Call) -> dict[str, Any]:
+    async def _editMessageText(self, call: Call) -> dict[str, Any] | web.Response:
         message = self._message(call, text=call.params.get("text", ""))
         message["message_id"] = int(call.params.get("message_id") or 0)
+        key = (message["chat"]["id"], message["message_id"])
+        if self.messages.get(key) == message["text"] and not call.params.get("reply_markup"):
+            return _error(
+                400,
+                "Bad Request: message is not modified: specified new message content and "
+                "reply markup are exactly the same as a current content and reply markup of "
+                "the message",
+            )
+        self.messages[key] = message["text"]
         return message
+
+    async def _deleteMessage(self, call: Call) -> bool | web.Response:
+        key = (int(call.params.get("chat_id") or 0), int(call.params.get("message_id") or 0))
+        if self.messages.pop(key, None) is None:
+            return _error(400, "Bad Request: message to delete not found")
+        return True
 
     async def _sendPhoto(self, call: Call) -> dict[str, Any]:
         size = {"file_id": "photo-1", "file_unique_id": "p1", "width": 1100, "height": 550}

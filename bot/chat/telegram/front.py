@@ -4,7 +4,9 @@
 bot has a public address, the updates then arriving through the aiohttp route ``webhook``, which
 lets through only what ``bot.chat.telegram.webhook`` accepts); never ``run_polling``, which would
 take the loop over. The bot token is part of every Bot API URL, so httpx/httpcore and
-python-telegram-bot's own loggers are held at WARNING.
+python-telegram-bot's own loggers are held at WARNING. Each command's progress is one message,
+edited (``bot.chat.telegram.progress``); other bots' commands are passed over
+(``bot.chat.telegram.addressing``).
 """
 
 from __future__ import annotations
@@ -37,13 +39,14 @@ from telegram.ext import (
 from bot.chat.push import PushRouter
 from bot.chat.render import shorten
 from bot.chat.telegram import handlers
+from bot.chat.telegram.addressing import for_this_bot
+from bot.chat.telegram.progress import EDIT_EVERY_SECONDS, ProgressMessage
 from bot.chat.telegram.render import CAPTION_LIMIT, messages
 from bot.chat.telegram.webhook import SECRET_HEADER as SECRET_HEADER  # where tests look for it
 from bot.chat.telegram.webhook import UPDATES, NotAnUpdate, has_secret, read_update
 from bot.config import TelegramConfig
 from bot.core.commands import offered
 from bot.core.delivery import Undeliverable
-from bot.core.progress import Notify
 from bot.core.replies import ChatUser, Reply, StatusReply
 from bot.core.service import BeatmatchService
 
@@ -178,16 +181,17 @@ class TelegramFront:
         with contextlib.suppress(TelegramError):
             await self.application.bot.send_chat_action(chat_id, "typing")
 
-    def progress(self, chat_id: int) -> Notify:
-        """A notify callback that posts progress lines into the chat."""
+    def progress(self, message: Message, every: float = EDIT_EVERY_SECONDS) -> ProgressMessage:
+        """The progress of the command in ``message``: one message, edited as lines come (in a
+        group it quotes the command); ``close`` it once the answer is out."""
+        reply_to = None if handlers.is_private(message) else message.message_id
+        return ProgressMessage(
+            self.application.bot, message.chat_id, reply_to=reply_to, every=every
+        )
 
-        async def notify(text: str) -> None:
-            try:
-                await self.application.bot.send_message(chat_id, "… " + text, parse_mode=None)
-            except TelegramError:
-                log.warning("a progress message could not be sent", exc_info=True)
-
-        return notify
+    def for_this_bot(self, message: Message) -> bool:
+        """False for another bot's command (``/x@OtherBot``, or in a group one we don't offer)."""
+        return for_this_bot(message, self.application.bot.username)
 
     async def send(self, chat_id: int, reply: Reply, reply_to: int | None = None) -> Message | None:
         """Send ``reply`` as messages (and photos for its charts); the first message sent."""

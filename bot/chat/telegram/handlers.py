@@ -41,17 +41,23 @@ def chat_user(user: TelegramUser) -> ChatUser:
 
 
 async def on_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """A typed command (or, in a private chat, a pasted link address): run it and answer."""
+    """A typed command (or, in a private chat, a pasted link address): run it and answer.
+    Another bot's commands (``/x@OtherBot``; in a group, commands beatmatch doesn't offer) are
+    passed over in silence."""
     message, sender = update.effective_message, update.effective_user
     if message is None or sender is None or not message.text:
         return
     front = front_of(context)
+    if not front.for_this_bot(message):
+        return
     user = await front.greet(chat_user(sender), message.chat_id)
     await front.typing(message.chat_id)
-    reply = await handle_text(
-        front.service, user, message.text, notify=front.progress(message.chat_id)
-    )
-    await front.answer(message, user, reply, deep_link_payload(message.text))
+    progress = front.progress(message)
+    try:
+        reply = await handle_text(front.service, user, message.text, notify=progress)
+        await front.answer(message, user, reply, deep_link_payload(message.text))
+    finally:
+        await progress.close()
 
 
 async def on_document(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -71,11 +77,16 @@ async def on_document(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
         await front.typing(message.chat_id)
         file = await document.get_file()
         data = bytes(await file.download_as_bytearray())
-        notify = front.progress(message.chat_id)
-        reply = await guarded(
-            user,
-            front.service.taste.import_library(user, data=data, filename=name, notify=notify),
-        )
+        progress = front.progress(message)
+        try:
+            reply = await guarded(
+                user,
+                front.service.taste.import_library(user, data=data, filename=name, notify=progress),
+            )
+            await front.answer(message, user, reply)
+        finally:
+            await progress.close()
+        return
     await front.answer(message, user, reply)
 
 
