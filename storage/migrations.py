@@ -185,6 +185,51 @@ def m004_spotify(db: Database) -> None:
     )
 
 
+def without_apostrophes(column: str) -> str:
+    """SQL for ``column`` with the apostrophes of ``storage.search_text.APOSTROPHES`` removed
+    (written out here: a migration must not change when that module does)."""
+    quote, right, letter = "''", "\u2019", "\u02bc"
+    return (
+        f"replace(replace(replace(coalesce({column}, ''), '{quote}', ''), "
+        f"'{right}', ''), '{letter}', '')"
+    )
+
+
+@MIGRATIONS()
+def m005_track_search(db: Database) -> None:
+    """The track search index: an FTS5 table over every stored track's name and artists (case,
+    accents and punctuation folded by the ``unicode61 remove_diacritics 2`` tokenizer, apostrophes
+    removed first, prefix indexes for what is being typed), kept in step with ``tracks`` by
+    triggers, so catalog imports and stored tracks are searchable the moment they commit.
+
+    Contentless: it holds only the index, keyed by the track's rowid (no ``VACUUM`` is ever run:
+    it could renumber the rowids of ``tracks``; ``storage.track_search.rebuild`` repairs it).
+    """
+    name, artists = without_apostrophes("new.name"), without_apostrophes("new.artists")
+    old_name, old_artists = without_apostrophes("old.name"), without_apostrophes("old.artists")
+    insert = (
+        f"insert into track_search (rowid, name, artists) values (new.rowid, {name}, {artists});"
+    )
+    delete = (
+        "insert into track_search (track_search, rowid, name, artists) "
+        f"values ('delete', old.rowid, {old_name}, {old_artists});"
+    )
+    db.execute(
+        "create virtual table track_search using fts5(name, artists, content='', "
+        "tokenize = 'unicode61 remove_diacritics 2', prefix = '2 3')"
+    )
+    db.execute(f"create trigger track_search_insert after insert on tracks begin {insert} end")
+    db.execute(f"create trigger track_search_delete after delete on tracks begin {delete} end")
+    db.execute(
+        "create trigger track_search_update after update of name, artists on tracks "
+        f"begin {delete} {insert} end"
+    )
+    db.execute(
+        "insert into track_search (rowid, name, artists) select rowid, "
+        f"{without_apostrophes('name')}, {without_apostrophes('artists')} from tracks"
+    )
+
+
 #: Tables holding one user's data: /forget deletes the user's rows from each (children first).
 USER_TABLES: tuple[str, ...] = (
     "library",

@@ -29,6 +29,7 @@ from storage.catalog_staging import (
     import_lock,
 )
 from storage.meta_store import MetaStore
+from storage.track_search import find_tracks
 
 log = logging.getLogger(__name__)
 
@@ -224,6 +225,13 @@ class TrackStore:
         )
         frame = self.sql.frame(sql, [*params, title, int(limit)])
         return normalise_tracks(frame.set_index("track_id"))
+
+    def find_tracks(
+        self, text: str, limit: int = 25, *, catalog_only: bool = False, prefix: bool = True
+    ) -> pd.DataFrame:
+        """Stored tracks matching ``text`` in any case, with or without accents and punctuation,
+        exact titles first, then catalog tracks, then popular ones (``storage.track_search``)."""
+        return find_tracks(self.sql, text, limit, catalog_only=catalog_only, prefix=prefix)
 
     def record_feature_misses(self, track_ids: Iterable[str], source: str) -> int:
         """Remember that ``source`` had no features for ``track_ids`` (now)."""

@@ -7,6 +7,15 @@ import re
 import pandas as pd
 
 from bot.core.errors import BadInput
+from storage.search_text import search_words, split_title_artist
+
+__all__ = [
+    "clean_query",
+    "looks_like_link",
+    "parse_track_ref",
+    "search_frame",
+    "split_title_artist",
+]
 
 _ID = r"[A-Za-z0-9]{22}"
 _PATTERNS = (
@@ -36,19 +45,6 @@ def looks_like_link(text: str) -> bool:
     return lowered.startswith(("http://", "https://", "spotify:", "open.spotify.com"))
 
 
-def split_title_artist(query: str) -> list[tuple[str, str]]:
-    """Ways to read "title - artist": split at the last " - ", then the first, then title only."""
-    query = " ".join(query.split())
-    readings: list[tuple[str, str]] = []
-    for splitter in (query.rsplit(" - ", 1), query.split(" - ", 1)):
-        if len(splitter) == 2 and splitter[0].strip() and splitter[1].strip():
-            reading = (splitter[0].strip(), splitter[1].strip())
-            if reading not in readings:
-                readings.append(reading)
-    readings.append((query, ""))
-    return readings
-
-
 def clean_query(text: str) -> str:
     """The user's search text, checked: not empty, not absurdly long, printable."""
     text = "".join(ch for ch in text if ch.isprintable()).strip()
@@ -66,18 +62,26 @@ def clean_query(text: str) -> str:
 def search_frame(
     tracks: pd.DataFrame, title: str, artist: str = "", limit: int = 5
 ) -> pd.DataFrame:
-    """Rows of a track table matching title (and artist), exact titles and popular tracks first."""
-    if tracks.empty:
-        return tracks
-    names = tracks["name"].str.lower()
-    wanted = title.lower()
+    """Rows of a track table matching title (and artist) in any case, with or without accents and
+    punctuation, exact titles and popular tracks first. It reads every row: for small tables
+    (the demo catalog); stored tracks are searched through ``TrackStore.find_tracks``."""
+    wanted = _words(title)
+    if tracks.empty or not wanted:
+        return tracks.iloc[0:0]
+    names = tracks["name"].map(_words)
     mask = names.str.contains(wanted, regex=False, na=False)
     if artist:
-        mask &= tracks["artists"].str.lower().str.contains(artist.lower(), regex=False, na=False)
+        artists = tracks["artists"].map(_words)
+        mask &= artists.str.contains(_words(artist), regex=False, na=False)
     hits = tracks[mask]
     if hits.empty:
         return hits
-    exact = (hits["name"].str.lower() == wanted).astype(int)
+    exact = (names[mask] == wanted).astype(int)
     order = pd.DataFrame({"exact": exact, "pop": hits["popularity"].fillna(0)})
     order = order.sort_values(["exact", "pop"], ascending=False)
     return hits.loc[order.index[:limit]]
+
+
+def _words(text: object) -> str:
+    """``text`` as its folded words, space-separated ("Don’t Stop!" → "dont stop")."""
+    return " ".join(search_words(str(text or "")))

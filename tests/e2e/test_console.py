@@ -391,3 +391,18 @@ def test_a_piped_session_saves_its_model_and_the_next_start_reuses_it(tmp_path: 
         assert again is not None and again["trained_at"] == saved["trained_at"]
     finally:
         storage.close()
+
+
+# -- (e) search that forgives case, accents and punctuation -------------------------------------
+def test_genre_finds_a_catalog_track_typed_without_accents_or_capitals(tmp_path: Path) -> None:
+    rows = tiny_catalog_rows()
+    cuff = rows["track_id"] == rows["track_id"].iloc[0]
+    rows.loc[cuff, ["track_name", "artists", "album_name"]] = ["CUFF IT", "Beyoncé", "RENAISSANCE"]
+    path = write_catalog(tmp_path / "cuff.csv", rows)
+    session = run_console(
+        tmp_path, ["/genre cuff it - beyonce", "/quit"], BEATMATCH_CATALOG_PATH=str(path)
+    )
+    assert_clean(session)
+    reply = session.reply_to("/genre cuff it - beyonce")
+    assert "CUFF IT" in reply and "Beyoncé" in reply, reply
+    assert "No track matches" not in reply

@@ -2,21 +2,18 @@
 
 from __future__ import annotations
 
-import asyncio
 from typing import TYPE_CHECKING
 
 import discord
-import pandas as pd
 from discord import app_commands
 from discord.ext import commands
 
 from bot.chat.discord.interactions import command, describe, limits, respond
-from bot.chat.render import shorten
 from bot.core.commands import COMMAND_NAMES, MOOD_NAMES
 from bot.core.progress import Notify
 from bot.core.replies import ChatUser, Reply
 from bot.core.service import BeatmatchService
-from bot.core.track_refs import parse_track_ref, search_frame, split_title_artist
+from bot.core.track_refs import parse_track_ref
 from bot.core.upload_limits import MAX_UPLOAD_BYTES, upload_too_large
 
 if TYPE_CHECKING:
@@ -31,15 +28,6 @@ _COUNT, _BPM, _SIMILAR = (
 )
 
 
-def find_tracks(tracks: pd.DataFrame, text: str, limit: int = AUTOCOMPLETE_CHOICES) -> pd.DataFrame:
-    """Catalog rows matching what the user is typing ("title" or "title - artist")."""
-    for title, artist in split_title_artist(text):
-        hits = search_frame(tracks, title, artist, limit=limit)
-        if len(hits):
-            return hits
-    return tracks.iloc[0:0]
-
-
 class MusicCog(commands.Cog, name="music"):
     """Recommendations, genres and similar tracks."""
 
@@ -49,18 +37,13 @@ class MusicCog(commands.Cog, name="music"):
     async def track_autocomplete(
         self, interaction: discord.Interaction, current: str
     ) -> list[app_commands.Choice[str]]:
-        """Up to 25 catalog tracks whose title (and artist) match what is typed so far."""
+        """Up to 25 tracks whose title and artists match what is typed so far (any case, accents
+        and punctuation), exact titles first, same-named tracks told apart by album and year."""
         text = current.strip()
         if len(text) < 2 or parse_track_ref(text) is not None:
             return []
-        hits = await asyncio.to_thread(find_tracks, self.bot.service.catalog.tracks, text)
-        return [
-            app_commands.Choice(
-                name=shorten(f"{row['name']} — {str(row['artists']).replace(';', ', ')}", 100),
-                value=str(track_id),
-            )
-            for track_id, row in hits.iterrows()
-        ]
+        found = await self.bot.service.lookup.suggest(text, AUTOCOMPLETE_CHOICES)
+        return [app_commands.Choice(name=s.label, value=s.track_id) for s in found]
 
     @app_commands.command(name="recommend", description=COMMAND_NAMES["recommend"].summary)
     @app_commands.describe(**describe("recommend"))

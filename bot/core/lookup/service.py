@@ -12,6 +12,7 @@ from bot.core.catalog import CatalogState
 from bot.core.commands import check_int
 from bot.core.errors import NotFound
 from bot.core.lookup.genre_models import GenreModels
+from bot.core.lookup.search import Suggestion
 from bot.core.lookup.tracks import TrackResolver
 from bot.core.replies import ChatUser, Reply
 from bot.core.users import Users
@@ -36,6 +37,10 @@ class LookupService:
         self.catalog = catalog
         self.resolver = resolver
         self.genres = genres
+
+    async def suggest(self, text: str, limit: int = 25) -> list[Suggestion]:
+        """Autocomplete for a track option: catalog and stored tracks matching what is typed."""
+        return await self.resolver.finder.suggest(text, limit)
 
     async def genre(self, user: ChatUser, track: str = "") -> Reply:
         """The catalog's labels for a known track, plus the classifier's top-3 with probabilities

@@ -3,7 +3,8 @@
 A link, URI or id is looked up in the catalog, then among stored tracks; a track neither holds gets
 its name from the asking user's Spotify (``GET /tracks/{id}``, when linked) and its audio features
 through the feature chain (ReccoBeats needs no account). "title - artist" is searched in the
-catalog, then among stored tracks, then on the user's Spotify with ``track:``/``artist:`` filters.
+catalog and among stored tracks (``bot.core.lookup.search``), then on the user's Spotify with
+``track:``/``artist:`` filters.
 Whatever is found is stored, so the next question about it costs no call.
 """
 
@@ -17,12 +18,12 @@ import pandas as pd
 from bot.core.catalog import CatalogState
 from bot.core.errors import BadInput, NotFound, UserFacingError
 from bot.core.feature_chain import FeatureChain
+from bot.core.lookup.search import TrackFinder
 from bot.core.ports import SpotifyAccount, SpotifyPort, SpotifyTrack
 from bot.core.track_refs import (
     clean_query,
     looks_like_link,
     parse_track_ref,
-    search_frame,
     split_title_artist,
 )
 from recommender.tracks import AUDIO_FEATURES, track_row
@@ -58,6 +59,7 @@ class TrackResolver:
         self.tracks = tracks
         self.chain = chain
         self.spotify = spotify
+        self.finder = TrackFinder(catalog, tracks)
 
     async def resolve(self, query: str, uid: int) -> tuple[str, pd.Series]:
         """(track id, track row) of what the user named; BadInput or NotFound otherwise."""
@@ -71,10 +73,12 @@ class TrackResolver:
         if track_id is not None:
             return track_id, await self._track_by_id(uid, track_id)
         readings = split_title_artist(text)
-        for title, artist in readings:
-            hits = search_frame(self.catalog.tracks, title, artist, limit=1)
-            if hits.empty:
-                hits = await asyncio.to_thread(self.tracks.search_tracks, title, artist, 1)
+        best = await asyncio.to_thread(self.finder.find, text, 1)
+        if len(best):
+            track_id = str(best.index[0])
+            return track_id, await self._known_row(track_id)
+        for title, artist in readings:  # any text within names: symbols, scripts without spaces
+            hits = await asyncio.to_thread(self.tracks.search_tracks, title, artist, 1)
             if len(hits):
                 return str(hits.index[0]), hits.iloc[0]
         account = await self._account(uid)
@@ -87,6 +91,13 @@ class TrackResolver:
         raise NotFound(
             f"No track matches “{shown}”. Try “title - artist”, or a Spotify link{hint}."
         )
+
+    async def _known_row(self, track_id: str) -> pd.Series:
+        """The row of a track the search found: the catalog's, else the stored one."""
+        if track_id in self.catalog.tracks.index:
+            return track_row(self.catalog.tracks, track_id)
+        stored = await asyncio.to_thread(self.tracks.get_tracks, [track_id])
+        return stored.iloc[0]
 
     async def _track_by_id(self, uid: int, track_id: str) -> pd.Series:
         if track_id in self.catalog.tracks.index:
