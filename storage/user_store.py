@@ -53,7 +53,7 @@ class UserStore:
             workout_ids = [
                 r["id"] for r in db.query("select id from workouts where user_id = ?", [user_id])
             ]
-            for child in ("hr_samples", "workout_tracks"):
+            for child in ("hr_samples", "workout_tracks", "workout_sent_tracks"):
                 deleted = 0
                 for wid in workout_ids:
                     deleted += db.execute(
