@@ -186,7 +186,7 @@ def m004_spotify(db: Database) -> None:
 
 
 @MIGRATIONS()
-def m005_workout_sent_tracks(db: Database) -> None:
+def m006_workout_sent_tracks(db: Database) -> None:
     """Every track a workout message showed the listener (the summary and chart count these)."""
     db.table("workout_sent_tracks").create(
         {"workout_id": int, "t": float, "track_id": str, "title": str},
