@@ -81,6 +81,7 @@ TRACK_REFERENCES: tuple[tuple[str, str], ...] = (
     ("library", "true"),
     ("feedback", "true"),
     ("workout_tracks", "true"),
+    ("workout_sent_tracks", "true"),
     ("feature_misses", "true"),
     ("features", "source != 'catalog'"),
     ("track_genres", "coalesce(source, '') != 'catalog'"),

@@ -230,6 +230,16 @@ def m005_track_search(db: Database) -> None:
     )
 
 
+@MIGRATIONS()
+def m006_workout_sent_tracks(db: Database) -> None:
+    """Every track a workout message showed the listener (the summary and chart count these)."""
+    db.table("workout_sent_tracks").create(
+        {"workout_id": int, "t": float, "track_id": str, "title": str},
+        pk=("workout_id", "track_id"),
+        foreign_keys=[("workout_id", "workouts", "id")],
+    )
+
+
 #: Tables holding one user's data: /forget deletes the user's rows from each (children first).
 USER_TABLES: tuple[str, ...] = (
     "library",

@@ -46,6 +46,25 @@ class UserStore:
         )
         return int(rows[0]["id"]) if rows else None
 
+    def user_row_counts(self, user_id: int) -> dict[str, int]:
+        """How many rows of ``user_id`` each table holds: what ``forget_user`` would delete."""
+        counts: dict[str, int] = {}
+        for child in ("hr_samples", "workout_tracks", "workout_sent_tracks"):
+            counts[child] = int(
+                self.sql.rows(
+                    f"select count(*) as n from {child} where workout_id in "
+                    "(select id from workouts where user_id = ?)",
+                    [user_id],
+                )[0]["n"]
+            )
+        for table in ("workouts", *USER_TABLES):
+            counts[table] = int(
+                self.sql.rows(f"select count(*) as n from {table} where user_id = ?", [user_id])[0][
+                    "n"
+                ]
+            )
+        return counts
+
     def forget_user(self, user_id: int) -> dict[str, int]:
         """Delete every row of ``user_id`` (workouts, samples, library, tokens, …); counts per table."""
         counts: dict[str, int] = {}
@@ -53,7 +72,7 @@ class UserStore:
             workout_ids = [
                 r["id"] for r in db.query("select id from workouts where user_id = ?", [user_id])
             ]
-            for child in ("hr_samples", "workout_tracks"):
+            for child in ("hr_samples", "workout_tracks", "workout_sent_tracks"):
                 deleted = 0
                 for wid in workout_ids:
                     deleted += db.execute(

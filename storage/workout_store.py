@@ -69,6 +69,24 @@ class WorkoutStore:
                 [workout_id, float(t), track_id, title],
             )
 
+    def add_sent_tracks(self, workout_id: int, t: float, tracks: Iterable[tuple[str, str]]) -> None:
+        """Record the (track_id, title) pairs a workout message showed the listener at ``t``."""
+        rows = [(workout_id, float(t), track_id, title) for track_id, title in tracks]
+        with self.sql.tx() as db:
+            db.conn.executemany(
+                "insert or ignore into workout_sent_tracks (workout_id, t, track_id, title) "
+                "values (?,?,?,?)",
+                rows,
+            )
+
+    def sent_tracks(self, workout_id: int) -> list[dict[str, Any]]:
+        """The tracks a workout's messages showed, as {t, track_id, title}, in time order."""
+        return self.sql.rows(
+            "select t, track_id, title from workout_sent_tracks where workout_id = ? "
+            "order by t, rowid",
+            [workout_id],
+        )
+
     def end_workout(
         self, workout_id: int, summary: dict[str, Any], ended_at: float | None = None
     ) -> None:

@@ -359,7 +359,21 @@ COMMANDS: tuple[CommandSpec, ...] = (
         ),
         words=("state...",),
     ),
-    CommandSpec("forget", "/forget", "Erase everything beatmatch stores about you.", "forget"),
+    CommandSpec(
+        "forget",
+        "/forget [yes]",
+        "Erase everything beatmatch stores about you (it says what first, and asks).",
+        "forget",
+        (
+            Option(
+                "confirm",
+                "yes erases at once; leave it out to see what would be erased and confirm",
+                choices=("yes",),
+                keyed=False,
+            ),
+        ),
+        words=("confirm...",),
+    ),
     CommandSpec(
         "wait",
         "/wait SECONDS",

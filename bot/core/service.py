@@ -8,12 +8,14 @@ a ``Reply``; nothing here knows a chat library.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Mapping
 from typing import Any
 
 from bot.core.accounts.service import AccountsService
 from bot.core.catalog import CatalogState
 from bot.core.commands import DEFAULT_LIMITS, FRONTS, help_text
+from bot.core.forgetting import BUTTON_FRONTS, NO_WORDS, YES_WORDS, cancelled, confirmation
 from bot.core.insight.service import InsightService
 from bot.core.lookup.service import LookupService
 from bot.core.replies import ChatUser, Reply
@@ -59,9 +61,16 @@ class BeatmatchService:
         )
         return Reply(text=self.catalog.with_note(text), title="beatmatch")
 
-    async def forget(self, user: ChatUser) -> Reply:
-        """Erase the user: library, feedback, models, profile, workouts, linked accounts."""
+    async def forget(self, user: ChatUser, confirm: str | None = None) -> Reply:
+        """Erase the user (library, feedback, models, profile, workouts, linked accounts) once
+        ``confirm`` is "yes"; otherwise say exactly what would be erased and ask."""
         uid = await self.users.uid(user)
+        answer = (confirm or "").strip().lower()
+        if answer in NO_WORDS:
+            return cancelled()
+        if answer not in YES_WORDS:
+            counts = await asyncio.to_thread(self.users.holdings, uid)
+            return confirmation(counts, user.user_id, buttons=user.platform in BUTTON_FRONTS)
         self.taste.cancel(uid)  # training and library reads first: nothing may write after
         self.workout.forget(uid)
         await self.accounts.forget(uid)  # revoked at Pulsoid while the token is still stored

@@ -77,6 +77,10 @@ class Users:
         self._last_used = {k: v for k, v in self._last_used.items() if k[0] != uid}
         self._known.pop(uid, None)
 
+    def holdings(self, uid: int) -> dict[str, int]:
+        """How many stored rows of ``uid`` each table holds (what /forget would erase; blocking)."""
+        return self.store.user_row_counts(uid)
+
     def erase(self, uid: int) -> dict[str, int]:
         """Delete every stored row of ``uid``; counts per table (blocking)."""
         return self.store.forget_user(uid)

@@ -163,7 +163,7 @@ async def test_a_forgotten_user_drops_out_of_the_schedule(app: Beatmatch) -> Non
     await app.service.insight.digest(ANN, "on")
     uid = await app.service.users.uid(ANN)
     due = _due(app, uid)
-    await app.service.forget(ANN)
+    await app.service.forget(ANN, "yes")
     inbox = Inbox()
     assert (await scheduler_of(app, inbox, Clock(due + 1)).deliver_due())[0] == 0
     assert app.storage.meta.get(SUBSCRIBERS) == "[]"

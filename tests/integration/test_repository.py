@@ -405,6 +405,7 @@ def _fill_user(storage: Storage, name: str) -> int:
     wid = storage.workouts.start_workout(uid, 3, None, "simulator")
     storage.workouts.add_hr_samples(wid, [(1.0, 90.0), (2.0, 91.0)])
     storage.workouts.add_workout_track(wid, 1.0, tid, name)
+    storage.workouts.add_sent_tracks(wid, 1.0, [(tid, name)])
     with storage.sql.db.conn:
         storage.sql.db.execute(
             "insert into oauth_states (state_hash, user_id, provider, verifier, "

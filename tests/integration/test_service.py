@@ -21,6 +21,7 @@ from bot.core.catalog import DEMO_NOTE, CatalogState
 from bot.core.commands import parse_command
 from bot.core.dispatch import handle_text, run_command
 from bot.core.errors import BadInput, CoolingDown, NotFound, UserFacingError
+from bot.core.forgetting import BUTTON_FRONTS
 from bot.core.replies import ChatUser, Reply
 from bot.core.service import BeatmatchService
 from bot.core.taste.service import IMPORTS_AT_ONCE
@@ -413,7 +414,7 @@ async def test_forget_erases_library_model_file_and_profile(
     assert model_file.is_file()
     await _settle(service)
 
-    reply = await service.forget(ANN)
+    reply = await service.forget(ANN, "yes")
     assert "erased" in reply.text
     assert not model_file.exists()
     assert storage.users.find_user(ANN.platform, ANN.user_id) is None
@@ -427,12 +428,41 @@ async def test_forget_erases_library_model_file_and_profile(
     assert len((await service.taste.recommend(BOB, 3)).tracks) == 3
 
 
+async def test_forget_asks_first_says_what_it_would_erase_and_erases_nothing(
+    service: BeatmatchService, storage: Storage, library_csv: Path
+) -> None:
+    await _imported(service, library_csv)
+    await service.taste.recommend(ANN, 3)
+    await service.taste.feedback(ANN, "1", 1)
+    uid = await service.users.uid(ANN)
+    rows = storage.sql.db["library"].count_where("user_id = ?", [uid])
+
+    asked = await service.forget(ANN)
+    assert f"{rows:,} tracks of your library" in asked.text
+    assert "1 like or dislike" in asked.text
+    assert "Nothing is erased until you confirm" in asked.text and "/forget yes" in asked.text
+    if ANN.platform in BUTTON_FRONTS:
+        assert [(b.label, b.action, b.track_id) for b in asked.buttons] == [
+            ("Yes, erase everything", "forget", ANN.user_id),
+            ("Cancel", "keep", ANN.user_id),
+        ]
+    assert (await service.forget(ANN, "no")).text == "Cancelled: nothing was erased."
+    assert storage.sql.db["library"].count_where("user_id = ?", [uid]) == rows
+    assert storage.sql.db["feedback"].count_where("user_id = ?", [uid]) == 1
+
+    in_the_console = await service.forget(ChatUser("console", "me"))
+    assert in_the_console.buttons == () and "press" not in in_the_console.text
+
+    assert "erased everything" in (await service.forget(ANN, "yes")).text
+    assert storage.sql.db["library"].count_where("user_id = ?", [uid]) == 0
+
+
 async def test_forget_while_training_leaves_nothing_behind(
     app: Beatmatch, service: BeatmatchService, storage: Storage, library_csv: Path
 ) -> None:
     await _upload(service, library_csv)  # training starts in the background
     uid = await service.users.uid(ANN)
-    await service.forget(ANN)
+    await service.forget(ANN, "yes")
     await asyncio.sleep(0)
     await _settle(service)
     await asyncio.sleep(0.2)

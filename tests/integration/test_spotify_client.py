@@ -195,6 +195,6 @@ def test_local_files_episodes_and_removed_tracks_are_skipped() -> None:
 
 async def test_a_forgotten_user_leaves_no_usable_client_behind(env: SpotifyEnv) -> None:
     client = await account(env)
-    await env.say(ANN, "/forget")
+    await env.say(ANN, "/forget yes")
     with pytest.raises(NeedsLink):
         await client.profile()

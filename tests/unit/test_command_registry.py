@@ -452,6 +452,7 @@ BINDINGS: list[tuple[str, dict[str, Any]]] = [
     ("/help recommend", {"topic": "recommend"}),
     ("/stats", {}),
     ("/forget", {}),
+    ("/forget yes", {"confirm": "yes"}),
 ]
 
 

@@ -149,5 +149,5 @@ async def test_stats_of_likes_alone_and_forget_deletes_the_picture(app: Beatmatc
     assert chart.path.read_bytes().startswith(PNG_MAGIC)
     # Catalog tracks carry labels: no classifier is needed (and none was ready here).
     assert not service.lookup.genres.ready and "classifier" not in reply.text
-    await service.forget(ANN)
+    await service.forget(ANN, "yes")
     assert not chart.path.exists()

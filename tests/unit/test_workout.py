@@ -147,6 +147,7 @@ def test_summary_counts_time_in_zone_and_changes() -> None:
     _feed(session, Z3, 120)
     _feed(session, Z4, 120)
     session.record_suggestion(5.0, "a", {"name": "A"})
+    session.record_sent(5.0, [("a", "A")])
     summary = session.summary()
     assert summary.duration_s == 240.0 and summary.samples == 240
     assert summary.avg_hr == pytest.approx((Z3 + Z4) / 2)
@@ -197,9 +198,13 @@ def test_restore_rebuilds_state_after_a_restart() -> None:
         if t % 90 == 1:
             track = {"tempo": 120.0 + t % 40, "energy": 0.5 + (t % 7) / 20, "name": f"song {t}"}
             live.record_suggestion(float(t), f"id{t}", track)
+            live.record_sent(float(t), [(f"id{t}", f"song {t}")])
             stored.append((float(t), f"id{t}", track))
         live.add_sample(float(t), heart.step(1.0))
-    restored = WorkoutSession.restore(live.samples(), stored, PROFILE, goal_zone=4, started_at=0.0)
+    shown = [(s.t, s.track_id, s.title) for s in live.sent()]
+    restored = WorkoutSession.restore(
+        live.samples(), stored, PROFILE, goal_zone=4, started_at=0.0, sent=shown
+    )
     assert restored.summary() == live.summary()
     assert (restored.zone, restored.smoothed_hr, restored.target()) == (
         live.zone,

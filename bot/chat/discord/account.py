@@ -60,9 +60,12 @@ class AccountCog(commands.Cog, name="account"):
         await respond(interaction, command("profile", goal=goal, **options), ephemeral=True)
 
     @app_commands.command(name="forget", description=COMMAND_NAMES["forget"].summary)
-    async def forget(self, interaction: discord.Interaction) -> None:
-        """Erase everything beatmatch stores about you."""
-        await respond(interaction, command("forget"), ephemeral=True)
+    @app_commands.describe(**describe("forget"))
+    async def forget(
+        self, interaction: discord.Interaction, confirm: Literal["yes"] | None = None
+    ) -> None:
+        """Erase everything beatmatch stores about you, once confirmed (buttons or confirm:yes)."""
+        await respond(interaction, command("forget", confirm=confirm), ephemeral=True)
 
     @app_commands.command(name="help", description=COMMAND_NAMES["help"].summary)
     @app_commands.describe(**describe("help"))

@@ -1,7 +1,9 @@
 """The end-of-workout chart: heart rate over time on shaded zone bands, with the tracks suggested.
 
 Rendered with matplotlib's Agg backend into a PNG sized for a chat message (10 × 4.5 in, 110 dpi).
-matplotlib is imported inside the function so that importing ``bot.core`` stays cheap.
+matplotlib is imported inside the function so that importing ``bot.core`` stays cheap. The PNG
+carries its headline (``Title``) and the tracks it marks (``Description``, one "m:ss title" a
+line) as text chunks, so what the chart says can be read back without looking at it.
 """
 
 from __future__ import annotations
@@ -34,8 +36,12 @@ def workout_chart_png(
     profile: HeartProfile,
     suggestions: list[tuple[float, str]],
     path: Path,
+    average_and_peak: tuple[float, float] | None = None,
 ) -> Path:
-    """Draw HR against minutes over zone bands with suggestion markers; write a PNG to ``path``."""
+    """Draw HR against minutes over zone bands with suggestion markers; write a PNG to ``path``.
+
+    ``average_and_peak``: the headline's bpm figures (the workout summary's, so chart and text
+    agree); by default they are worked out from ``samples``."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -75,7 +81,7 @@ def workout_chart_png(
 
     span = max([*minutes, *((t - t0) / 60.0 for t, _ in suggestions), 1.0])
     last_label = float("-inf")
-    for t, title in sorted(suggestions):
+    for t, title in sorted(suggestions, key=_time):
         x = (t - t0) / 60.0
         ax.axvline(x, color="#444444", linewidth=0.8, linestyle=":", alpha=0.8)
         # Labels closer than 1/45 of the width would overprint; the marker alone still shows.
@@ -107,21 +113,34 @@ def workout_chart_png(
     ax.set_xlabel("minutes")
     ax.set_ylabel("heart rate (bpm)")
     ax.grid(axis="x", alpha=0.25)
-    ax.set_title(_title(rates, profile), fontsize=10, loc="left")
+    if average_and_peak is None and rates:
+        average_and_peak = (sum(rates) / len(rates), max(rates))
+    title = _title(average_and_peak, profile)
+    ax.set_title(title, fontsize=10, loc="left")
     fig.subplots_adjust(left=0.07, right=0.86, top=0.91, bottom=0.12)
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, format="png")
+    marks = "\n".join(
+        f"{int(t - t0) // 60}:{int(t - t0) % 60:02d} {title}"
+        for t, title in sorted(suggestions, key=_time)
+    )
+    fig.savefig(path, format="png", metadata={"Title": title, "Description": marks})
     return path
 
 
-def _title(rates: list[float], profile: HeartProfile) -> str:
+def _title(average_and_peak: tuple[float, float] | None, profile: HeartProfile) -> str:
     """Headline: average and peak HR, and which defaults the zones assume."""
     parts = ["Workout"]
-    if rates:
-        parts.append(f"avg {sum(rates) / len(rates):.0f} bpm, max {max(rates):.0f} bpm")
+    if average_and_peak is not None:
+        average, peak = average_and_peak
+        parts.append(f"avg {average:.0f} bpm, max {peak:.0f} bpm")
     defaults = profile.defaults_in_use()
     if defaults:
         names = {"age": f"age {DEFAULT_AGE}", "resting_hr": f"resting HR {DEFAULT_RESTING_HR}"}
         parts.append("zones assume " + " and ".join(names.get(d, d) for d in defaults))
     return " — ".join(parts)
+
+
+def _time(mark: tuple[float, str]) -> float:
+    """A marker's time: tracks shown together keep the order they were shown in."""
+    return mark[0]

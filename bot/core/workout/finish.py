@@ -40,12 +40,20 @@ class WorkoutFinisher:
         samples = session.samples()
         if not session.keep_samples:
             samples = await asyncio.to_thread(self.workouts.workout_samples, workout_id)
+        # Stored samples are 5-second means: the headline takes the summary's figures, from every
+        # reading, so the chart and the text never disagree on the peak.
+        figures = (
+            (summary.avg_hr, summary.max_hr)
+            if summary.avg_hr is not None and summary.max_hr is not None
+            else None
+        )
         await asyncio.to_thread(
             workout_chart_png,
             samples,
             session.profile,
             session.chart_suggestions(),
             chart_path,
+            figures,
         )
         record = {
             "duration_s": summary.duration_s,
@@ -57,7 +65,7 @@ class WorkoutFinisher:
         }
         await asyncio.to_thread(self.workouts.end_workout, workout_id, record)
         learned = ""
-        if self.responses is not None and summary.tracks_suggested:
+        if self.responses is not None and session.suggestions():
             try:
                 model = await asyncio.to_thread(self.responses.refit, user_id)
                 learned = describe(model) if model.is_ready else ""

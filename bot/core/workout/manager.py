@@ -29,6 +29,8 @@ from bot.core.workout.finish import WorkoutFinisher
 from bot.core.workout.heart_response import HeartResponses, steering_context
 from bot.core.workout.live import HeartStreamFactory, LiveWorkout, StreamRequest, heart_context
 from bot.core.workout.messages import (
+    first_text,
+    next_text,
     offline_text,
     resumed_text,
     start_text,
@@ -257,19 +259,28 @@ class WorkoutManager:
         await asyncio.to_thread(self.workouts.add_workout_track, live.workout_id, t, first, title)
         if live.can_queue:
             await self._queue(live, first)
+        # Every pick is announced, and the summary and chart count exactly what was announced:
+        # the first reading's and each zone change's tracks, and the one picked when a track's
+        # length passed in the same zone.
+        shown = picks if event is not None else picks[:1]
+        live.suggested.update(track_id for track_id, _ in shown)
+        cards = tuple(
+            track_card(track_id, track_row(self.tracks, track_id), reason)
+            for track_id, reason in shown
+        )
         if isinstance(event, ZoneChanged):
-            live.suggested.update(track_id for track_id, _ in picks)
-            cards = tuple(
-                track_card(track_id, track_row(self.tracks, track_id), reason)
-                for track_id, reason in picks
-            )
-            reply = StatusReply(
-                title="Workout",
-                text=zone_text(event, t),
-                tracks=cards,
-                edit_key=status_key(live.workout_id),
-            )
-            await self.outbox.send(live.user_id, reply)
+            text = zone_text(event, t)
+        elif isinstance(event, Started):
+            text = first_text(event)
+        else:
+            text = next_text(session.zone or 1, session.smoothed_hr or 0.0, t)
+        titles = [(card.track_id, card.name) for card in cards]
+        session.record_sent(t, titles)
+        await asyncio.to_thread(self.workouts.add_sent_tracks, live.workout_id, t, titles)
+        reply = StatusReply(
+            title="Workout", text=text, tracks=cards, edit_key=status_key(live.workout_id)
+        )
+        await self.outbox.send(live.user_id, reply)
 
     async def _queue(self, live: LiveWorkout, track_id: str) -> None:
         assert self.player is not None

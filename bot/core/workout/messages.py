@@ -6,7 +6,7 @@ workout, so a front able to edit messages keeps one status message up to date.
 
 from __future__ import annotations
 
-from bot.core.workout.session import WorkoutSession, WorkoutSummary, ZoneChanged
+from bot.core.workout.session import Started, WorkoutSession, WorkoutSummary, ZoneChanged
 from recommender.heart import HeartProfile, zone_name
 
 
@@ -51,6 +51,22 @@ def zone_text(event: ZoneChanged, t: float) -> str:
     )
 
 
+def first_text(event: Started) -> str:
+    """The first reading's message: where the heart starts, and the first tracks for it."""
+    return (
+        f"First reading: heart at {event.hr:.0f} bpm, zone {event.zone} "
+        f"({zone_name(event.zone)}). First tracks:"
+    )
+
+
+def next_text(zone: int, hr: float, t: float) -> str:
+    """A track picked while the zone holds (one a track's length after the last pick)."""
+    return (
+        f"Still zone {zone} ({zone_name(zone)}): heart at {hr:.0f} bpm after {t / 60:.0f} min. "
+        "Next track:"
+    )
+
+
 def offline_text(seconds: float) -> str:
     """Told once per outage when no reading arrived for ``seconds``."""
     return (
@@ -84,7 +100,8 @@ def summary_text(summary: WorkoutSummary, reason: str = "", learned: str = "") -
         text = (
             f"{summary.duration_s / 60:.1f} min, average {summary.avg_hr:.0f} bpm, "
             f"max {summary.max_hr:.0f} bpm. {spent}"
-            f"{summary.zone_changes} zone changes; {summary.tracks_suggested} tracks suggested."
+            f"{summary.zone_changes} zone changes; {summary.tracks_suggested} "
+            f"{'track' if summary.tracks_suggested == 1 else 'tracks'} suggested."
         )
     if reason:
         text = f"{reason} {text}"

@@ -45,6 +45,7 @@ def restore(
     workout_id = int(row["id"])
     samples = workouts.workout_samples(workout_id)
     stored = workouts.workout_tracks(workout_id)
+    shown = workouts.sent_tracks(workout_id)
     features = track_rows(stored_tracks, tracks, [str(s["track_id"]) for s in stored])
     suggestions = [
         (float(s["t"]), str(s["track_id"]), features.get(str(s["track_id"]))) for s in stored
@@ -57,9 +58,10 @@ def restore(
         row["cadence"],
         started_at=0.0,
         keep_samples=keep_samples,
+        sent=[(float(s["t"]), str(s["track_id"]), str(s["title"])) for s in shown],
     )
     return Restored(
         session=session,
-        suggested={s for _, s, _ in suggestions},
+        suggested={s for _, s, _ in suggestions} | {str(s["track_id"]) for s in shown},
         last_pick=max((t for t, _, _ in suggestions), default=None),
     )

@@ -84,6 +84,15 @@ class Suggestion:
 
 
 @dataclass(frozen=True)
+class SentTrack:
+    """A track a workout message showed the listener at time ``t``."""
+
+    t: float
+    track_id: str
+    title: str
+
+
+@dataclass(frozen=True)
 class WorkoutSummary:
     """End-of-session numbers for the reply and the chart caption."""
 
@@ -94,7 +103,7 @@ class WorkoutSummary:
     time_in_zone_s: dict[int, float]
     zone_changes: int
     notifications: int
-    tracks_suggested: int
+    tracks_suggested: int  # every track the workout's messages showed the listener
     defaults_in_use: tuple[str, ...]
 
 
@@ -125,6 +134,7 @@ class WorkoutSession:
         self._raw = array("d")
         self._smoothed = array("d")
         self._suggestions: list[Suggestion] = []
+        self._sent: list[SentTrack] = []
         self._last_t: float | None = None
         self._count = 0
         self._hr_sum = 0.0
@@ -236,6 +246,14 @@ class WorkoutSession:
             )
         )
 
+    def record_sent(self, t: float, tracks: Iterable[tuple[str, str]]) -> None:
+        """Log the (track_id, title) pairs a message showed the listener at ``t``."""
+        self._sent.extend(SentTrack(t, track_id, title) for track_id, title in tracks)
+
+    def sent(self) -> list[SentTrack]:
+        """Every track shown to the listener, in time order (the summary and chart count these)."""
+        return sorted(self._sent, key=lambda s: s.t)
+
     def samples(self) -> list[tuple[float, float]]:
         """Every accepted raw sample as (t, hr)."""
         return list(zip(self._times, self._raw, strict=True))
@@ -245,8 +263,8 @@ class WorkoutSession:
         return sorted(self._suggestions, key=lambda s: s.t)
 
     def chart_suggestions(self) -> list[tuple[float, str]]:
-        """(t, title) pairs for ``workout_chart_png``."""
-        return [(s.t, s.title) for s in self.suggestions()]
+        """(t, title) pairs for ``workout_chart_png``: the tracks shown to the listener."""
+        return [(s.t, s.title) for s in self.sent()]
 
     def segments(self) -> pd.DataFrame:
         """One row per suggested track: features, start HR and HR change while it played."""
@@ -283,7 +301,9 @@ class WorkoutSession:
         return pd.DataFrame(rows, columns=[*columns, *SEGMENT_FEATURES])
 
     def summary(self) -> WorkoutSummary:
-        """Duration, average/max HR, time per zone, zone changes and tracks suggested so far."""
+        """Duration, average/max HR, time per zone, zone changes and tracks shown so far.
+
+        The one source of the average and peak: the chart's headline takes them from here."""
         n = self._count
         return WorkoutSummary(
             duration_s=(self._last_t - self.started_at) if self._last_t is not None else 0.0,
@@ -293,7 +313,7 @@ class WorkoutSession:
             time_in_zone_s=dict(self._time_in_zone),
             zone_changes=self._zone_changes,
             notifications=self._notifications,
-            tracks_suggested=len(self._suggestions),
+            tracks_suggested=len(self._sent),
             defaults_in_use=self.profile.defaults_in_use(),
         )
 
@@ -307,8 +327,10 @@ class WorkoutSession:
         cadence: int | None = None,
         started_at: float | None = None,
         keep_samples: bool = True,
+        sent: Iterable[tuple[float, str, str]] = (),
     ) -> WorkoutSession:
-        """Rebuild a session after a restart by replaying stored samples; events are not re-sent."""
+        """Rebuild a session after a restart by replaying stored samples; events are not re-sent.
+        ``sent``: the (t, track_id, title) the workout's messages showed."""
         ordered = sorted(samples)
         if started_at is None:
             started_at = ordered[0][0] if ordered else 0.0
@@ -317,6 +339,8 @@ class WorkoutSession:
             session.add_sample(t, hr)
         for t, track_id, features in suggestions:
             session.record_suggestion(t, track_id, features)
+        for t, track_id, title in sent:
+            session.record_sent(t, [(track_id, title)])
         return session
 
 
