@@ -116,7 +116,8 @@ async def test_latest_fills_in_while_the_socket_is_refused_and_backoff_grows(
         assert waited >= 0.9
         from_rest = [hr for _, hr in rig.manager.live[uid].session.samples() if hr == 140.0]
         assert len(from_rest) >= 10  # "latest" kept the workout going while the socket was down
-        assert rig.inbox.texts(uid) == []  # never silent long enough to call it offline
+        # Never silent long enough to call it offline (the workout's own messages may come).
+        assert all("offline" not in t.lower() for t in rig.inbox.texts(uid))
     finally:
         await rig.close()
 
