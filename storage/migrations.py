@@ -221,7 +221,10 @@ def m005_track_search(db: Database) -> None:
     db.execute(f"create trigger track_search_insert after insert on tracks begin {insert} end")
     db.execute(f"create trigger track_search_delete after delete on tracks begin {delete} end")
     db.execute(
+        # Only when a name or artists cell really changes: every upsert of a stored track sets
+        # both columns, mostly to the same values.
         "create trigger track_search_update after update of name, artists on tracks "
+        "when old.name is not new.name or old.artists is not new.artists "
         f"begin {delete} {insert} end"
     )
     db.execute(
