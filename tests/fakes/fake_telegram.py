@@ -252,6 +252,15 @@ class FakeTelegram:
         self.messages[key] = message["text"]
         return message
 
+    async def _editMessageReplyMarkup(self, call: Call) -> dict[str, Any] | web.Response:
+        """A new inline keyboard for a sent message (none given: the keyboard is removed)."""
+        key = (int(call.params.get("chat_id") or 0), int(call.params.get("message_id") or 0))
+        if key not in self.messages:
+            return _error(400, "Bad Request: message to edit not found")
+        message = self._message(call, text=self.messages[key])
+        message["message_id"] = key[1]
+        return message
+
     async def _deleteMessage(self, call: Call) -> bool | web.Response:
         key = (int(call.params.get("chat_id") or 0), int(call.params.get("message_id") or 0))
         if self.messages.pop(key, None) is None:
@@ -361,8 +370,15 @@ def document(
     }
 
 
-def callback(data: str, user_id: int = 1001, message_id: int = 10_001) -> dict[str, Any]:
-    """An update for a pressed inline-keyboard button under one of the bot's messages."""
+def callback(
+    data: str,
+    user_id: int = 1001,
+    message_id: int = 10_001,
+    chat_id: int | None = None,
+    kind: str = "private",
+) -> dict[str, Any]:
+    """An update for a pressed inline-keyboard button under one of the bot's messages (in the
+    presser's private chat unless ``chat_id``/``kind`` say which chat the message is in)."""
     return {
         "callback_query": {
             "id": f"cb-{message_id}-{data}",
@@ -372,7 +388,7 @@ def callback(data: str, user_id: int = 1001, message_id: int = 10_001) -> dict[s
             "message": {
                 "message_id": message_id,
                 "date": int(time.time()),
-                "chat": chat(user_id),
+                "chat": chat(chat_id if chat_id is not None else user_id, kind),
                 "from": BOT_USER,
                 "text": "recommendations",
             },

@@ -41,7 +41,7 @@ from bot.chat.render import shorten
 from bot.chat.telegram import handlers
 from bot.chat.telegram.addressing import for_this_bot
 from bot.chat.telegram.progress import EDIT_EVERY_SECONDS, ProgressMessage
-from bot.chat.telegram.render import CAPTION_LIMIT, messages
+from bot.chat.telegram.render import CAPTION_LIMIT, FORGET_PATTERN, messages
 from bot.chat.telegram.webhook import SECRET_HEADER as SECRET_HEADER  # where tests look for it
 from bot.chat.telegram.webhook import UPDATES, NotAnUpdate, has_secret, read_update
 from bot.config import TelegramConfig
@@ -113,6 +113,10 @@ class TelegramFront:
             MessageHandler(
                 filters.COMMAND | (filters.TEXT & filters.ChatType.PRIVATE), handlers.on_text
             )
+        )
+        # /forget's Yes/Cancel first: the feedback handler takes every other button.
+        self.application.add_handler(
+            CallbackQueryHandler(handlers.on_forget, pattern=FORGET_PATTERN)
         )
         self.application.add_handler(CallbackQueryHandler(handlers.on_feedback))
         self.application.add_error_handler(handlers.on_error)

@@ -7,16 +7,19 @@ the one central error handler, which logs first and then apologises in the chat.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import secrets
 from typing import TYPE_CHECKING
 
-from telegram import Message, Update
+from telegram import CallbackQuery, Message, Update
 from telegram import User as TelegramUser
 from telegram.constants import ChatType
+from telegram.error import TelegramError
 from telegram.ext import ContextTypes
 
-from bot.chat.telegram.render import parse_feedback
+from bot.chat.render import shorten
+from bot.chat.telegram.render import parse_feedback, parse_forget
 from bot.core.dispatch import apology, deep_link_payload, guarded, handle_text
 from bot.core.replies import ChatUser, Reply
 from bot.core.upload_limits import MAX_UPLOAD_BYTES, upload_too_large
@@ -26,6 +29,9 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 FRONT_KEY = "beatmatch_front"
+NOT_YOURS = "This button is not yours."
+NO_LONGER = "That button is no longer in use."
+CALLBACK_ANSWER_LIMIT = 200
 CSV_TYPES = ("text/csv", "text/comma-separated-values", "application/vnd.ms-excel", "text/plain")
 
 
@@ -97,7 +103,7 @@ async def on_feedback(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
         return
     parsed = parse_feedback(query.data)
     if parsed is None:
-        await query.answer("That button is no longer in use.")
+        await query.answer(NO_LONGER)
         return
     action, track_id = parsed
     front = front_of(context)
@@ -106,7 +112,40 @@ async def on_feedback(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
     reply = await guarded(
         user, front.service.taste.feedback(user, track_id, 1 if action == "like" else -1)
     )
-    await query.answer(reply.text[:200], show_alert=reply.error)
+    await query.answer(reply.text[:CALLBACK_ANSWER_LIMIT], show_alert=reply.error)
+
+
+async def on_forget(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """ "Yes, erase everything" or "Cancel" under /forget's question. Only the user who asked may
+    press them (anyone else is told so, and nothing happens); the answer goes through the same
+    core path as ``/forget yes`` / ``/forget no``, the question loses its buttons, and the outcome
+    is said in the chat. The owner is in the callback data: no state, so it survives restarts."""
+    query, sender = update.callback_query, update.effective_user
+    if query is None or sender is None:
+        return
+    parsed = parse_forget(query.data)
+    if parsed is None:
+        await query.answer(NO_LONGER)
+        return
+    answer, owner = parsed
+    if str(sender.id) != owner:
+        await query.answer(NOT_YOURS, show_alert=True)
+        return
+    front = front_of(context)
+    where = query.message.chat.id if query.message is not None else None
+    user = await front.greet(chat_user(sender), where)
+    await _drop_buttons(query)  # first, so that a second press finds nothing to press
+    reply = await guarded(user, front.service.forget(user, answer))
+    await query.answer(shorten(reply.text, CALLBACK_ANSWER_LIMIT), show_alert=reply.error)
+    if where is not None:
+        await front.send(where, reply)
+
+
+async def _drop_buttons(query: CallbackQuery) -> None:
+    """Remove the inline keyboard from the message a button was pressed under (best effort: a
+    message too old to edit keeps it, and a second press is answered all the same)."""
+    with contextlib.suppress(TelegramError):
+        await query.edit_message_reply_markup(reply_markup=None)
 
 
 async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:

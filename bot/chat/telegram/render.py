@@ -1,5 +1,7 @@
 """A Reply as Telegram messages: HTML text in pieces of ≤ 4096 characters, each with the
-like/dislike inline keyboard of the tracks it shows; charts go out as photos."""
+like/dislike inline keyboard of the tracks it shows (and /forget's Yes/Cancel pair under the last
+one); charts go out as photos. Every button keeps all it needs in its callback data, so buttons
+keep working after a restart."""
 
 from __future__ import annotations
 
@@ -10,6 +12,7 @@ from dataclasses import dataclass
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot.chat.render import Markup, Piece, reply_pieces
+from bot.core.forgetting import CANCEL, CONFIRM
 from bot.core.replies import Button, Reply
 
 MESSAGE_LIMIT = 4096
@@ -22,6 +25,10 @@ HTML = Markup(
     lambda text: f"<i>{text}</i>",
 )
 FEEDBACK = re.compile(r"^fb:(?P<action>like|dislike):(?P<track>[A-Za-z0-9]{22})$")
+#: /forget's buttons: "fg:yes:<owner>" / "fg:no:<owner>", the owner a Telegram user id.
+FORGET = re.compile(r"^fg:(?P<answer>yes|no):(?P<owner>\d{1,20})$")
+FORGET_PATTERN = r"^fg:"
+FORGET_ANSWERS = {CONFIRM: "yes", CANCEL: "no"}
 
 
 @dataclass(frozen=True)
@@ -43,6 +50,26 @@ def parse_feedback(data: str | None) -> tuple[str, str] | None:
     return (match["action"], match["track"]) if match else None
 
 
+def forget_data(answer: str, owner: str) -> str:
+    """The callback data of a /forget button: "yes" or "no", and the only user who may press it
+    (≤ 64 bytes: "fg:yes:" + a Telegram user id)."""
+    return f"fg:{answer}:{owner}"
+
+
+def parse_forget(data: str | None) -> tuple[str, str] | None:
+    """(answer, owner's user id) from a /forget button's callback data, None if it is not one."""
+    match = FORGET.match(data or "")
+    return (match["answer"], match["owner"]) if match else None
+
+
+def callback_data(button: Button) -> str:
+    """What pressing ``button`` sends back: a /forget answer or a track's feedback."""
+    answer = FORGET_ANSWERS.get(button.action)
+    if answer is not None:
+        return forget_data(answer, button.track_id)
+    return feedback_data(button.action, button.track_id)
+
+
 def keyboard(
     buttons: list[tuple[int | None, Button]], per_row: int = TRACKS_PER_ROW
 ) -> InlineKeyboardMarkup | None:
@@ -53,7 +80,7 @@ def keyboard(
     for number, button in buttons:
         label = f"{button.label} {number}" if number is not None else button.label
         groups.setdefault(number, []).append(
-            InlineKeyboardButton(label, callback_data=feedback_data(button.action, button.track_id))
+            InlineKeyboardButton(label, callback_data=callback_data(button))
         )
     rows: list[list[InlineKeyboardButton]] = []
     row: list[InlineKeyboardButton] = []
