@@ -17,6 +17,7 @@ import logging
 import sys
 import time
 from collections.abc import Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from bot.config import Config, ConfigError, load_config
@@ -32,12 +33,21 @@ class CommandError(Exception):
     """A failure of a CLI command, shown to the operator without a traceback."""
 
 
-def _setup_logging(level: str) -> None:
-    logging.basicConfig(
-        level=getattr(logging, level.upper(), logging.INFO),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
+def _setup_logging(level: str, file: Path | None = None) -> None:
+    """Log to standard error, or only to ``file`` (the console's: never through its prompt)."""
+    if file is None:
+        logging.basicConfig(
+            level=getattr(logging, level.upper(), logging.INFO),
+            format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+            stream=sys.stderr,
+        )
+    else:
+        from bot.console_log import to_file
+
+        try:
+            to_file(file, level)
+        except OSError as error:
+            raise CommandError(f"cannot write the console log {file}: {error.strerror}") from None
     for noisy in ("matplotlib", "PIL", "urllib3", "asyncio"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     # These print request URLs below WARNING: Telegram's carry the bot token, Discord's the
@@ -56,10 +66,13 @@ def _config(args: argparse.Namespace) -> Config:
 def cmd_run(args: argparse.Namespace) -> int:
     """Start the bot (chat fronts with tokens, else the console)."""
     from bot.app import run, run_console
+    from bot.console_log import log_file
 
     config = _config(args)
-    _setup_logging(config.logging.level)
-    runner = run_console(config) if args.command == "console" else run(config)
+    console = args.command == "console" or not (config.telegram.token or config.discord.token)
+    logs = log_file(config) if console else None
+    _setup_logging(config.logging.level, logs)
+    runner = run_console(config, logs) if console else run(config)
     try:
         with contextlib.suppress(KeyboardInterrupt):
             asyncio.run(runner)

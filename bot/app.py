@@ -335,8 +335,9 @@ def assemble(
     )
 
 
-async def run_console(config: Config) -> None:
-    """The console chat on this machine's terminal."""
+async def run_console(config: Config, log_file: Path | None = None) -> None:
+    """The console chat on this machine's terminal (``log_file``: where the log goes, said in
+    the greeting)."""
     app = await asyncio.to_thread(build, config, cooldown=0.0)
     # The catalog and the modules live as long as the process: once the garbage collector stops
     # scanning them, a full collection no longer pauses live workouts for ~0.4 s.
@@ -344,7 +345,9 @@ async def run_console(config: Config) -> None:
     gc.freeze()
     web_runner = None
     try:
-        chat = ConsoleChat(app.service, ChatUser("console", config.console.user, "you"))
+        chat = ConsoleChat(
+            app.service, ChatUser("console", config.console.user, "you"), log_file=log_file
+        )
         app.outbox.connect(chat.push)
         if config.web.public_url:  # OAuth callbacks (Spotify, Pulsoid) come back to this server
             web_runner = await start_web(app.service, config.web.host, config.web.port)

@@ -94,6 +94,7 @@ class WebConfig:
 class ConsoleConfig:
     user: str = "console"
     simulator_speed: float = 30.0
+    log_file: str = "logs/console.log"  # under storage.data_dir unless absolute; "stderr": there
 
 
 @dataclass(frozen=True)

@@ -9,15 +9,18 @@ logger that rewrites each record before any handler sees it:
   WARNING line naming the client and the kind of error — nothing of the request, no traceback
   (it is the client's mistake, answered with a 4xx, not the bot's);
 - every other record has query strings and ``code=``/``state=``/``…token=``/``…secret=`` values
-  replaced, in its message, its formatted traceback and its stack.
+  replaced, in its message, its formatted traceback and its stack (``bot.redaction.redact``, the
+  rules the console's log file and echo use too).
 """
 
 from __future__ import annotations
 
 import logging
-import re
 
 from aiohttp.http_exceptions import HttpProcessingError
+
+from bot.redaction import REDACTED as REDACTED  # the marker, where it always was
+from bot.redaction import redact
 
 #: Every logger aiohttp writes to (``aiohttp.log``).
 AIOHTTP_LOGGERS = (
@@ -28,18 +31,7 @@ AIOHTTP_LOGGERS = (
     "aiohttp.web",
     "aiohttp.websocket",
 )
-REDACTED = "[redacted]"
-_QUERY = re.compile(r"\?[^\s'\"<>]+")
-_SECRET_VALUE = re.compile(
-    r"(?i)\b([\w.-]*(?:code|state|token|secret|password)[\w.-]*)=[^&\s'\"<>]+"
-)
 _FORMATTER = logging.Formatter()
-
-
-def redact(text: str) -> str:
-    """``text`` without query strings and without the values of secret-looking ``key=value``s."""
-    text = _QUERY.sub("?" + REDACTED, text)
-    return _SECRET_VALUE.sub(rf"\1={REDACTED}", text)
 
 
 class RedactRequests(logging.Filter):

@@ -1,4 +1,5 @@
-"""The console chat: type commands in a terminal (or pipe a script), read the replies.
+"""The console chat: type commands in a terminal (or pipe a script), read the replies. Its log
+goes to a file (``bot.console_log``), named in the greeting, so nothing is printed over the prompt.
 
 It drives the same service as Discord and Telegram, with a simulated heart for workout mode, so the
 whole product can be tried with no account anywhere.
@@ -7,8 +8,8 @@ whole product can be tried with no account anywhere.
 from __future__ import annotations
 
 import asyncio
-import re
 import sys
+from pathlib import Path
 from typing import TextIO
 
 from bot.core.commands import ACCOUNTS, parse_int
@@ -16,28 +17,11 @@ from bot.core.dispatch import handle_text, logged_apology
 from bot.core.errors import BadInput
 from bot.core.replies import ChatUser, Reply
 from bot.core.service import BeatmatchService
+from bot.redaction import hide_credentials
 
 MAX_WAIT_SECONDS = 120
 MAX_ECHO_CHARS = 120
 HIDDEN = "[hidden]"
-#: ``name=value`` or ``name: value`` where the value may be a credential (tokens, OAuth codes and
-#: states, secrets, passwords), anywhere in a line; values of 6 characters or more (not "on").
-_SECRET_VALUE = re.compile(
-    r"(?i)\b((?:access_|refresh_|id_|client_)?(?:token|code|state|secret|password|key))"
-    r"(\s*[=:]\s*)[^\s&#;,]{6,}"
-)
-#: Every value of a URL's query or fragment (``?code=…&state=…``, ``#access_token=…``).
-_URL_VALUE = re.compile(r"([?&#;][^=\s&#;?]*=)[^\s&#;]+")
-#: What a pasted token looks like on its own: a UUID (Pulsoid's), or a long run of letters and
-#: digits (a bearer or refresh token; a Spotify track id has 22 characters).
-_UUID = re.compile(r"\b[0-9a-fA-F]{8}(?:-[0-9a-fA-F]{4}){3}-[0-9a-fA-F]{12}\b")
-_LONG_RUN = re.compile(r"[\w.-]{40,}")
-
-
-def _hide_token_like(match: re.Match[str]) -> str:
-    run = match.group(0)
-    looks_random = any(c.isdigit() for c in run) and any(c.isalpha() for c in run)
-    return HIDDEN if looks_random else run
 
 
 def echoed(text: str) -> str:
@@ -47,9 +31,7 @@ def echoed(text: str) -> str:
     if words and words[0].lower().split("@", 1)[0] == "/link" and len(words) > 1:
         kept = words[:2] if words[1].lower() in ACCOUNTS else words[:1]
         text = " ".join([*kept, HIDDEN] if len(words) > len(kept) else kept)
-    text = _URL_VALUE.sub(lambda m: m.group(1) + HIDDEN, text)
-    text = _SECRET_VALUE.sub(lambda m: m.group(1) + m.group(2) + HIDDEN, text)
-    text = _LONG_RUN.sub(_hide_token_like, _UUID.sub(HIDDEN, text))
+    text = hide_credentials(text, HIDDEN)
     return text if len(text) <= MAX_ECHO_CHARS else text[: MAX_ECHO_CHARS - 3] + "…"
 
 
@@ -68,8 +50,11 @@ class ConsoleChat:
         user: ChatUser,
         stdin: TextIO | None = None,
         stdout: TextIO | None = None,
+        *,
+        log_file: Path | None = None,
     ) -> None:
         self.service = service
+        self.log_file = log_file
         self.user = user
         self.stdin = stdin or sys.stdin
         reconfigure = getattr(self.stdin, "reconfigure", None)
@@ -96,6 +81,7 @@ class ConsoleChat:
         """The read–reply loop, until /quit or end of input."""
         self.say(
             "beatmatch console — type /help for commands, /quit to leave."
+            + (f"\nLogs: {self.log_file}" if self.log_file is not None else "")
             + (f"\n{self.service.catalog.note}" if self.service.catalog.is_demo else "")
         )
         while True:

@@ -173,11 +173,13 @@ class Console:
 
 def console_env(data_dir: Path, **env: str) -> dict[str, str]:
     """The environment of a console over ``data_dir``: no BEATMATCH_* of the caller's, ReccoBeats
-    on a closed loopback port, a UTF-8 terminal; ``env`` adds or overrides settings."""
+    on a closed loopback port, a UTF-8 terminal, the log on stderr (where the tests watch it grow;
+    by default the console writes it to a file); ``env`` adds or overrides settings."""
     environment = {k: v for k, v in os.environ.items() if not k.startswith("BEATMATCH_")}
     environment.update(
         {
             "BEATMATCH_STORAGE_DATA_DIR": str(data_dir),
+            "BEATMATCH_CONSOLE_LOG_FILE": "stderr",
             "BEATMATCH_RECCOBEATS_API_BASE": OFFLINE_RECCOBEATS,
             "PYTHONIOENCODING": "utf-8",
             **env,

@@ -410,3 +410,29 @@ def test_genre_finds_a_catalog_track_typed_without_accents_or_capitals(tmp_path:
     reply = session.reply_to("/genre cuff it - beyonce")
     assert "CUFF IT" in reply and "Beyoncé" in reply, reply
     assert "No track matches" not in reply
+
+
+# -- the log goes to a file, never through the prompt ----------------------------------------------
+LOG_LINE = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3} (INFO|WARNING|ERROR) ", re.MULTILINE)
+
+
+def test_log_lines_go_to_the_file_named_at_start_not_to_the_terminal(tmp_path: Path) -> None:
+    session = run_console(tmp_path, ["/help", "/quit"])  # no catalog: the start logs at INFO
+    assert_clean(session)
+    log_file = session.data_dir / "logs" / "console.log"
+    banner = session.stdout.split("\n> ", 1)[0]
+    assert f"Logs: {log_file}" in banner.splitlines()
+    logged = log_file.read_text(encoding="utf-8")
+    assert "INFO bot.app: no catalog imported" in logged
+    assert "WARNING storage.crypto" in logged  # warnings too: the prompt stays clean
+    for printed in (session.stdout, session.stderr):
+        assert not LOG_LINE.search(printed), printed[-2000:]
+        assert "no catalog imported" not in printed
+
+
+def test_the_log_can_stay_on_stderr(tmp_path: Path) -> None:
+    session = run_console(tmp_path, ["/quit"], BEATMATCH_CONSOLE_LOG_FILE="stderr")
+    assert_clean(session)
+    assert "INFO bot.app: no catalog imported" in session.stderr
+    assert "Logs:" not in session.stdout
+    assert not (session.data_dir / "logs").exists()

@@ -79,9 +79,12 @@ async def test_pasted_tokens_never_reach_the_terminal(tmp_path: Path, pulsoid: F
     ]
     session = await _console(tmp_path, lines, BEATMATCH_PULSOID_API_BASE=pulsoid.base_url or "")
     assert_clean(session)
+    logged = (session.data_dir / "logs" / "console.log").read_text(encoding="utf-8")
+    assert "Pulsoid" in logged or "pulsoid" in logged  # the link was logged, redacted
     for secret in (token, typo, stray, CODE, STATE):
         assert secret not in session.stdout, secret
         assert secret not in session.stderr, secret
+        assert secret not in logged, secret
     echoes = [command for command, _ in session.blocks()]
     assert echoes[0] == "/link pulsoid [hidden]"
     assert echoes[1] == "/link [hidden]"
