@@ -49,6 +49,7 @@ from bot.core.workout.heart_response import HeartResponses
 from bot.core.workout.live import HeartStreamFactory
 from bot.core.workout.manager import WorkoutManager
 from bot.core.workout.service import WorkoutService
+from bot.health import readiness
 from bot.progress_bar import ProgressBar
 from bot.sources.backoff import RetryPolicy
 from bot.sources.heart_streams import HeartStreams
@@ -317,7 +318,16 @@ def assemble(
         users, catalog, storage.taste, storage.tracks, genres, digest, data_dir / "charts"
     )
     workout = WorkoutService(users, storage.workouts, manager)
-    service = BeatmatchService(users, catalog, taste, lookup, accounts, workout, insight)
+    service = BeatmatchService(
+        users,
+        catalog,
+        taste,
+        lookup,
+        accounts,
+        workout,
+        insight,
+        readiness=readiness(storage.sql.path, catalog),
+    )
     return Beatmatch(
         config=config,
         storage=storage,

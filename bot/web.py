@@ -1,4 +1,9 @@
-"""The web server: OAuth callbacks and /healthz, on aiohttp (AppRunner/TCPSite in the bot's loop).
+"""The web server: OAuth callbacks, /healthz and /readyz, on aiohttp (AppRunner/TCPSite in the
+bot's loop).
+
+``GET /healthz`` is liveness: the process serves (cheap, nothing is asked). ``GET /readyz`` is
+readiness: every check of the core's ``Readiness`` (the database answers, the catalog is loaded,
+each configured front is connected), as JSON naming each check; 503 when any fails.
 
 ``GET /callback/{provider}`` finishes a link (Spotify, Pulsoid); ``GET /callback`` is Spotify's
 (the same path as the paste-back redirect, so a bot running on the listener's own machine can
@@ -60,6 +65,14 @@ async def healthz(request: web.Request) -> web.Response:
     return web.json_response({"ok": True, **request.app[SERVICE].health()})
 
 
+async def readyz(request: web.Request) -> web.Response:
+    """Readiness: each check by name with its detail; 503 when any fails."""
+    checks = await request.app[SERVICE].readiness.check_all()
+    ok = all(check.ok for check in checks)
+    body = {"ok": ok, "checks": {check.name: check.as_json() for check in checks}}
+    return web.json_response(body, status=200 if ok else 503)
+
+
 async def callback(request: web.Request) -> web.Response:
     """Finish an OAuth link and show the outcome in the browser (and, via the service, the chat)."""
     provider = request.match_info.get("provider", "spotify")
@@ -96,6 +109,7 @@ def create_app(service: BeatmatchService) -> web.Application:
     app = web.Application()
     app[SERVICE] = service
     app.router.add_get("/healthz", healthz)
+    app.router.add_get("/readyz", readyz)
     app.router.add_get("/callback", callback)
     app.router.add_get("/callback/{provider}", callback)
     return app
