@@ -20,6 +20,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from bot.config import Config, ConfigError, load_config
+from bot.log_format import formatter
 from storage.errors import EncryptionKeyError, ImportFormatError
 
 if TYPE_CHECKING:
@@ -32,12 +33,10 @@ class CommandError(Exception):
     """A failure of a CLI command, shown to the operator without a traceback."""
 
 
-def _setup_logging(level: str) -> None:
-    logging.basicConfig(
-        level=getattr(logging, level.upper(), logging.INFO),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
+def _setup_logging(level: str, kind: str = "text") -> None:
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(formatter(kind))  # logging.format: text lines or one JSON object each
+    logging.basicConfig(level=getattr(logging, level.upper(), logging.INFO), handlers=[handler])
     for noisy in ("matplotlib", "PIL", "urllib3", "asyncio"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     # These print request URLs below WARNING: Telegram's carry the bot token, Discord's the
@@ -58,7 +57,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     from bot.app import run, run_console
 
     config = _config(args)
-    _setup_logging(config.logging.level)
+    _setup_logging(config.logging.level, config.logging.format)
     runner = run_console(config) if args.command == "console" else run(config)
     try:
         with contextlib.suppress(KeyboardInterrupt):
@@ -79,7 +78,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from bot.runner import RunFailed
 
     config = _config(args)
-    _setup_logging(config.logging.level)
+    _setup_logging(config.logging.level, config.logging.format)
     try:
         with contextlib.suppress(KeyboardInterrupt):
             asyncio.run(serve(config))
@@ -93,7 +92,7 @@ def cmd_sync_commands(args: argparse.Namespace) -> int:
     from bot.chat.discord.bot import sync_commands
 
     config = _config(args)
-    _setup_logging(config.logging.level)
+    _setup_logging(config.logging.level, config.logging.format)
     if not config.discord.token:
         raise CommandError("discord.token is not set (BEATMATCH_DISCORD_TOKEN).")
     synced = asyncio.run(sync_commands(config.discord.token, args.guild))
@@ -110,7 +109,7 @@ def cmd_import_catalog(args: argparse.Namespace) -> int:
     from storage.catalog_import import import_catalog
 
     config = _config(args)
-    _setup_logging(config.logging.level)
+    _setup_logging(config.logging.level, config.logging.format)
     storage = open_storage(config)
     started = time.perf_counter()
     try:
@@ -157,7 +156,7 @@ def cmd_import_library(args: argparse.Namespace) -> int:
     from bot.core.replies import ChatUser
 
     config = _config(args)
-    _setup_logging(config.logging.level)
+    _setup_logging(config.logging.level, config.logging.format)
     app = build(config, cooldown=0.0)
     user = ChatUser("console", args.user)
 
@@ -184,7 +183,7 @@ def cmd_train_genre(args: argparse.Namespace) -> int:
     from bot.core.lookup.genre_models import GenreModels
 
     config = _config(args)
-    _setup_logging(config.logging.level)
+    _setup_logging(config.logging.level, config.logging.format)
     storage = open_storage(config)
     try:
         catalog = load_catalog(config, storage)
@@ -204,7 +203,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
     from bot.training.worker import main as work
 
     config = _config(args)
-    _setup_logging(config.logging.level)
+    _setup_logging(config.logging.level, config.logging.format)
     url = args.redis or config.training.redis_url
     if not url:
         raise CommandError(
@@ -223,7 +222,7 @@ def cmd_forget_links(args: argparse.Namespace) -> int:
     from bot.app import open_storage
 
     config = _config(args)
-    _setup_logging(config.logging.level)
+    _setup_logging(config.logging.level, config.logging.format)
     storage = open_storage(config)
     try:
         counts = storage.accounts.link_counts()
