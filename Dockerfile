@@ -20,10 +20,11 @@ RUN pip install --upgrade pip && pip install .
 RUN mkdir /data && chown beatmatch /data
 VOLUME ["/data"]
 USER beatmatch
-# The web server: OAuth callbacks, /healthz and (with web.public_url) Telegram's webhook.
+# The web server: OAuth callbacks, /healthz (liveness), /readyz (readiness: the HEALTHCHECK below)
+# and (with web.public_url) Telegram's webhook.
 EXPOSE 8080
 HEALTHCHECK --interval=60s --timeout=5s --start-period=120s \
-    CMD python -c "import os, urllib.request; urllib.request.urlopen('http://127.0.0.1:' + os.environ.get('BEATMATCH_WEB_PORT', '8080') + '/healthz', timeout=4)"
+    CMD python -c "import os, urllib.request; urllib.request.urlopen('http://127.0.0.1:' + os.environ.get('BEATMATCH_WEB_PORT', '8080') + '/readyz', timeout=4)"
 
 # beatmatch is PID 1 and handles SIGTERM itself: `docker stop` is a clean shutdown. `serve` never
 # reads stdin (unlike `run` without a token, which is the console): with no chat token set it

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from bot.config import Config, ConfigError, load_config
+from bot.log_format import formatter
 from storage.errors import EncryptionKeyError, ImportFormatError
 
 if TYPE_CHECKING:
@@ -33,19 +34,18 @@ class CommandError(Exception):
     """A failure of a CLI command, shown to the operator without a traceback."""
 
 
-def _setup_logging(level: str, file: Path | None = None) -> None:
-    """Log to standard error, or only to ``file`` (the console's: never through its prompt)."""
+def _setup_logging(level: str, kind: str = "text", file: Path | None = None) -> None:
+    """Log to standard error, or only to ``file`` (the console's: never through its prompt);
+    ``kind`` is ``logging.format``: text lines or one JSON object each."""
     if file is None:
-        logging.basicConfig(
-            level=getattr(logging, level.upper(), logging.INFO),
-            format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-            stream=sys.stderr,
-        )
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(formatter(kind))
+        logging.basicConfig(level=getattr(logging, level.upper(), logging.INFO), handlers=[handler])
     else:
         from bot.console_log import to_file
 
         try:
-            to_file(file, level)
+            to_file(file, level, kind)
         except OSError as error:
             raise CommandError(f"cannot write the console log {file}: {error.strerror}") from None
     for noisy in ("matplotlib", "PIL", "urllib3", "asyncio"):
@@ -71,7 +71,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     config = _config(args)
     console = args.command == "console" or not (config.telegram.token or config.discord.token)
     logs = log_file(config) if console else None
-    _setup_logging(config.logging.level, logs)
+    _setup_logging(config.logging.level, config.logging.format, logs)
     runner = run_console(config, logs) if console else run(config)
     try:
         with contextlib.suppress(KeyboardInterrupt):
@@ -92,7 +92,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from bot.runner import RunFailed
 
     config = _config(args)
-    _setup_logging(config.logging.level)
+    _setup_logging(config.logging.level, config.logging.format)
     try:
         with contextlib.suppress(KeyboardInterrupt):
             asyncio.run(serve(config))
@@ -106,7 +106,7 @@ def cmd_sync_commands(args: argparse.Namespace) -> int:
     from bot.chat.discord.bot import sync_commands
 
     config = _config(args)
-    _setup_logging(config.logging.level)
+    _setup_logging(config.logging.level, config.logging.format)
     if not config.discord.token:
         raise CommandError("discord.token is not set (BEATMATCH_DISCORD_TOKEN).")
     synced = asyncio.run(sync_commands(config.discord.token, args.guild))
@@ -123,7 +123,7 @@ def cmd_import_catalog(args: argparse.Namespace) -> int:
     from storage.catalog_import import import_catalog
 
     config = _config(args)
-    _setup_logging(config.logging.level)
+    _setup_logging(config.logging.level, config.logging.format)
     storage = open_storage(config)
     started = time.perf_counter()
     try:
@@ -170,7 +170,7 @@ def cmd_import_library(args: argparse.Namespace) -> int:
     from bot.core.replies import ChatUser
 
     config = _config(args)
-    _setup_logging(config.logging.level)
+    _setup_logging(config.logging.level, config.logging.format)
     app = build(config, cooldown=0.0)
     user = ChatUser("console", args.user)
 
@@ -197,7 +197,7 @@ def cmd_train_genre(args: argparse.Namespace) -> int:
     from bot.core.lookup.genre_models import GenreModels
 
     config = _config(args)
-    _setup_logging(config.logging.level)
+    _setup_logging(config.logging.level, config.logging.format)
     storage = open_storage(config)
     try:
         catalog = load_catalog(config, storage)
@@ -217,7 +217,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
     from bot.training.worker import main as work
 
     config = _config(args)
-    _setup_logging(config.logging.level)
+    _setup_logging(config.logging.level, config.logging.format)
     url = args.redis or config.training.redis_url
     if not url:
         raise CommandError(
@@ -236,7 +236,7 @@ def cmd_forget_links(args: argparse.Namespace) -> int:
     from bot.app import open_storage
 
     config = _config(args)
-    _setup_logging(config.logging.level)
+    _setup_logging(config.logging.level, config.logging.format)
     storage = open_storage(config)
     try:
         counts = storage.accounts.link_counts()

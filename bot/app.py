@@ -12,7 +12,7 @@ import random
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from bot.chat.console import ConsoleChat
 from bot.config import Config
@@ -30,6 +30,7 @@ from bot.core.last_picks import LastPicks
 from bot.core.lookup.genre_models import GenreModels
 from bot.core.lookup.service import LookupService
 from bot.core.lookup.tracks import TrackResolver
+from bot.core.metrics import NO_METER, Meter
 from bot.core.model_work import ModelWork
 from bot.core.oauth import StateKeeper
 from bot.core.ports import FeatureSource, JobRunner, Player
@@ -49,6 +50,8 @@ from bot.core.workout.heart_response import HeartResponses
 from bot.core.workout.live import HeartStreamFactory
 from bot.core.workout.manager import WorkoutManager
 from bot.core.workout.service import WorkoutService
+from bot.health import readiness
+from bot.metrics import PrometheusMeter
 from bot.progress_bar import ProgressBar
 from bot.sources.backoff import RetryPolicy
 from bot.sources.heart_streams import HeartStreams
@@ -86,6 +89,16 @@ class Beatmatch:
     pulsoid: PulsoidAccounts
     pulsoid_client: PulsoidClient
     spotify: SpotifyGateway | None = None
+    metrics: PrometheusMeter | None = None  # with ``web.metrics`` on
+
+    def web_options(self) -> dict[str, Any]:
+        """``start_web``/``create_app``'s metrics options for this process."""
+        if self.metrics is None:
+            return {}
+        return {
+            "exposition": self.metrics.render,
+            "metrics_public": self.config.web.metrics_public,
+        }
 
     @property
     def training(self) -> TasteTraining:
@@ -142,14 +155,14 @@ def load_catalog(config: Config, storage: Storage, show_progress: bool = True) -
     return demo_state(config.catalog.demo_size)
 
 
-def feature_sources(config: Config) -> list[FeatureSource]:
+def feature_sources(config: Config, meter: Meter = NO_METER) -> list[FeatureSource]:
     """The outside feature sources after the catalog: ReccoBeats (when enabled)."""
     if not config.reccobeats.enabled:
         return []
     policy = RetryPolicy(
         timeout=config.spotify.request_timeout, max_wait=config.spotify.max_backoff_seconds
     )
-    return [ReccoBeats(config.reccobeats.api_base, policy)]
+    return [ReccoBeats(config.reccobeats.api_base, policy, meter)]
 
 
 def spotify_gateway(config: Config, vault: TokenVault) -> SpotifyGateway | None:
@@ -223,14 +236,16 @@ def assemble(
     users = Users(storage.users, recommend.cooldown_seconds if cooldown is None else cooldown)
     outbox = Outbox()
     picks = LastPicks()
-    work = ModelWork(runner or job_runner(config, catalog))
+    metrics = PrometheusMeter() if config.web.metrics else None
+    meter: Meter = metrics or NO_METER
+    work = ModelWork(runner or job_runner(config, catalog), meter)
     key = load_or_create_key(config.storage.encryption_key, data_dir, storage.accounts)
     vault = TokenVault(storage.accounts, TokenCipher(key))
     states = StateKeeper(storage.accounts, key)
     gateway = spotify_gateway(config, vault)
     chain = FeatureChain(
         storage.tracks,
-        feature_sources(config),
+        feature_sources(config, meter),
         catalog,
         legacy_spotify=config.spotify.legacy_audio_features,
     )
@@ -317,7 +332,19 @@ def assemble(
         users, catalog, storage.taste, storage.tracks, genres, digest, data_dir / "charts"
     )
     workout = WorkoutService(users, storage.workouts, manager)
-    service = BeatmatchService(users, catalog, taste, lookup, accounts, workout, insight)
+    service = BeatmatchService(
+        users,
+        catalog,
+        taste,
+        lookup,
+        accounts,
+        workout,
+        insight,
+        readiness=readiness(storage.sql.path, catalog),
+        meter=meter,
+    )
+    if metrics is not None:
+        metrics.watch_workouts(lambda: len(manager.live))
     return Beatmatch(
         config=config,
         storage=storage,
@@ -332,6 +359,7 @@ def assemble(
         pulsoid=pulsoid,
         pulsoid_client=client,
         spotify=gateway,
+        metrics=metrics,
     )
 
 
@@ -350,7 +378,9 @@ async def run_console(config: Config, log_file: Path | None = None) -> None:
         )
         app.outbox.connect(chat.push)
         if config.web.public_url:  # OAuth callbacks (Spotify, Pulsoid) come back to this server
-            web_runner = await start_web(app.service, config.web.host, config.web.port)
+            web_runner = await start_web(
+                app.service, config.web.host, config.web.port, **app.web_options()
+            )
         app.start()
         await app.workouts.resume_all()  # workouts a restart interrupted carry on
         await chat.run()

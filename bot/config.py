@@ -88,6 +88,8 @@ class WebConfig:
     public_url: str = ""
     host: str = "127.0.0.1"
     port: int = 8080
+    metrics: bool = False
+    metrics_public: bool = False
 
 
 @dataclass(frozen=True)
@@ -107,6 +109,7 @@ class TrainingConfig:
 @dataclass(frozen=True)
 class LoggingConfig:
     level: str = "INFO"
+    format: str = "text"
 
 
 @dataclass(frozen=True)

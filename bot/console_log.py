@@ -14,12 +14,11 @@ from logging.handlers import RotatingFileHandler
 from pathlib import Path
 
 from bot.config import Config
-from bot.redaction import RedactingFormatter
+from bot.log_format import redacting_formatter
 
 MAX_BYTES = 1_000_000
 BACKUPS = 3
 TO_STDERR = "stderr"
-FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
 
 def log_file(config: Config) -> Path | None:
@@ -31,12 +30,12 @@ def log_file(config: Config) -> Path | None:
     return path if path.is_absolute() else config.data_dir / path
 
 
-def to_file(path: Path, level: str) -> Path:
+def to_file(path: Path, level: str, kind: str = "text") -> Path:
     """Send every log record at ``level`` and above to ``path`` (rotating, redacted) and nowhere
     else; the folders are made (private, as the process's umask makes everything it writes)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     handler = RotatingFileHandler(path, maxBytes=MAX_BYTES, backupCount=BACKUPS, encoding="utf-8")
-    handler.setFormatter(RedactingFormatter(FORMAT))
+    handler.setFormatter(redacting_formatter(kind))
     root = logging.getLogger()
     for old in list(root.handlers):
         root.removeHandler(old)

@@ -82,7 +82,9 @@ class Runner:
 
             self.discord = DiscordFront(config.discord, app.service, self.router)
         self.fronts: list[Front] = [f for f in (self.telegram, self.discord) if f is not None]
-        self.digest = DigestScheduler(app.digest, app.outbox, tick=digest_tick)
+        self.digest = DigestScheduler(
+            app.digest, app.outbox, tick=digest_tick, meter=app.service.meter
+        )
         self.web_runner: web.AppRunner | None = None
         self._started: list[Front] = []
         self._digest_task: asyncio.Task[None] | None = None
@@ -104,7 +106,7 @@ class Runner:
 
     async def start(self) -> None:
         """Start the web server, the fronts, workout resumption and the digest."""
-        web_app = create_app(self.app.service)
+        web_app = create_app(self.app.service, **self.app.web_options())
         if self.telegram is not None and self.telegram.public_url:
             from bot.chat.telegram import WEBHOOK_PATH
 

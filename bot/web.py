@@ -1,4 +1,9 @@
-"""The web server: OAuth callbacks and /healthz, on aiohttp (AppRunner/TCPSite in the bot's loop).
+"""The web server: OAuth callbacks, /healthz and /readyz, on aiohttp (AppRunner/TCPSite in the
+bot's loop).
+
+``GET /healthz`` is liveness: the process serves (cheap, nothing is asked). ``GET /readyz`` is
+readiness: every check of the core's ``Readiness`` (the database answers, the catalog is loaded,
+each configured front is connected), as JSON naming each check; 503 when any fails.
 
 ``GET /callback/{provider}`` finishes a link (Spotify, Pulsoid); ``GET /callback`` is Spotify's
 (the same path as the paste-back redirect, so a bot running on the listener's own machine can
@@ -12,6 +17,7 @@ from __future__ import annotations
 import html
 import logging
 import secrets
+from collections.abc import Callable
 
 from aiohttp import web
 from aiohttp.abc import AbstractAccessLogger
@@ -24,6 +30,11 @@ from bot.web_logs import install as redact_aiohttp_logs
 
 log = logging.getLogger(__name__)
 SERVICE: web.AppKey[BeatmatchService] = web.AppKey("service", BeatmatchService)
+Exposition = Callable[[], bytes]  # the metrics in Prometheus' text format
+METRICS: web.AppKey[Exposition] = web.AppKey("metrics")
+METRICS_PUBLIC: web.AppKey[bool] = web.AppKey("metrics_public", bool)
+LOOPBACK = ("127.0.0.1", "::1", "::ffff:127.0.0.1")
+METRICS_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 PROVIDERS = ("spotify", "pulsoid")
 PAGE = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width">
@@ -60,6 +71,14 @@ async def healthz(request: web.Request) -> web.Response:
     return web.json_response({"ok": True, **request.app[SERVICE].health()})
 
 
+async def readyz(request: web.Request) -> web.Response:
+    """Readiness: each check by name with its detail; 503 when any fails."""
+    checks = await request.app[SERVICE].readiness.check_all()
+    ok = all(check.ok for check in checks)
+    body = {"ok": ok, "checks": {check.name: check.as_json() for check in checks}}
+    return web.json_response(body, status=200 if ok else 503)
+
+
 async def callback(request: web.Request) -> web.Response:
     """Finish an OAuth link and show the outcome in the browser (and, via the service, the chat)."""
     provider = request.match_info.get("provider", "spotify")
@@ -90,20 +109,47 @@ async def callback(request: web.Request) -> web.Response:
     )
 
 
-def create_app(service: BeatmatchService) -> web.Application:
-    """The aiohttp application (routes only; see ``start_web`` to serve it)."""
+async def metrics(request: web.Request) -> web.Response:
+    """Prometheus metrics; loopback clients only unless ``web.metrics_public``."""
+    if not request.app[METRICS_PUBLIC] and request.remote not in LOOPBACK:
+        return web.Response(status=403, text="metrics are served to this host only\n")
+    body = request.app[METRICS]()
+    return web.Response(body=body, headers={"Content-Type": METRICS_CONTENT_TYPE})
+
+
+def create_app(
+    service: BeatmatchService,
+    *,
+    exposition: Exposition | None = None,
+    metrics_public: bool = False,
+) -> web.Application:
+    """The aiohttp application (routes only; see ``start_web`` to serve it); ``/metrics`` only
+    with an ``exposition`` (``web.metrics`` on)."""
     redact_aiohttp_logs()
     app = web.Application()
     app[SERVICE] = service
     app.router.add_get("/healthz", healthz)
+    app.router.add_get("/readyz", readyz)
+    if exposition is not None:
+        app[METRICS] = exposition
+        app[METRICS_PUBLIC] = metrics_public
+        app.router.add_get("/metrics", metrics)
     app.router.add_get("/callback", callback)
     app.router.add_get("/callback/{provider}", callback)
     return app
 
 
-async def start_web(service: BeatmatchService, host: str, port: int) -> web.AppRunner:
+async def start_web(
+    service: BeatmatchService,
+    host: str,
+    port: int,
+    *,
+    exposition: Exposition | None = None,
+    metrics_public: bool = False,
+) -> web.AppRunner:
     """Serve the web app on ``host:port`` inside the running loop; ``await runner.cleanup()`` stops it."""
-    runner = web.AppRunner(create_app(service), access_log_class=PathOnlyAccessLogger)
+    app = create_app(service, exposition=exposition, metrics_public=metrics_public)
+    runner = web.AppRunner(app, access_log_class=PathOnlyAccessLogger)
     await runner.setup()
     await web.TCPSite(runner, host, port).start()
     log.info("web server listening on %s:%s", host, port)

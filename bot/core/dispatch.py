@@ -10,6 +10,7 @@ from __future__ import annotations
 import inspect
 import logging
 import secrets
+import time
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
@@ -24,6 +25,7 @@ from bot.core.commands import (
     parse_command,
 )
 from bot.core.errors import BadInput, UserFacingError
+from bot.core.metrics import FAILED, OK, REFUSED
 from bot.core.progress import Notify, silent
 from bot.core.replies import ChatUser, Reply
 from bot.core.service import BeatmatchService
@@ -95,7 +97,17 @@ async def run_typed(
 ) -> Reply:
     """Run the command ``name`` with options a front passed already typed (None = not given)."""
     spec = COMMAND_NAMES[name]
-    return await call(service, spec, user, check_args(spec, args, service.limits), notify)
+    started = time.perf_counter()
+    outcome = FAILED
+    try:
+        reply = await call(service, spec, user, check_args(spec, args, service.limits), notify)
+        outcome = REFUSED if reply.error else OK
+        return reply
+    except UserFacingError:
+        outcome = REFUSED
+        raise
+    finally:
+        service.meter.command(name, outcome, time.perf_counter() - started)
 
 
 async def handle_text(
@@ -104,25 +116,41 @@ async def handle_text(
     """Parse and run one typed command; any failure becomes a short reply (one that can be sent:
     what the user typed and the reply quotes may hold lone surrogates)."""
 
+    name = "unknown"  # text that is no command of ours
+
     async def run() -> Reply:
+        nonlocal name
         if looks_like_callback(text):  # a pasted-back OAuth address: never logged
+            name = "link"
             return await service.accounts.finish_link(user, text, notify=notify)
         command = parse_command(deep_link(text))
+        if command.name in COMMAND_NAMES:
+            name = command.name
         return await run_command(service, user, command, notify=notify)
 
-    return await guarded(user, run())
+    started = time.perf_counter()
+    reply, outcome = await outcome_of(user, run())
+    service.meter.command(name, outcome, time.perf_counter() - started)
+    return reply
 
 
 async def guarded(user: ChatUser, call: Awaitable[Reply]) -> Reply:
     """Await one service call; a UserFacingError becomes its message, anything else an apology;
     either way, a reply that can be sent."""
+    reply, _ = await outcome_of(user, call)
+    return reply
+
+
+async def outcome_of(user: ChatUser, call: Awaitable[Reply]) -> tuple[Reply, str]:
+    """``guarded``'s reply and how the call ended (OK, REFUSED or FAILED, for metrics)."""
     try:
         reply = await call
+        outcome = REFUSED if reply.error else OK
     except UserFacingError as error:
-        reply = Reply(text=error.message, error=True)
+        reply, outcome = Reply(text=error.message, error=True), REFUSED
     except Exception:
-        reply = logged_apology(user)
-    return reply.sendable()
+        reply, outcome = logged_apology(user), FAILED
+    return reply.sendable(), outcome
 
 
 def deep_link(text: str) -> str:
@@ -145,5 +173,10 @@ def deep_link_payload(text: str) -> str:
 def logged_apology(user: ChatUser) -> Reply:
     """Log the exception being handled with an incident id, and return the apology reply."""
     incident = secrets.token_hex(3)
-    log.exception("incident %s while serving a %s user", incident, user.platform)
+    log.exception(
+        "incident %s while serving a %s user",
+        incident,
+        user.platform,
+        extra={"incident": incident},
+    )
     return apology(incident)

@@ -16,12 +16,14 @@ import asyncio
 import contextlib
 import itertools
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from enum import IntEnum
 from typing import Any, Generic, TypeVar
 
 from bot.core.errors import Restarting, UserFacingError, Withdrawn
+from bot.core.metrics import FAILED, NO_METER, OK, Meter
 from bot.core.model_jobs import Job, TrainedFile
 from bot.core.offload import bulk
 from bot.core.ports import JobRunner
@@ -68,8 +70,9 @@ class _State:
 class ModelWork:
     """The bot's model-work queue over a ``JobRunner``."""
 
-    def __init__(self, runner: JobRunner) -> None:
+    def __init__(self, runner: JobRunner, meter: Meter = NO_METER) -> None:
         self.runner = runner
+        self.meter = meter  # jobs queued, waiting and running, seconds each ran
         self._state = _State()
         self._order = itertools.count()
         self._wake: asyncio.Event | None = None
@@ -99,6 +102,8 @@ class ModelWork:
             return future
         entry = _Entry(key, int(priority), next(self._order), prepare, finish, future)
         self._state.pending[key] = entry
+        self.meter.job_queued(kind_of(key))
+        self._count()
         self._start_dispatcher()
         self._poke()
         return future
@@ -176,10 +181,16 @@ class ModelWork:
                 del self._state.pending[entry.key]
                 self._state.running[entry.key] = entry
                 entry.task = asyncio.get_running_loop().create_task(self._run(entry))
+                self._count()
             self._wake.clear()
             await self._wake.wait()
 
+    def _count(self) -> None:
+        self.meter.jobs(len(self._state.pending), len(self._state.running))
+
     async def _run(self, entry: _Entry[Any]) -> None:
+        started = time.perf_counter()
+        outcome_label = FAILED
         try:
             job = await bulk(entry.prepare)
             if job is None:
@@ -191,6 +202,7 @@ class ModelWork:
                 outcome = await entry.finish(job, answer)
             if not entry.future.done():
                 entry.future.set_result(outcome)
+            outcome_label = OK
         except asyncio.CancelledError:
             _fail(entry.future, Withdrawn())
             raise
@@ -199,7 +211,14 @@ class ModelWork:
         finally:
             if self._state.running.get(entry.key) is entry:
                 del self._state.running[entry.key]
+            self.meter.job_done(kind_of(entry.key), outcome_label, time.perf_counter() - started)
+            self._count()
             self._poke()
+
+
+def kind_of(key: str) -> str:
+    """A job key's kind, for metrics ("taste:7" → "taste", "taste-quick:7" → "taste-quick")."""
+    return key.split(":", 1)[0]
 
 
 def _fail(future: asyncio.Future[Any], error: BaseException) -> None:

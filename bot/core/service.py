@@ -16,8 +16,10 @@ from bot.core.accounts.service import AccountsService
 from bot.core.catalog import CatalogState
 from bot.core.commands import DEFAULT_LIMITS, FRONTS, help_text
 from bot.core.forgetting import BUTTON_FRONTS, NO_WORDS, YES_WORDS, cancelled, confirmation
+from bot.core.health import Readiness
 from bot.core.insight.service import InsightService
 from bot.core.lookup.service import LookupService
+from bot.core.metrics import NO_METER, Meter
 from bot.core.replies import ChatUser, Reply
 from bot.core.taste.service import TasteService
 from bot.core.users import Users
@@ -36,6 +38,9 @@ class BeatmatchService:
         accounts: AccountsService,
         workout: WorkoutService,
         insight: InsightService,
+        *,
+        readiness: Readiness | None = None,
+        meter: Meter = NO_METER,
     ) -> None:
         self.users = users
         self.catalog = catalog
@@ -44,6 +49,8 @@ class BeatmatchService:
         self.accounts = accounts
         self.workout = workout
         self.insight = insight
+        self.readiness = readiness or Readiness()  # /readyz: probes and the fronts' states
+        self.meter = meter  # commands counted and timed by ``bot.core.dispatch``
 
     @property
     def limits(self) -> Mapping[str, int]:

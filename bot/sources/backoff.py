@@ -19,6 +19,7 @@ from urllib.parse import urlsplit
 import requests
 
 from bot.core.errors import ServiceBusy, UserFacingError
+from bot.core.metrics import NO_METER, Meter
 
 log = logging.getLogger(__name__)
 QUOTA_EXCEEDED = "QUOTA_EXCEEDED"
@@ -116,8 +117,10 @@ class PoliteSession:
         gate: RateGate | None = None,
         session: requests.Session | None = None,
         sleep: Callable[[float], None] = time.sleep,
+        meter: Meter = NO_METER,
     ) -> None:
         self.service = service
+        self.meter = meter  # each call's status, each retry
         self.policy = policy
         self.gate = gate or RateGate()
         self.session = session or new_session()
@@ -137,6 +140,7 @@ class PoliteSession:
             try:
                 response = self.session.request(method, url, timeout=self.policy.timeout, **kwargs)
             except (requests.Timeout, requests.ConnectionError) as error:
+                self.meter.outside_call(self.service, "network")
                 delay = self._delay(attempt + 1)
                 if (
                     retryable
@@ -144,6 +148,7 @@ class PoliteSession:
                     and self._fits(delay, deadline)
                 ):
                     attempt += 1
+                    self.meter.retry(self.service, "network")
                     self.sleep(delay)
                     continue
                 log.warning("%s %s %s failed: %s", self.service, method, path, type(error).__name__)
@@ -151,6 +156,7 @@ class PoliteSession:
                     f"{self.service} didn't answer in time. Try again in a moment."
                 ) from None
             status = response.status_code
+            self.meter.outside_call(self.service, str(status))
             if status == 429:
                 seconds = retry_after_seconds(response.headers.get("Retry-After"))
                 self.gate.hold(seconds)
@@ -167,6 +173,7 @@ class PoliteSession:
                     raise ServiceBusy(busy_message(self.service, seconds))
                 log.info("%s asked to wait %.1f s (%s %s)", self.service, seconds, method, path)
                 self._wait(seconds, deadline)
+                self.meter.retry(self.service, "429")
                 continue
             delay = self._delay(attempt + 1)
             if (
@@ -177,6 +184,7 @@ class PoliteSession:
             ):
                 attempt += 1
                 log.info("%s answered %s on %s %s; retrying", self.service, status, method, path)
+                self.meter.retry(self.service, "5xx")
                 self.sleep(delay)
                 continue
             return response

@@ -17,6 +17,7 @@ from typing import Any
 import aiohttp
 
 from bot.core.errors import ServiceBusy
+from bot.core.metrics import NO_METER, Meter
 from bot.sources.backoff import MalformedResponse, RetryPolicy, busy_message, retry_after_seconds
 from recommender.tracks import AUDIO_FEATURES
 
@@ -54,7 +55,10 @@ class ReccoBeats:
     batch_size = 40
     concurrency = 6
 
-    def __init__(self, api_base: str, policy: RetryPolicy | None = None) -> None:
+    def __init__(
+        self, api_base: str, policy: RetryPolicy | None = None, meter: Meter = NO_METER
+    ) -> None:
+        self.meter = meter  # each call's status, each retry
         self.url = api_base.rstrip("/") + "/audio-features"
         self.policy = policy or RetryPolicy()
         self._session: aiohttp.ClientSession | None = None
@@ -97,6 +101,7 @@ class ReccoBeats:
             try:
                 async with session.get(self.url, params={"ids": ",".join(ids)}) as response:
                     status = response.status
+                    self.meter.outside_call(SERVICE, str(status))
                     if status == 200:
                         try:
                             body = await response.json(content_type=None)
@@ -106,16 +111,19 @@ class ReccoBeats:
                         return parse_features(body, ids)
                     wait = retry_after_seconds(response.headers.get("Retry-After"))
             except (TimeoutError, aiohttp.ClientError) as error:
+                self.meter.outside_call(SERVICE, "network")
                 delay = self._delay(attempt + 1)
                 if attempt >= self.policy.server_retries or loop.time() + delay > deadline:
                     log.warning("ReccoBeats unreachable: %s", type(error).__name__)
                     raise ServiceBusy(f"{SERVICE} didn't answer in time.") from None
                 attempt += 1
+                self.meter.retry(SERVICE, "network")
                 await asyncio.sleep(delay)
                 continue
             if status == 429:
                 log.info("ReccoBeats asked to wait %.1f s", wait)
                 await self._pause(wait, deadline)
+                self.meter.retry(SERVICE, "429")
                 continue
             delay = self._delay(attempt + 1)
             if (
@@ -124,6 +132,7 @@ class ReccoBeats:
                 and loop.time() + delay <= deadline
             ):
                 attempt += 1
+                self.meter.retry(SERVICE, "5xx")
                 await asyncio.sleep(delay)
                 continue
             log.warning("ReccoBeats answered HTTP %s", status)

@@ -87,6 +87,8 @@ class FakeTelegram:
     #: (chat id, message id) → text of every message the bot sent and has not deleted.
     messages: dict[tuple[int, int], str] = field(default_factory=dict)
     _failures: dict[str, list[tuple[int, str]]] = field(default_factory=dict)
+    #: Methods answered "502 Bad Gateway" for as long as they are listed (an outage).
+    down: set[str] = field(default_factory=set)
     _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
     _changed: asyncio.Condition | None = None
     _closing: bool = False
@@ -176,6 +178,8 @@ class FakeTelegram:
         if method != "getUpdates":
             self.calls.append(call)
             await self._notify()
+        if method in self.down:
+            return _error(502, "Bad Gateway")
         if self._failures.get(method):
             status, description = self._failures[method].pop(0)
             return _error(status, description)

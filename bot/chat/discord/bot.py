@@ -29,6 +29,7 @@ from bot.chat.push import PushRouter
 from bot.config import DiscordConfig
 from bot.core.delivery import Undeliverable
 from bot.core.dispatch import apology
+from bot.core.health import FrontStatus
 from bot.core.replies import Reply, StatusReply
 from bot.core.service import BeatmatchService
 
@@ -60,6 +61,7 @@ class BeatmatchBot(commands.Bot):
         router: PushRouter | None = None,
         *,
         dev_guild_id: int = 0,
+        status: FrontStatus | None = None,
     ) -> None:
         super().__init__(
             command_prefix=commands.when_mentioned,
@@ -70,6 +72,7 @@ class BeatmatchBot(commands.Bot):
         self._service = service
         self.router = router
         self.dev_guild_id = dev_guild_id
+        self.connection = status or FrontStatus(self.platform)  # what /readyz says of Discord
         self.workout_channels: dict[str, discord.abc.Messageable] = {}
         self.dm_off: set[str] = set()  # users whose DMs failed: not tried again until they ask
         self._status: dict[str, discord.Message] = {}
@@ -99,6 +102,18 @@ class BeatmatchBot(commands.Bot):
             self.tree.copy_global_to(guild=guild)
             synced = await self.tree.sync(guild=guild)
             log.info("Discord: %d commands synced to the development guild", len(synced))
+
+    async def on_ready(self) -> None:
+        """The gateway session is established (READY): commands can arrive."""
+        self.connection.up("gateway ready")
+
+    async def on_resumed(self) -> None:
+        """A dropped gateway session was resumed."""
+        self.connection.up("gateway resumed")
+
+    async def on_disconnect(self) -> None:
+        """The gateway connection dropped (discord.py reconnects on its own)."""
+        self.connection.down("gateway disconnected")
 
     async def on_app_command_error(
         self, interaction: discord.Interaction, error: app_commands.AppCommandError
@@ -174,15 +189,21 @@ class DiscordFront:
         self, config: DiscordConfig, service: BeatmatchService, router: PushRouter | None = None
     ) -> None:
         self.token = config.token
-        self.bot = BeatmatchBot(service, router, dev_guild_id=config.dev_guild_id)
+        self.status = service.readiness.front(self.platform)
+        self.bot = BeatmatchBot(
+            service, router, dev_guild_id=config.dev_guild_id, status=self.status
+        )
         self.task: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
         """Log in and connect in the background (``bot.start``, never ``bot.run``)."""
+        self.status.down("connecting")
         self.task = asyncio.get_running_loop().create_task(self.bot.start(self.token))
+        self.task.add_done_callback(lambda _: self.status.down("the connection ended"))
 
     async def stop(self) -> None:
         """Disconnect and wait for the connection task to end."""
+        self.status.down("stopped")
         await self.bot.close()
         if self.task is not None:
             await asyncio.wait([self.task], timeout=10)

@@ -40,6 +40,7 @@ from bot.chat.push import PushRouter
 from bot.chat.render import shorten
 from bot.chat.telegram import handlers
 from bot.chat.telegram.addressing import for_this_bot
+from bot.chat.telegram.polling import WatchedUpdatesRequest
 from bot.chat.telegram.progress import EDIT_EVERY_SECONDS, ProgressMessage
 from bot.chat.telegram.render import CAPTION_LIMIT, FORGET_PATTERN, messages
 from bot.chat.telegram.webhook import SECRET_HEADER as SECRET_HEADER  # where tests look for it
@@ -90,6 +91,7 @@ class TelegramFront:
         self.router = router
         self.public_url = public_url.rstrip("/")
         self.secret = webhook_secret(config)
+        self.status = service.readiness.front(self.platform)  # what /readyz says of Telegram
         builder = (
             Application.builder()
             .token(config.token)
@@ -106,6 +108,8 @@ class TelegramFront:
         )
         if self.public_url:
             builder = builder.updater(None)  # updates come through the web server's route
+        else:
+            builder = builder.get_updates_request(WatchedUpdatesRequest(self.status))
         self.application = builder.build()
         self.application.bot_data[handlers.FRONT_KEY] = self
         self.application.add_handler(MessageHandler(filters.Document.ALL, handlers.on_document))
@@ -141,12 +145,15 @@ class TelegramFront:
                 self.public_url + WEBHOOK_PATH, secret_token=self.secret, allowed_updates=UPDATES
             )
             log.info("Telegram: webhook at %s%s", self.public_url, WEBHOOK_PATH)
+            self.status.up("webhook registered")
         elif app.updater is not None:
             await app.updater.start_polling(allowed_updates=UPDATES)
             log.info("Telegram: polling as @%s", app.bot.username)
+            self.status.up("polling")  # each getUpdates reports from now on
 
     async def stop(self) -> None:
         """Stop polling, let running handlers finish, and close the HTTP client."""
+        self.status.down("stopped")
         app = self.application
         if app.updater is not None and app.updater.running:
             await app.updater.stop()

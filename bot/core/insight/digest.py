@@ -22,6 +22,7 @@ from bot.core.cards import feedback_buttons, track_card
 from bot.core.catalog import CatalogState
 from bot.core.delivery import Outbox, Undeliverable
 from bot.core.last_picks import LastPicks
+from bot.core.metrics import FAILED, NO_METER, OK, Meter
 from bot.core.ports import Picker
 from bot.core.replies import Reply
 from recommender.context import Context
@@ -157,8 +158,10 @@ class DigestScheduler:
         *,
         clock: Callable[[], float] = time.time,
         tick: float = 60.0,
+        meter: Meter = NO_METER,
     ) -> None:
         self.digest = digest
+        self.meter = meter
         self.outbox = outbox
         self.clock = clock
         self.tick = tick
@@ -178,10 +181,13 @@ class DigestScheduler:
                 reply = await asyncio.to_thread(self.digest.reply, uid)
                 await self.outbox.deliver(uid, reply)
                 sent += 1
+                self.meter.digest_sent(OK)
             except Undeliverable:
+                self.meter.digest_sent(FAILED)
                 log.info("user %s can't receive private messages: digest switched off", uid)
                 await asyncio.to_thread(self.digest.reschedule, uid, None)
             except Exception:
+                self.meter.digest_sent(FAILED)
                 log.exception("the weekly digest of user %s failed", uid)
         if due:
             upcoming = min(upcoming or now + PERIOD_S, now + PERIOD_S)
