@@ -10,11 +10,16 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 
 RUN useradd --create-home --uid 10001 beatmatch
 WORKDIR /app
+# The dependencies first, exactly as pinned (with hashes) in requirements.lock (`make lock`
+# refreshes it), in a layer of their own that code changes don't rebuild; then beatmatch itself,
+# which may bring nothing else.
+COPY requirements.lock ./
+RUN pip install --require-hashes -r requirements.lock
 COPY pyproject.toml README.md ./
 COPY bot ./bot
 COPY recommender ./recommender
 COPY storage ./storage
-RUN pip install --upgrade pip && pip install .
+RUN pip install --no-deps . && pip check
 
 # The database, models, charts and the generated encryption key live here: mount a volume.
 RUN mkdir /data && chown beatmatch /data

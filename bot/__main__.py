@@ -109,7 +109,8 @@ def cmd_sync_commands(args: argparse.Namespace) -> int:
     _setup_logging(config.logging.level, config.logging.format)
     if not config.discord.token:
         raise CommandError("discord.token is not set (BEATMATCH_DISCORD_TOKEN).")
-    synced = asyncio.run(sync_commands(config.discord.token, args.guild))
+    limits = {"max_count": config.recommend.max_count}  # /recommend's count range follows it
+    synced = asyncio.run(sync_commands(config.discord.token, args.guild, limits))
     where = f"guild {args.guild}" if args.guild else "every guild (global: may take up to an hour)"
     print(f"Synced {len(synced)} slash commands to {where}.")
     return 0

@@ -14,11 +14,24 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from bot.config_rules import RULES, cross_problems
+
 ENV_PREFIX = "BEATMATCH_"
 
 
 class ConfigError(ValueError):
-    """The configuration file or an environment override is wrong; the message says which key."""
+    """The configuration file or an environment override is wrong: one line per problem, each
+    naming the key (and the ``BEATMATCH_*`` variable it came from) and what it accepts."""
+
+    def __init__(self, *problems: str) -> None:
+        super().__init__(*problems)
+        self.problems = list(problems)
+
+    def __str__(self) -> str:
+        if len(self.problems) == 1:
+            return self.problems[0]
+        lines = "\n".join(f"  {problem}" for problem in self.problems)
+        return f"the configuration has {len(self.problems)} problems:\n{lines}"
 
 
 @dataclass(frozen=True)
@@ -140,46 +153,97 @@ def _section_types() -> dict[str, type]:
     return {f.name: hints[f.name] for f in dataclasses.fields(Config)}
 
 
-def _coerce(section: str, key: str, kind: object, value: object) -> object:
-    """``value`` converted to the field's type, or ConfigError naming the key."""
-    where = f"{section}.{key}"
-    try:
-        if kind is bool:
-            if isinstance(value, bool):
-                return value
-            text = str(value).strip().lower()
-            if text in ("1", "true", "yes", "on"):
-                return True
-            if text in ("0", "false", "no", "off", ""):
-                return False
-            raise ValueError(text)
-        if kind is int:
-            if isinstance(value, bool):
-                raise ValueError(value)
-            return int(str(value).strip() or 0)
-        if kind is float:
-            return float(str(value).strip() or 0)
-        return str(value)
-    except ValueError:
-        name = getattr(kind, "__name__", str(kind))
-        article = "an" if name[:1] in "aeiou" else "a"
-        raise ConfigError(f"{where} must be {article} {name}, got {value!r}.") from None
+class _NotConvertible(ValueError):
+    """A value that is not of the key's type (or an empty environment variable for a number)."""
 
 
-def _build_section(name: str, cls: type, values: Mapping[str, object]) -> object:
+def _coerce(kind: object, value: object, from_env: bool) -> object:
+    """``value`` converted to the field's type, or _NotConvertible."""
+    if kind is bool:
+        if isinstance(value, bool):
+            return value
+        text = str(value).strip().lower()
+        if text in ("1", "true", "yes", "on"):
+            return True
+        if text in ("0", "false", "no", "off", ""):
+            return False
+        raise _NotConvertible(text)
+    if kind in (int, float):
+        if isinstance(value, bool) or (from_env and not str(value).strip()):
+            raise _NotConvertible(value)
+        if kind is float and isinstance(value, int):
+            return float(value)
+        if not isinstance(value, str) and not isinstance(value, kind):
+            raise _NotConvertible(value)
+        try:
+            return int(str(value).strip()) if kind is int else float(str(value).strip())
+        except ValueError:
+            raise _NotConvertible(value) from None
+    return str(value)
+
+
+@dataclass(frozen=True)
+class _Given:
+    """A configured value and the environment variable it came from ("" when from the file)."""
+
+    value: object
+    variable: str = ""
+
+
+def _problem(key: str, given: _Given, allowed: str) -> str:
+    """The one line for a bad value: who set it, what it is, what the key accepts."""
+    where = f"{given.variable} ({key})" if given.variable else key
+    shown = "empty" if given.value == "" else f"{given.value!r}"
+    return f"{where} is {shown}: it must be {allowed}."
+
+
+def _build_section(
+    name: str,
+    cls: type,
+    given: Mapping[str, _Given],
+    problems: list[str],
+    checked: dict[str, object],
+) -> object:
+    """The section's dataclass from ``given``; bad values become ``problems`` (defaults stand in)."""
     hints = typing.get_type_hints(cls)
     known = {f.name for f in dataclasses.fields(cls)}
-    unknown = sorted(set(values) - known)
-    if unknown:
-        raise ConfigError(f"Unknown key(s) in [{name}]: {', '.join(unknown)}.")
-    kwargs = {key: _coerce(name, key, hints[key], value) for key, value in values.items()}
-    return cls(**kwargs)
+    for key in sorted(set(given) - known):
+        variable = given[key].variable
+        problems.append(
+            f"{variable}: [{name}] has no key {key} (its keys are {', '.join(sorted(known))})."
+            if variable
+            else f"Unknown key in [{name}]: {key} (its keys are {', '.join(sorted(known))})."
+        )
+    kwargs: dict[str, object] = {}
+    for key in sorted(known & set(given)):
+        full = f"{name}.{key}"
+        rule = RULES.get(full)
+        allowed = rule.allowed if rule else f"a {getattr(hints[key], '__name__', hints[key])}"
+        try:
+            value = _coerce(hints[key], given[key].value, bool(given[key].variable))
+        except _NotConvertible:
+            problems.append(_problem(full, given[key], allowed))
+            continue
+        if rule is not None and not rule.ok(value):
+            problems.append(_problem(full, given[key], allowed))
+            continue
+        kwargs[key] = value
+    section = cls(**kwargs)
+    checked.update({f"{name}.{f.name}": getattr(section, f.name) for f in dataclasses.fields(cls)})
+    for keys, accepts in cross_problems(checked):
+        blamed = next(
+            (k for k in keys if k.startswith(name + ".") and k[len(name) + 1 :] in given), ""
+        )
+        if blamed:
+            problems.append(_problem(blamed, given[blamed[len(name) + 1 :]], accepts[blamed]))
+    return section
 
 
 def load_config(path: str | Path | None = None, env: Mapping[str, str] | None = None) -> Config:
-    """Read ``path`` (optional) and apply ``BEATMATCH_*`` overrides from ``env`` (default os.environ)."""
+    """Read ``path`` (optional) and apply ``BEATMATCH_*`` overrides from ``env`` (default
+    os.environ); every bad value is checked at once and reported together in one ConfigError."""
     env = os.environ if env is None else env
-    raw: dict[str, dict[str, object]] = {}
+    raw: dict[str, object] = {}
     if path is not None:
         file = Path(path)
         if not file.is_file():
@@ -189,27 +253,37 @@ def load_config(path: str | Path | None = None, env: Mapping[str, str] | None = 
         except tomllib.TOMLDecodeError as error:
             raise ConfigError(f"{file} is not valid TOML: {error}") from None
     sections = _section_types()
-    unknown = sorted(set(raw) - set(sections))
-    if unknown:
-        raise ConfigError(f"Unknown section(s) in the configuration: {', '.join(unknown)}.")
-    for name, values in raw.items():
+    problems: list[str] = [
+        f"Unknown section in the configuration: [{name}] (sections are {', '.join(sections)})."
+        for name in sorted(set(raw) - set(sections))
+    ]
+    given: dict[str, dict[str, _Given]] = {name: {} for name in sections}
+    for name in sections:
+        values = raw.get(name, {})
         if not isinstance(values, dict):
-            raise ConfigError(f"[{name}] must be a table of keys.")
-    merged: dict[str, dict[str, object]] = {name: dict(raw.get(name, {})) for name in sections}
-    for variable, value in env.items():
+            problems.append(f"[{name}] must be a table of keys.")
+            continue
+        given[name] = {key: _Given(value) for key, value in values.items()}
+    for variable, value in sorted(env.items()):
         if not variable.startswith(ENV_PREFIX):
             continue
         rest = variable[len(ENV_PREFIX) :].lower()
         for name in sections:
             if rest.startswith(name + "_"):
-                merged[name][rest[len(name) + 1 :]] = value
+                given[name][rest[len(name) + 1 :]] = _Given(value, variable)
                 break
         else:
-            raise ConfigError(
+            problems.append(
                 f"{variable} names no configuration section; sections are "
                 f"{', '.join(sections)} (BEATMATCH_<SECTION>_<KEY>)."
             )
-    built = {name: _build_section(name, cls, merged[name]) for name, cls in sections.items()}
+    checked: dict[str, object] = {}
+    built = {
+        name: _build_section(name, cls, given[name], problems, checked)
+        for name, cls in sections.items()
+    }
+    if problems:
+        raise ConfigError(*problems)
     return Config(**built)  # type: ignore[arg-type]
 
 

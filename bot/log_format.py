@@ -40,7 +40,7 @@ class JsonFormatter(logging.Formatter):
 
 def formatter(kind: str) -> logging.Formatter:
     """The formatter of ``logging.format``: "json", else the text lines."""
-    return JsonFormatter() if kind == "json" else logging.Formatter(TEXT_FORMAT)
+    return JsonFormatter() if kind.strip().lower() == "json" else logging.Formatter(TEXT_FORMAT)
 
 
 class _RedactingJsonFormatter(JsonFormatter):
@@ -53,4 +53,8 @@ class _RedactingJsonFormatter(JsonFormatter):
 
 def redacting_formatter(kind: str) -> logging.Formatter:
     """``formatter(kind)`` with every line redacted (tokens, codes, query strings)."""
-    return _RedactingJsonFormatter() if kind == "json" else RedactingFormatter(TEXT_FORMAT)
+    return (
+        _RedactingJsonFormatter()
+        if kind.strip().lower() == "json"
+        else RedactingFormatter(TEXT_FORMAT)
+    )

@@ -338,7 +338,9 @@ def test_bytes_that_are_not_utf8_do_not_end_the_session(tmp_path: Path) -> None:
     ("setting", "expected"),
     [
         pytest.param(
-            {"BEATMATCH_CATALOG_PATH": "{tmp}/missing.csv"}, "No catalog file", id="missing-catalog"
+            {"BEATMATCH_CATALOG_PATH": "{tmp}/missing.csv"},
+            "BEATMATCH_CATALOG_PATH (catalog.path) is",
+            id="missing-catalog",
         ),
         pytest.param(
             {"BEATMATCH_CATALOG_PATH": "{tmp}/empty.csv"},

@@ -214,9 +214,9 @@ def test_every_key_has_its_contract_name() -> None:
     for key in CONTRACT_KEYS:
         section, name = key.split(".")
         variable = f"BEATMATCH_{section.upper()}_{name.upper()}"
-        config = load_config(
-            env={variable: "https://x.example/" if "url" in name or "base" in name else "value"}
-        )
+        value = "https://x.example/" if "url" in name or "base" in name else "value"
+        value = {"path": str(EXAMPLE), "data_dir": str(ROOT / "elsewhere")}.get(name, value)
+        config = load_config(env={variable: value})
         assert getattr(getattr(config, section), name) != getattr(getattr(Config(), section), name)
 
 

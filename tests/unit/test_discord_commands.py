@@ -20,6 +20,9 @@ from discord.ext import commands
 
 from bot.chat.discord import BeatmatchBot
 from bot.core.commands import COMMAND_NAMES, COMMANDS, offered
+from bot.core.dispatch import handle_text
+from bot.core.replies import ChatUser
+from tests.rig import make_app, rig_config
 
 SNAPSHOT = Path(__file__).parent / "snapshots" / "discord_commands.json"
 NAME = re.compile(r"^[-_a-z0-9]{1,32}$")
@@ -110,3 +113,40 @@ async def test_a_feature_that_fails_to_load_is_logged_and_the_rest_still_load(
         await bot.load_features((Broken, *FEATURES))
     assert "Broken failed to load" in caplog.text
     assert {"recommend", "stats"} <= {c.name for c in bot.tree.get_commands()}
+
+
+def _count_range(bot: BeatmatchBot, command: str = "recommend") -> tuple[int, int]:
+    found = bot.tree.get_command(command)
+    assert found is not None
+    option = next(o for o in found.to_dict(bot.tree)["options"] if o["name"] == "count")
+    return option["min_value"], option["max_value"]
+
+
+@pytest.mark.parametrize("max_count", ["5", "120"])
+async def test_the_recommend_count_range_follows_the_configured_max_count(
+    tmp_path: Path, max_count: str
+) -> None:
+    config = rig_config(
+        tmp_path, BEATMATCH_RECOMMEND_MAX_COUNT=max_count, BEATMATCH_RECOMMEND_DEFAULT_COUNT="5"
+    )
+    app = make_app(tmp_path, config=config)
+    try:
+        bot = BeatmatchBot(app.service)
+        await bot.load_features()
+        assert _count_range(bot) == (1, int(max_count))
+        assert _count_range(bot, "similar") == (1, 50)  # /similar's count is not configured
+        # The core refuses beyond the same bound whatever the front (typed text here).
+        text = f"/recommend {int(max_count) + 1}"
+        reply = await handle_text(app.service, ChatUser("telegram", "1"), text)
+        assert reply.error and f"from 1 to {max_count}" in reply.text
+        other = BeatmatchBot()  # the class keeps Discord's default: each bot has its own copy
+        await other.load_features()
+        assert _count_range(other) == (1, 50)
+    finally:
+        await app.shutdown()
+
+
+async def test_a_bot_built_to_sync_commands_takes_the_configured_range() -> None:
+    bot = BeatmatchBot(limits={"max_count": 200})  # `beatmatch sync-commands` passes the config's
+    await bot.load_features()
+    assert _count_range(bot) == (1, 200)

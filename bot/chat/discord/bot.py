@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import secrets
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 import discord
@@ -27,6 +27,7 @@ from bot.chat.discord.views import FeedbackButton
 from bot.chat.discord.workout import WorkoutCog
 from bot.chat.push import PushRouter
 from bot.config import DiscordConfig
+from bot.core.commands import DEFAULT_LIMITS
 from bot.core.delivery import Undeliverable
 from bot.core.dispatch import apology
 from bot.core.health import FrontStatus
@@ -62,6 +63,7 @@ class BeatmatchBot(commands.Bot):
         *,
         dev_guild_id: int = 0,
         status: FrontStatus | None = None,
+        limits: Mapping[str, int] = DEFAULT_LIMITS,
     ) -> None:
         super().__init__(
             command_prefix=commands.when_mentioned,
@@ -70,6 +72,7 @@ class BeatmatchBot(commands.Bot):
             allowed_mentions=NO_MENTIONS,
         )
         self._service = service
+        self._limits = limits
         self.router = router
         self.dev_guild_id = dev_guild_id
         self.connection = status or FrontStatus(self.platform)  # what /readyz says of Discord
@@ -84,6 +87,12 @@ class BeatmatchBot(commands.Bot):
         if self._service is None:
             raise RuntimeError("this bot was built to sync commands only")
         return self._service
+
+    @property
+    def limits(self) -> Mapping[str, int]:
+        """The operator's limits the slash commands' ranges follow (``recommend.max_count``): the
+        core's, or those given to a bot built only to sync commands."""
+        return self._service.limits if self._service is not None else self._limits
 
     async def load_features(self, features: Iterable[type[commands.Cog]] = FEATURES) -> None:
         """Add every feature cog; a failing one is logged and skipped, the rest still load."""
@@ -213,9 +222,12 @@ class DiscordFront:
         await self.bot.push(user_id, reply)
 
 
-async def sync_commands(token: str, guild_id: int = 0) -> list[Any]:
-    """Publish the slash commands: globally, or to one guild (``beatmatch sync-commands``)."""
-    bot = BeatmatchBot()
+async def sync_commands(
+    token: str, guild_id: int = 0, limits: Mapping[str, int] = DEFAULT_LIMITS
+) -> list[Any]:
+    """Publish the slash commands (their ranges from ``limits``): globally, or to one guild
+    (``beatmatch sync-commands``)."""
+    bot = BeatmatchBot(limits=limits)
     async with bot:
         await bot.login(token)  # runs setup_hook, which loads the cogs (no dev sync: id 0)
         if guild_id:

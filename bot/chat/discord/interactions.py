@@ -9,10 +9,13 @@ registry — the adapter only collects and renders.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any
 
 import discord
+from discord import app_commands
 
 from bot.chat.discord.identity import NO_MENTIONS, bot_of, chat_user
 from bot.chat.discord.render import messages
@@ -44,6 +47,21 @@ def describe(name: str) -> dict[str, str]:
 def limits(name: str, option: str) -> tuple[int, int]:
     """The registry's (low, high) of an int option (for ``app_commands.Range``)."""
     return COMMAND_NAMES[name].option(option).limits()
+
+
+def follow_limits(
+    command: app_commands.Command[Any, ..., Any], option: str, limits: Mapping[str, int]
+) -> None:
+    """Give ``option`` of a cog's ``command`` the range the operator configured (the registry
+    names the limit, e.g. ``/recommend count`` up to ``recommend.max_count``).
+
+    ``app_commands.Range`` is fixed when the cog class is defined and discord.py has no public way
+    to change a parameter afterwards, so this replaces the parameter in the command's own table:
+    each cog instance holds a copy of that table, so the class and other bots keep theirs.
+    """
+    low, high = COMMAND_NAMES[command.name].option(option).limits(limits)
+    params = command._params
+    params[option] = dataclasses.replace(params[option], min_value=low, max_value=high)
 
 
 async def respond(

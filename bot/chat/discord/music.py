@@ -8,7 +8,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.chat.discord.interactions import command, describe, limits, respond
+from bot.chat.discord.interactions import command, describe, follow_limits, limits, respond
 from bot.core.commands import COMMAND_NAMES, MOOD_NAMES
 from bot.core.progress import Notify
 from bot.core.replies import ChatUser, Reply
@@ -33,6 +33,7 @@ class MusicCog(commands.Cog, name="music"):
 
     def __init__(self, bot: BeatmatchBot) -> None:
         self.bot = bot
+        follow_limits(self.recommend, "count", bot.limits)  # up to recommend.max_count
 
     async def track_autocomplete(
         self, interaction: discord.Interaction, current: str

@@ -105,6 +105,7 @@ class TelegramFront:
             )
             .concurrent_updates(True)
             .rate_limiter(AIORateLimiter(max_retries=2))
+            .job_queue(None)  # beatmatch schedules nothing through PTB: no APScheduler thread
         )
         if self.public_url:
             builder = builder.updater(None)  # updates come through the web server's route
