@@ -97,7 +97,8 @@ def test_rendering_puts_every_track_name_artists_and_link_in_the_embed() -> None
     )
     buttons = tuple(Button("👍", "like", c.track_id) for c in cards)
     [out] = messages(Reply(title="3 tracks for you:", text="", tracks=cards, buttons=buttons))
-    assert out.content == "3 tracks for you:"
+    assert out.content == ""  # the title is in the embed only, never repeated above it
+    assert out.embed is not None and out.embed.title == "3 tracks for you:"
     assert out.embed is not None and out.embed.description is not None
     for card in cards:
         assert f"https://open.spotify.com/track/{card.track_id}" in out.embed.description
