@@ -110,3 +110,11 @@ async def test_a_feature_that_fails_to_load_is_logged_and_the_rest_still_load(
         await bot.load_features((Broken, *FEATURES))
     assert "Broken failed to load" in caplog.text
     assert {"recommend", "stats"} <= {c.name for c in bot.tree.get_commands()}
+
+
+async def test_every_command_can_be_user_installed_and_used_in_dms_and_private_channels() -> None:
+    for command in await _tree():
+        # 0: a server install, 1: a user install (added to one's own account)
+        assert command["integration_types"] == [0, 1], command["name"]
+        # 0: a server, 1: the bot's DM, 2: group DMs and DMs between other users
+        assert command["contexts"] == [0, 1, 2], command["name"]

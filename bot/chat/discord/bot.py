@@ -1,6 +1,7 @@
 """The Discord bot: loads one cog per feature, registers the feedback buttons, pushes DMs.
 
-Slash commands are synced to the development guild (``discord.dev_guild_id``) on start, when one
+Every slash command can be used in servers, in the bot's DMs and in private channels, whether the
+bot was added to a server or to a listener's own account (user install). Slash commands are synced to the development guild (``discord.dev_guild_id``) on start, when one
 is configured, and globally only on demand (``beatmatch sync-commands``): never on every start.
 It needs no privileged intent. ``DiscordFront`` runs it inside the bot's loop (``start``, not
 ``run``).
@@ -42,6 +43,13 @@ discord.VoiceClient.warn_nacl = False
 discord.VoiceClient.warn_dave = False
 
 
+#: Installable to a server and to a listener's own account (Discord's "User Install").
+INSTALLS = app_commands.AppInstallationType(guild=True, user=True)
+#: Usable in servers, in the bot's DMs and in private channels (group DMs, other people's DMs)
+#: — every command: none needs server members or a voice channel.
+CONTEXTS = app_commands.AppCommandContext(guild=True, dm_channel=True, private_channel=True)
+
+
 def intents() -> discord.Intents:
     """Only the guilds intent (for slash commands in channels); nothing privileged."""
     chosen = discord.Intents.none()
@@ -66,6 +74,8 @@ class BeatmatchBot(commands.Bot):
             intents=intents(),
             help_command=None,
             allowed_mentions=NO_MENTIONS,
+            allowed_installs=INSTALLS,
+            allowed_contexts=CONTEXTS,
         )
         self._service = service
         self.router = router
