@@ -107,3 +107,15 @@ async def test_a_user_installed_bot_answers_in_its_dm(rig: DiscordRig) -> None:
     assert "Add to My Apps" in embed["description"]
     # The answer went to this interaction, not through a DM channel the bot opened itself.
     assert not rig.fake.calls("POST", "/users/@me/channels")
+
+
+async def test_the_digest_says_when_in_discord_timestamps(rig: DiscordRig) -> None:
+    answer = await rig.run(
+        "digest", [{"name": "state", "type": 3, "value": "on"}], user_id=ANN, guild_id=GUILD
+    )
+    [embed] = answer.embeds
+    uid = await rig.app.service.users.uid(ChatUser("discord", str(ANN)))
+    due = int(rig.app.service.insight.digests.state(uid)["due"])
+    # Each reader sees the date in their own time zone, and how far away it is.
+    assert f"next on <t:{due}:f> (<t:{due}:R>)" in embed["description"]
+    assert "UTC" not in embed["description"]

@@ -53,13 +53,29 @@ async def test_pushes_open_the_dm_once_and_never_fetch_the_user(rig: DiscordRig)
 
 async def test_a_status_message_is_edited_in_place(rig: DiscordRig) -> None:
     ann = await _uid(rig, WELCOMING)
-    for zone in (2, 3):
+    for zone in (3, 4):
         await rig.app.outbox.send(
             ann, StatusReply(title="Workout", text=f"Zone {zone}", edit_key="workout:1")
         )
-    [sent] = rig.fake.calls("POST", "/channels/")
+    await rig.app.outbox.send(ann, Reply(title="Workout summary", text="done"))
+    sent = rig.fake.calls("POST", "/channels/")
+    assert [r.embeds[0]["description"] for r in sent] == ["Zone 3", "done"]  # status, summary
     [edited] = rig.fake.calls("PATCH", "/channels/")
-    assert edited.path.startswith(sent.path) and edited.embeds[0]["description"] == "Zone 3"
+    assert edited.path.startswith(sent[0].path) and edited.embeds[0]["description"] == "Zone 4"
+
+
+async def test_refused_dms_switch_workout_dms_off_and_say_so_in_the_channel(
+    rig: DiscordRig,
+) -> None:
+    refusing = await _uid(rig, REFUSING)
+    channel = rig.bot.get_partial_messageable(4321)  # where the workout was started
+    rig.bot.workout_channels[str(REFUSING)] = channel
+    await rig.app.outbox.send(refusing, Reply(title="Workout", text="Zone 2"))
+    [told] = rig.fake.calls("POST", "/channels/4321/messages")
+    assert f"<@{REFUSING}>" in told.content and "workout messages are off" in told.content
+    assert told.body["allowed_mentions"]["parse"] == ["users"]
+    await rig.app.outbox.send(refusing, Reply(title="Workout", text="Zone 3"))  # not tried again
+    assert len(rig.fake.calls("POST", "/channels/")) == 2  # the refused DM, the channel notice
 
 
 async def test_a_refused_dm_is_one_warning_line_and_the_bot_goes_on(

@@ -1,6 +1,6 @@
 """A Reply as Discord messages: an embed per piece (≤ 10 tracks, so each piece's 👍/👎 buttons fit
 under it), the title said once (in the first embed, never again in a content line above it),
-charts attached as images."""
+charts attached as images, times as Discord timestamps (each reader's own time zone)."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from typing import Any
 import discord
 from discord.utils import escape_markdown
 
+from bot.chat.discord.timestamps import local_times
 from bot.chat.discord.views import feedback_view
 from bot.chat.render import Markup, reply_pieces, shorten, split_text
 from bot.core.replies import Reply
@@ -73,7 +74,8 @@ def messages(reply: Reply) -> list[Outgoing]:
     )
     out: list[Outgoing] = []
     for index, piece in enumerate(pieces):
-        embed = discord.Embed(description=piece.text or None, colour=COLOUR)
+        description = local_times(piece.text, reply.moments)
+        embed = discord.Embed(description=description or None, colour=COLOUR)
         if index == 0 and reply.title:
             embed.title = shorten(reply.title, TITLE_LIMIT)
         # The title is said once, in the embed: no content line repeating it above.
