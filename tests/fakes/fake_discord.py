@@ -266,10 +266,12 @@ def command_interaction(
     user_id: int,
     kind: int = 2,
     guild_id: int = 0,
+    user_install: bool = False,
 ) -> dict[str, Any]:
     """An INTERACTION_CREATE payload: slash command ``name`` (``kind`` 2) or its autocomplete
-    (4), from ``user_id`` in a server (``guild_id``, server install) or in the bot's DM
-    (user install, context 1), as the gateway delivers it."""
+    (4), from ``user_id`` in a server (``guild_id``; the bot added to the server, or with
+    ``user_install`` only to the user's account) or in the bot's DM (user install, context 1),
+    as the gateway delivers it."""
     user = user_payload(user_id)
     payload: dict[str, Any] = {
         "id": str(fake.snowflake()),
@@ -317,7 +319,9 @@ def command_interaction(
                 "flags": 0,
                 "permissions": "0",
             },
-            "authorizing_integration_owners": {"0": str(guild_id)},
+            "authorizing_integration_owners": (
+                {"1": str(user_id)} if user_install else {"0": str(guild_id)}
+            ),
             "context": 0,
         }
     else:

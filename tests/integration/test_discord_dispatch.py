@@ -119,3 +119,15 @@ async def test_the_digest_says_when_in_discord_timestamps(rig: DiscordRig) -> No
     # Each reader sees the date in their own time zone, and how far away it is.
     assert f"next on <t:{due}:f> (<t:{due}:R>)" in embed["description"]
     assert "UTC" not in embed["description"]
+
+
+@pytest.mark.parametrize(("user_install", "remembered"), [(False, True), (True, False)])
+async def test_workout_start_remembers_the_channel_only_where_the_bot_can_post(
+    rig: DiscordRig, user_install: bool, remembered: bool
+) -> None:
+    """A refused DM is announced in the channel the workout started in — which a bot added only
+    to the listener's account (not to the server) cannot post in."""
+    start = [{"name": "start", "type": 1, "options": []}]
+    answer = await rig.run("workout", start, user_id=ANN, guild_id=GUILD, user_install=user_install)
+    assert "/link pulsoid" in answer.content  # no heart-rate source linked: the core says so
+    assert (str(ANN) in rig.bot.workout_channels) is remembered
