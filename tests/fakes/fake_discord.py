@@ -267,11 +267,12 @@ def command_interaction(
     kind: int = 2,
     guild_id: int = 0,
     user_install: bool = False,
+    group_dm: bool = False,
 ) -> dict[str, Any]:
     """An INTERACTION_CREATE payload: slash command ``name`` (``kind`` 2) or its autocomplete
     (4), from ``user_id`` in a server (``guild_id``; the bot added to the server, or with
     ``user_install`` only to the user's account) or in the bot's DM (user install, context 1),
-    as the gateway delivers it."""
+    as the gateway delivers it; ``group_dm``: in a group DM (a private channel, context 2)."""
     user = user_payload(user_id)
     payload: dict[str, Any] = {
         "id": str(fake.snowflake()),
@@ -325,12 +326,14 @@ def command_interaction(
             "context": 0,
         }
     else:
-        channel = {"id": str(fake.snowflake()), "type": 1, "recipients": [user]}
+        channel = {"id": str(fake.snowflake()), "type": 3 if group_dm else 1, "recipients": [user]}
+        if group_dm:
+            channel |= {"name": "running club", "owner_id": str(user_id), "icon": None}
         payload |= {
             "channel_id": channel["id"],
             "channel": channel,
             "user": user,
             "authorizing_integration_owners": {"1": str(user_id)},
-            "context": 1,
+            "context": 2 if group_dm else 1,
         }
     return payload

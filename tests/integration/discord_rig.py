@@ -40,10 +40,17 @@ class DiscordRig:
         user_id: int,
         guild_id: int = 0,
         user_install: bool = False,
+        group_dm: bool = False,
     ) -> Request:
         """Invoke slash command ``name``; the last edit of its deferred response (the answer)."""
         payload = command_interaction(
-            self.fake, name, options, user_id=user_id, guild_id=guild_id, user_install=user_install
+            self.fake,
+            name,
+            options,
+            user_id=user_id,
+            guild_id=guild_id,
+            user_install=user_install,
+            group_dm=group_dm,
         )
         self.gateway(payload)
         token = payload["token"]

@@ -109,6 +109,17 @@ async def test_a_user_installed_bot_answers_in_its_dm(rig: DiscordRig) -> None:
     assert not rig.fake.calls("POST", "/users/@me/channels")
 
 
+async def test_a_user_installed_bot_recommends_in_a_group_dm(
+    rig: DiscordRig, tmp_path: Path
+) -> None:
+    """Ann shares picks with friends in a group DM (a private channel, context 2)."""
+    await _imported(rig.app, tmp_path)
+    count = [{"name": "count", "type": 4, "value": 3}]
+    answer = await rig.run("recommend", count, user_id=ANN, group_dm=True)
+    [embed] = answer.embeds
+    assert len(TRACK_URL.findall(embed["description"])) == 3
+
+
 async def test_the_digest_says_when_in_discord_timestamps(rig: DiscordRig) -> None:
     answer = await rig.run(
         "digest", [{"name": "state", "type": 3, "value": "on"}], user_id=ANN, guild_id=GUILD
