@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -72,6 +73,34 @@ class Button:
     track_id: str
 
 
+def utc_text(at: dt.datetime) -> str:
+    """A time as the fronts without local times show it ("Thu 10 Dec 2026, 11:35 UTC")."""
+    return at.astimezone(dt.UTC).strftime("%a %d %b %Y, %H:%M UTC")
+
+
+@dataclass(frozen=True)
+class Moment:
+    """A point in time a reply's text mentions, written there as ``text`` (a UTC time, or a
+    duration like "for 10 minutes" when ``until``). Fronts able to show each reader's own time
+    zone (Discord's timestamps) put their own rendering in place of ``text``; the others keep it.
+    """
+
+    at: dt.datetime
+    text: str
+    until: bool = False  # a deadline: "until <time>" instead of "for N minutes"
+
+    @classmethod
+    def of(cls, epoch: float) -> Moment:
+        """The moment at ``epoch`` seconds, written as UTC text."""
+        at = dt.datetime.fromtimestamp(epoch, dt.UTC)
+        return cls(at, utc_text(at))
+
+    @classmethod
+    def within(cls, seconds: float, text: str, now: float) -> Moment:
+        """A deadline ``seconds`` after ``now``, written as the duration ``text``."""
+        return cls(dt.datetime.fromtimestamp(now + seconds, dt.UTC), text, until=True)
+
+
 @dataclass(frozen=True)
 class Reply:
     """A complete answer to one command."""
@@ -85,6 +114,7 @@ class Reply:
     private: bool = False
     error: bool = False
     notes: tuple[str, ...] = field(default_factory=tuple)
+    moments: tuple[Moment, ...] = ()  # times the text mentions (see Moment)
 
     def sendable(self) -> Reply:
         """This reply with its texts made sendable (user input it quotes may hold surrogates)."""

@@ -150,3 +150,11 @@ async def test_a_bot_built_to_sync_commands_takes_the_configured_range() -> None
     bot = BeatmatchBot(limits={"max_count": 200})  # `beatmatch sync-commands` passes the config's
     await bot.load_features()
     assert _count_range(bot) == (1, 200)
+
+
+async def test_every_command_can_be_user_installed_and_used_in_dms_and_private_channels() -> None:
+    for command in await _tree():
+        # 0: a server install, 1: a user install (added to one's own account)
+        assert command["integration_types"] == [0, 1], command["name"]
+        # 0: a server, 1: the bot's DM, 2: group DMs and DMs between other users
+        assert command["contexts"] == [0, 1, 2], command["name"]

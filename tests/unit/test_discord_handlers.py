@@ -90,7 +90,8 @@ async def test_recommend_defers_then_shows_tracks_in_an_embed_with_buttons(
     await music.recommend.callback(music, fake, count=5, mood="calm", bpm=None, playlist=None)
     fake.response.defer.assert_awaited_once_with(thinking=True, ephemeral=False)
     sent = final(fake)
-    assert sent["content"].startswith("5 tracks for you")  # the plain-text line
+    assert sent["content"] is None  # no content line repeating the embed title
+    assert sent["embed"].title.startswith("5 tracks for you")
     embed: discord.Embed = sent["embed"]
     ids = TRACK_URL.findall(embed.description or "")
     assert len(ids) == 5

@@ -17,8 +17,7 @@ from bot.chat.discord import BeatmatchBot
 from bot.chat.discord.render import messages
 from bot.chat.discord.views import TEMPLATE, FeedbackButton, custom_id
 from bot.chat.push import PushRouter
-from bot.core.delivery import Undeliverable
-from bot.core.replies import Button, Chart, ChatUser, Reply, StatusReply, TrackCard
+from bot.core.replies import Button, Chart, ChatUser, Reply, TrackCard
 from tests.integration.telegram_rig import make_core
 from tests.rig import settle
 
@@ -97,7 +96,8 @@ def test_rendering_puts_every_track_name_artists_and_link_in_the_embed() -> None
     )
     buttons = tuple(Button("👍", "like", c.track_id) for c in cards)
     [out] = messages(Reply(title="3 tracks for you:", text="", tracks=cards, buttons=buttons))
-    assert out.content == "3 tracks for you:"
+    assert out.content == ""  # the title is in the embed only, never repeated above it
+    assert out.embed is not None and out.embed.title == "3 tracks for you:"
     assert out.embed is not None and out.embed.description is not None
     for card in cards:
         assert f"https://open.spotify.com/track/{card.track_id}" in out.embed.description
@@ -112,40 +112,3 @@ def test_a_chart_is_attached_and_shown(tmp_path: Path) -> None:
     [out] = messages(Reply(title="Workout summary", text="done", charts=(Chart(png, "hr"),)))
     assert [f.filename for f in out.files] == ["chart.png"]
     assert out.embed is not None and out.embed.image.url == "attachment://chart.png"
-
-
-def dm_target(bot: BeatmatchBot, send: mock.AsyncMock) -> Any:
-    user = mock.create_autospec(discord.User, instance=True)
-    user.send = send
-    return mock.patch.object(bot, "get_user", return_value=user)
-
-
-async def test_status_dms_are_edited_in_place(bot: BeatmatchBot) -> None:
-    message = mock.create_autospec(discord.Message, instance=True)
-    send = mock.AsyncMock(return_value=message)
-    with dm_target(bot, send):
-        await bot.push(str(USER_ID), StatusReply(title="Workout", text="Zone 3", edit_key="w-1"))
-        await bot.push(str(USER_ID), StatusReply(title="Workout", text="Zone 4", edit_key="w-1"))
-        await bot.push(str(USER_ID), Reply(title="Workout summary", text="done"))
-    assert send.await_count == 2  # the first status and the summary
-    assert "Zone 4" in message.edit.await_args.kwargs["embed"].title + str(
-        message.edit.await_args.kwargs["embed"].description
-    )
-
-
-async def test_refused_dms_switch_workout_dms_off_and_say_so_in_the_channel(
-    bot: BeatmatchBot,
-) -> None:
-    response = mock.MagicMock(status=403, reason="Forbidden")
-    refused = discord.Forbidden(response, {"code": 50007, "message": "Cannot send messages"})
-    channel = mock.create_autospec(discord.TextChannel, instance=True)
-    bot.workout_channels[str(USER_ID)] = channel
-    send = mock.AsyncMock(side_effect=refused)
-    with dm_target(bot, send), pytest.raises(Undeliverable):
-        await bot.push(str(USER_ID), Reply(title="Workout", text="Zone 2"))
-    told = channel.send.await_args
-    assert f"<@{USER_ID}>" in told.args[0] and "workout messages are off" in told.args[0]
-    assert told.kwargs["allowed_mentions"].to_dict()["parse"] == ["users"]
-    with dm_target(bot, send):
-        await bot.push(str(USER_ID), Reply(title="Workout", text="Zone 3"))  # not tried again
-    assert send.await_count == 1 and channel.send.await_count == 1

@@ -1,6 +1,7 @@
 """The Discord bot: loads one cog per feature, registers the feedback buttons, pushes DMs.
 
-Slash commands are synced to the development guild (``discord.dev_guild_id``) on start, when one
+Every slash command can be used in servers, in the bot's DMs and in private channels, whether the
+bot was added to a server or to a listener's own account (user install). Slash commands are synced to the development guild (``discord.dev_guild_id``) on start, when one
 is configured, and globally only on demand (``beatmatch sync-commands``): never on every start.
 It needs no privileged intent. ``DiscordFront`` runs it inside the bot's loop (``start``, not
 ``run``).
@@ -37,11 +38,19 @@ from bot.core.service import BeatmatchService
 log = logging.getLogger(__name__)
 FEATURES: tuple[type[commands.Cog], ...] = (MusicCog, AccountCog, WorkoutCog, InsightCog)
 STATUS_MESSAGES_KEPT = 2000
+DM_CHANNELS_KEPT = 100_000  # DM channel ids remembered (a few MB at most)
 
 
 # beatmatch never joins voice: no warning at start about voice libraries it does not need.
 discord.VoiceClient.warn_nacl = False
 discord.VoiceClient.warn_dave = False
+
+
+#: Installable to a server and to a listener's own account (Discord's "User Install").
+INSTALLS = app_commands.AppInstallationType(guild=True, user=True)
+#: Usable in servers, in the bot's DMs and in private channels (group DMs, other people's DMs)
+#: — every command: none needs server members or a voice channel.
+CONTEXTS = app_commands.AppCommandContext(guild=True, dm_channel=True, private_channel=True)
 
 
 def intents() -> discord.Intents:
@@ -70,6 +79,8 @@ class BeatmatchBot(commands.Bot):
             intents=intents(),
             help_command=None,
             allowed_mentions=NO_MENTIONS,
+            allowed_installs=INSTALLS,
+            allowed_contexts=CONTEXTS,
         )
         self._service = service
         self._limits = limits
@@ -79,6 +90,7 @@ class BeatmatchBot(commands.Bot):
         self.workout_channels: dict[str, discord.abc.Messageable] = {}
         self.dm_off: set[str] = set()  # users whose DMs failed: not tried again until they ask
         self._status: dict[str, discord.Message] = {}
+        self._dm_channels: dict[str, int] = {}  # user id → their DM channel's id
         self.tree.on_error = self.on_app_command_error  # type: ignore[method-assign]
 
     @property
@@ -156,20 +168,52 @@ class BeatmatchBot(commands.Bot):
                     return
                 except discord.NotFound:
                     pass
-            user = self.get_user(int(user_id)) or await self.fetch_user(int(user_id))
             first = None
-            for out in outgoing:
-                sent = await user.send(**out.send_kwargs())
+            for number, out in enumerate(outgoing):
+                sent = await self._send_dm(user_id, out.send_kwargs(), reopen=number == 0)
                 first = first or sent
         except discord.Forbidden as refused:  # 50007: their privacy settings refuse DMs
             await self._dms_refused(user_id)
             raise Undeliverable(
                 f"Discord refused the direct message ({refused.code}: {refused.text})"
             ) from None
+        except discord.NotFound as gone:  # the DM channel vanished twice: the account is gone
+            raise Undeliverable(
+                f"Discord has no direct message for this user ({gone.code}: {gone.text})"
+            ) from None
         if key and first is not None:
             self._status[key] = first
             while len(self._status) > STATUS_MESSAGES_KEPT:
                 self._status.pop(next(iter(self._status)))
+
+    async def _dm_channel(self, user_id: str) -> discord.PartialMessageable:
+        """The user's DM channel: opened once (``POST /users/@me/channels``), then remembered by
+        id, so a push never fetches the user (``GET /users/{id}``) nor opens the DM again."""
+        channel_id = self._dm_channels.get(user_id)
+        if channel_id is None:
+            try:
+                channel = await self.create_dm(discord.Object(id=int(user_id)))
+            except discord.Forbidden:
+                raise  # told like a refused DM
+            except discord.HTTPException as failed:  # 50033 / 10013: a user Discord doesn't know
+                raise Undeliverable(
+                    f"Discord would not open a direct message ({failed.code}: {failed.text})"
+                ) from None
+            channel_id = self._dm_channels[user_id] = channel.id
+            while len(self._dm_channels) > DM_CHANNELS_KEPT:
+                self._dm_channels.pop(next(iter(self._dm_channels)))
+        return self.get_partial_messageable(channel_id, type=discord.ChannelType.private)
+
+    async def _send_dm(self, user_id: str, kwargs: dict[str, Any], *, reopen: bool) -> Any:
+        """Send one message to the user's DM; a channel gone since (404) is opened again once."""
+        channel = await self._dm_channel(user_id)
+        try:
+            return await channel.send(**kwargs)
+        except discord.NotFound:
+            if not reopen:
+                raise
+            self._dm_channels.pop(user_id, None)
+            return await (await self._dm_channel(user_id)).send(**kwargs)
 
     async def _dms_refused(self, user_id: str) -> None:
         """Switch the user's DMs off and say so where they started their workout."""

@@ -1,5 +1,6 @@
-"""A Reply as Discord messages: a plain-text line plus an embed per piece (≤ 10 tracks, so each
-piece's 👍/👎 buttons fit under it), charts attached as images."""
+"""A Reply as Discord messages: an embed per piece (≤ 10 tracks, so each piece's 👍/👎 buttons fit
+under it), the title said once (in the first embed, never again in a content line above it),
+charts attached as images, times as Discord timestamps (each reader's own time zone)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from typing import Any
 import discord
 from discord.utils import escape_markdown
 
+from bot.chat.discord.timestamps import local_times
 from bot.chat.discord.views import feedback_view
 from bot.chat.render import Markup, reply_pieces, shorten, split_text
 from bot.core.replies import Reply
@@ -58,12 +60,6 @@ class Outgoing:
         return kwargs
 
 
-def plain_line(reply: Reply) -> str:
-    """The plain-text line that goes with the embed (notifications and screen readers)."""
-    first = reply.title or (reply.text.split("\n", 1)[0] if reply.text else "")
-    return shorten(first, CONTENT_LIMIT)
-
-
 def messages(reply: Reply) -> list[Outgoing]:
     """The messages that carry ``reply``."""
     if reply.error:
@@ -78,16 +74,12 @@ def messages(reply: Reply) -> list[Outgoing]:
     )
     out: list[Outgoing] = []
     for index, piece in enumerate(pieces):
-        embed = discord.Embed(description=piece.text or None, colour=COLOUR)
+        description = local_times(piece.text, reply.moments)
+        embed = discord.Embed(description=description or None, colour=COLOUR)
         if index == 0 and reply.title:
             embed.title = shorten(reply.title, TITLE_LIMIT)
-        out.append(
-            Outgoing(
-                content=plain_line(reply) if index == 0 else "",
-                embed=embed,
-                view=feedback_view(piece, reply.buttons),
-            )
-        )
+        # The title is said once, in the embed: no content line repeating it above.
+        out.append(Outgoing(embed=embed, view=feedback_view(piece, reply.buttons)))
     last = out[-1]
     if reply.footer and last.embed is not None:
         last.embed.set_footer(text=shorten(reply.footer, FOOTER_LIMIT))

@@ -37,10 +37,12 @@ class WorkoutCog(commands.Cog, name="workout"):
         """Start a workout; zone changes come as direct messages."""
         user_id = str(interaction.user.id)
         self.bot.dm_off.discard(user_id)  # maybe they allowed DMs since the last workout
-        if interaction.guild is not None and isinstance(
+        # Told in this channel if DMs fail — only where the bot itself was added to the server
+        # (a user-installed bot cannot post in a server's channels on its own).
+        if interaction.is_guild_integration() and isinstance(
             interaction.channel, discord.abc.Messageable
         ):
-            self.bot.workout_channels[user_id] = interaction.channel  # told here if DMs fail
+            self.bot.workout_channels[user_id] = interaction.channel
         await respond(interaction, command("workout", action="start", goal=goal, cadence=cadence))
 
     @workout.command(name="stop")

@@ -8,10 +8,12 @@ and always a token pasted from pulsoid.net/ui/keys.
 from __future__ import annotations
 
 import logging
+import time
 
 from bot.core.accounts.pulsoid import PROVIDER, PulsoidAccounts, PulsoidRejected, linked_text
 from bot.core.errors import BadInput, UserFacingError
-from bot.core.replies import ChatUser, Reply
+from bot.core.oauth import STATE_TTL_SECONDS
+from bot.core.replies import ChatUser, Moment, Reply
 from bot.core.users import Users
 
 log = logging.getLogger(__name__)
@@ -65,20 +67,24 @@ class PulsoidLinks:
             )
         if accounts.public_url:
             url = await accounts.start_code_flow(uid)
+            expiry = Moment.within(STATE_TTL_SECONDS, "10 minutes", time.time())
             return Reply(
                 title="Link Pulsoid",
-                text=f"Open this address and allow heart-rate access (valid 10 minutes):\n{url}",
+                text=f"Open this address and allow heart-rate access (valid {expiry.text}):\n{url}",
                 private=True,
+                moments=(expiry,),
             )
         auth = await accounts.start_device_flow(uid)
         where = auth.verification_uri_complete or auth.verification_uri
+        expiry = Moment.within(auth.expires_in, f"{auth.expires_in / 60:.0f} minutes", time.time())
         return Reply(
             title="Link Pulsoid",
             text=(
                 f"Open {where} and enter the code {auth.user_code} "
-                f"(valid {auth.expires_in / 60:.0f} minutes). I'll tell you when it's linked."
+                f"(valid {expiry.text}). I'll tell you when it's linked."
             ),
             private=True,
+            moments=(expiry,),
         )
 
     async def unlink(self, user: ChatUser) -> Reply:

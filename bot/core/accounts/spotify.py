@@ -9,13 +9,15 @@ Once linked, the library is read in the background (the ``LibraryReads`` port: t
 from __future__ import annotations
 
 import asyncio
+import time
 
 from bot.core.accounts.spotify_links import Callback, SpotifyLinks, parse_callback
 from bot.core.delivery import Outbox
 from bot.core.errors import BadInput, SpotifyNotSetUp
+from bot.core.oauth import STATE_TTL_SECONDS
 from bot.core.ports import LibraryReads
 from bot.core.progress import Notify, silent
-from bot.core.replies import ChatUser, Reply
+from bot.core.replies import ChatUser, Moment, Reply
 from bot.core.users import Users
 
 
@@ -46,7 +48,8 @@ class SpotifyAccounts:
         pending = await asyncio.to_thread(links.states.issue, uid, "spotify")
         url = links.gateway.authorize_url(links.redirect_uri, pending.state, pending.challenge)
         current = await links.gateway.linked_name(uid)
-        lines = [f"Open this link and allow access (it works once, for 10 minutes):\n{url}"]
+        expiry = Moment.within(STATE_TTL_SECONDS, "for 10 minutes", time.time())
+        lines = [f"Open this link and allow access (it works once, {expiry.text}):\n{url}"]
         if links.public_url:
             lines.append("I'll confirm here as soon as Spotify sends you back.")
         else:
@@ -57,7 +60,12 @@ class SpotifyAccounts:
             )
         if current:
             lines.append(f"(You're linked as {current}; linking again replaces it.)")
-        return Reply(title="Link your Spotify account", text="\n".join(lines), private=True)
+        return Reply(
+            title="Link your Spotify account",
+            text="\n".join(lines),
+            private=True,
+            moments=(expiry,),
+        )
 
     async def finish(self, user: ChatUser, text: str, notify: Notify = silent) -> Reply:
         """Finish a link from the address the browser landed on (paste-back)."""

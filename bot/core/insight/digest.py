@@ -10,7 +10,6 @@ per missed week). Delivery goes through the outbox the chat fronts connect to.
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
 import json
 import logging
 import threading
@@ -24,7 +23,7 @@ from bot.core.delivery import Outbox, Undeliverable
 from bot.core.last_picks import LastPicks
 from bot.core.metrics import FAILED, NO_METER, OK, Meter
 from bot.core.ports import Picker
-from bot.core.replies import Reply
+from bot.core.replies import Moment, Reply
 from recommender.context import Context
 from recommender.tracks import track_row
 from storage.meta_store import MetaStore
@@ -39,9 +38,9 @@ SUBSCRIBERS = "digest_subscribers"
 _LOCK = threading.Lock()  # read-modify-write of the subscriber list and digest settings
 
 
-def when(epoch: float) -> str:
-    """A due time as users read it."""
-    return dt.datetime.fromtimestamp(epoch, dt.UTC).strftime("%a %d %b %Y, %H:%M UTC")
+def when(epoch: float) -> Moment:
+    """A due time as users read it (UTC text; Discord shows it in the reader's time zone)."""
+    return Moment.of(epoch)
 
 
 class Digest:

@@ -20,7 +20,7 @@ from bot.core.insight.stats import (
 )
 from bot.core.insight.stats_chart import taste_chart_png
 from bot.core.ports import GenreGuesser
-from bot.core.replies import Chart, ChatUser, Reply
+from bot.core.replies import Chart, ChatUser, Moment, Reply
 from bot.core.users import Users
 from storage.taste_store import TasteStore
 from storage.track_store import TrackStore
@@ -116,17 +116,19 @@ class InsightService:
             current = await asyncio.to_thread(self.digests.switch, uid, word == "on", time.time())
         else:
             current = await asyncio.to_thread(self.digests.state, uid)
+        moments: tuple[Moment, ...] = ()
         if current.get("on"):
+            moments = (when(float(current["due"])),)
             text = (
                 f"Your weekly digest is on: {DIGEST_TRACKS} fresh recommendations in a private "
-                f"message, next on {when(float(current['due']))}. /digest off stops it."
+                f"message, next on {moments[0].text}. /digest off stops it."
             )
         else:
             text = (
                 f"Your weekly digest is off. /digest on sends you {DIGEST_TRACKS} fresh "
                 "recommendations in a private message every week."
             )
-        return Reply(title="Weekly digest", text=text)
+        return Reply(title="Weekly digest", text=text, moments=moments)
 
     async def forget(self, uid: int) -> None:
         """Delete the user's /stats picture (their digest settings go with their rows)."""

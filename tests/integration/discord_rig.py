@@ -1,0 +1,101 @@
+"""The real beatmatch Discord bot logged in to the fake Discord API, over a demo-catalog core.
+
+Interactions arrive as the gateway delivers them: the INTERACTION_CREATE payload goes through the
+ConnectionState's parser (what discord.py's gateway does with each event), so the real
+``app_commands.CommandTree`` parses options, runs checks and autocomplete, and calls the cog.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from typing import Any
+
+import discord
+
+from bot.app import Beatmatch
+from bot.chat.discord import BeatmatchBot
+from bot.chat.push import PushRouter
+from tests.fakes.fake_discord import TOKEN, FakeDiscord, Request, command_interaction
+
+
+@dataclass
+class DiscordRig:
+    """The fake API, the logged-in bot and the core behind it."""
+
+    fake: FakeDiscord
+    bot: BeatmatchBot
+    app: Beatmatch
+
+    def gateway(self, payload: dict[str, Any]) -> None:
+        """Deliver a gateway event's payload as discord.py's gateway does."""
+        self.bot._connection.parsers["INTERACTION_CREATE"](payload)
+
+    async def run(
+        self,
+        name: str,
+        options: list[dict[str, Any]] | None = None,
+        *,
+        user_id: int,
+        guild_id: int = 0,
+        user_install: bool = False,
+        group_dm: bool = False,
+    ) -> Request:
+        """Invoke slash command ``name``; the last edit of its deferred response (the answer)."""
+        payload = command_interaction(
+            self.fake,
+            name,
+            options,
+            user_id=user_id,
+            guild_id=guild_id,
+            user_install=user_install,
+            group_dm=group_dm,
+        )
+        self.gateway(payload)
+        token = payload["token"]
+        original = f"/webhooks/{payload['application_id']}/{token}/messages/@original"
+
+        def answered(requests: list[Request]) -> Request | None:
+            edits = [r for r in requests if r.method == "PATCH" and r.path == original]
+            # The answer is the edit that is not a progress line ("… ").
+            done = [r for r in edits if not r.content.startswith("… ")]
+            return done[-1] if done else None
+
+        result: Request = await self.fake.wait_for(answered)
+        return result
+
+    async def autocomplete(
+        self, name: str, option: str, typed: str, *, user_id: int
+    ) -> list[dict[str, Any]]:
+        """Type ``typed`` into ``option`` of ``name``; the choices the bot offered."""
+        focused = {"name": option, "type": 3, "value": typed, "focused": True}
+        payload = command_interaction(self.fake, name, [focused], user_id=user_id, kind=4)
+        self.gateway(payload)
+        path = f"/interactions/{payload['id']}/{payload['token']}/callback"
+
+        def offered(requests: list[Request]) -> Request | None:
+            return next((r for r in requests if r.method == "POST" and r.path == path), None)
+
+        sent: Request = await self.fake.wait_for(offered)
+        assert sent.body["type"] == 8  # APPLICATION_COMMAND_AUTOCOMPLETE_RESULT
+        return list(sent.body["data"]["choices"])
+
+
+@asynccontextmanager
+async def discord_rig(app: Beatmatch, **fake_options: Any) -> AsyncIterator[DiscordRig]:
+    """The fake Discord API and the bot logged in to it; the core's outbox pushes through it."""
+    fake = FakeDiscord(**fake_options)
+    saved = discord.http.Route.BASE
+    discord.http.Route.BASE = await fake.start()
+    router = PushRouter(app.service.users)
+    bot = BeatmatchBot(app.service, router)
+    router.add(bot)
+    app.outbox.connect(router)
+    try:
+        await bot.login(TOKEN)  # runs setup_hook: the cogs and the buttons, as on a real start
+        yield DiscordRig(fake, bot, app)
+    finally:
+        await bot.close()
+        discord.http.Route.BASE = saved
+        await fake.stop()
