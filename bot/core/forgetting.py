@@ -11,10 +11,9 @@ from bot.core.replies import Button, Reply
 CONFIRM, CANCEL = "forget", "keep"
 YES_WORDS = frozenset({"yes", "y", "confirm"})
 NO_WORDS = frozenset({"no", "n", "cancel"})
-#: Fronts that show the confirmation as buttons. Empty until the Telegram and Discord fronts
-#: render the forget/keep pair (a persistent DynamicItem / "fg:" callback data): until then every
-#: front is told to type /forget yes, and no button is offered that would not work.
-BUTTON_FRONTS: frozenset[str] = frozenset()
+#: Fronts that show the confirmation as buttons (Discord: a persistent DynamicItem pair); the
+#: others are told to type /forget yes, and no button is offered that would not work.
+BUTTON_FRONTS: frozenset[str] = frozenset({"discord"})
 
 
 def _count(n: int, one: str, many: str) -> str:

@@ -9,6 +9,7 @@ from typing import Any
 import discord
 from discord.utils import escape_markdown
 
+from bot.chat.discord.forget_view import forget_view
 from bot.chat.discord.views import feedback_view
 from bot.chat.render import Markup, reply_pieces, shorten, split_text
 from bot.core.replies import Reply
@@ -85,7 +86,8 @@ def messages(reply: Reply) -> list[Outgoing]:
             Outgoing(
                 content=plain_line(reply) if index == 0 else "",
                 embed=embed,
-                view=feedback_view(piece, reply.buttons),
+                view=feedback_view(piece, reply.buttons)
+                or (forget_view(reply.buttons) if index == 0 else None),
             )
         )
     last = out[-1]
