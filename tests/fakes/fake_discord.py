@@ -150,17 +150,21 @@ class FakeDiscord:
         data = {"custom_id": custom_id, "component_type": 2}
         client._connection.parse_interaction_create(self.interaction(3, data, user_id, message))
 
-    def command(self, client: discord.Client, name: str, user_id: int, **options: Any) -> None:
-        """``user_id`` runs the slash command ``/name`` with ``options`` (ints or strings)."""
+    def command(
+        self,
+        client: discord.Client,
+        name: str,
+        user_id: int,
+        subcommand: str = "",
+        **options: Any,
+    ) -> None:
+        """``user_id`` runs the slash command ``/name [subcommand]`` with ``options`` (ints or
+        strings)."""
         kinds = {int: 4, str: 3, bool: 5}
-        data = {
-            "id": str(next(self._ids)),
-            "name": name,
-            "type": 1,
-            "options": [
-                {"name": k, "type": kinds[type(v)], "value": v} for k, v in options.items()
-            ],
-        }
+        given = [{"name": k, "type": kinds[type(v)], "value": v} for k, v in options.items()]
+        if subcommand:
+            given = [{"name": subcommand, "type": 1, "options": given}]
+        data = {"id": str(next(self._ids)), "name": name, "type": 1, "options": given}
         client._connection.parse_interaction_create(self.interaction(2, data, user_id, None))
 
     async def wait_for(
@@ -257,6 +261,8 @@ class FakeDiscord:
                 "flags": 0,
                 "owner": user_payload(1, "owner"),
             }
+        if parts[0] == "users" and len(parts) == 2 and parts[1].isdigit():
+            return user_payload(int(parts[1]))
         if parts == ["users", "@me", "channels"]:
             recipient = int(body["recipient_id"])
             return {"id": str(recipient + 1), "type": 1, "recipients": [user_payload(recipient)]}
