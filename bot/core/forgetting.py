@@ -11,9 +11,10 @@ from bot.core.replies import Button, Reply
 CONFIRM, CANCEL = "forget", "keep"
 YES_WORDS = frozenset({"yes", "y", "confirm"})
 NO_WORDS = frozenset({"no", "n", "cancel"})
-#: Fronts that show the confirmation as buttons (Telegram: "fg:yes|no:<owner>" callback data);
-#: every other front is told to type /forget yes, and no button is offered that would not work.
-BUTTON_FRONTS: frozenset[str] = frozenset({"telegram"})
+#: Fronts that show the confirmation as buttons (Telegram: "fg:yes|no:<owner>" callback data;
+#: Discord: a persistent DynamicItem pair); every other front is told to type /forget yes, and no
+#: button is offered that would not work.
+BUTTON_FRONTS: frozenset[str] = frozenset({"telegram", "discord"})
 
 
 def _count(n: int, one: str, many: str) -> str:

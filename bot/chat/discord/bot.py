@@ -20,6 +20,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.chat.discord.account import AccountCog
+from bot.chat.discord.forget_view import ForgetButton
 from bot.chat.discord.identity import NO_MENTIONS
 from bot.chat.discord.insight import InsightCog
 from bot.chat.discord.music import MusicCog
@@ -117,7 +118,7 @@ class BeatmatchBot(commands.Bot):
     async def setup_hook(self) -> None:
         """Load the features, re-register the buttons, sync to the development guild if set."""
         await self.load_features()
-        self.add_dynamic_items(FeedbackButton)
+        self.add_dynamic_items(FeedbackButton, ForgetButton)
         if self.dev_guild_id:
             guild = discord.Object(id=self.dev_guild_id)
             self.tree.copy_global_to(guild=guild)

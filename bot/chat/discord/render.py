@@ -10,6 +10,7 @@ from typing import Any
 import discord
 from discord.utils import escape_markdown
 
+from bot.chat.discord.forget_view import forget_view
 from bot.chat.discord.timestamps import local_times
 from bot.chat.discord.views import feedback_view
 from bot.chat.render import Markup, reply_pieces, shorten, split_text
@@ -79,7 +80,10 @@ def messages(reply: Reply) -> list[Outgoing]:
         if index == 0 and reply.title:
             embed.title = shorten(reply.title, TITLE_LIMIT)
         # The title is said once, in the embed: no content line repeating it above.
-        out.append(Outgoing(embed=embed, view=feedback_view(piece, reply.buttons)))
+        view = feedback_view(piece, reply.buttons) or (
+            forget_view(reply.buttons) if index == 0 else None
+        )
+        out.append(Outgoing(embed=embed, view=view))
     last = out[-1]
     if reply.footer and last.embed is not None:
         last.embed.set_footer(text=shorten(reply.footer, FOOTER_LIMIT))

@@ -20,7 +20,7 @@ from typing import Any
 
 import pandas as pd
 
-from bot.core.cards import track_card
+from bot.core.cards import feedback_buttons, track_card
 from bot.core.delivery import Outbox
 from bot.core.errors import BadInput, PlayerUnavailable, UserFacingError
 from bot.core.ports import Picker, Player
@@ -278,7 +278,11 @@ class WorkoutManager:
         session.record_sent(t, titles)
         await asyncio.to_thread(self.workouts.add_sent_tracks, live.workout_id, t, titles)
         reply = StatusReply(
-            title="Workout", text=text, tracks=cards, edit_key=status_key(live.workout_id)
+            title="Workout",
+            text=text,
+            tracks=cards,
+            buttons=feedback_buttons(cards),  # 👍/👎 right where the tracks are announced
+            edit_key=status_key(live.workout_id),
         )
         await self.outbox.send(live.user_id, reply)
 
