@@ -191,7 +191,7 @@ class PulsoidClient:
             log.warning("Pulsoid revoke failed: %s", type(error).__name__)
 
     # -- API ---------------------------------------------------------------------------------
-    async def _get(self, path: str, token: str) -> tuple[int, dict[str, Any]]:
+    async def _fetch(self, path: str, token: str) -> tuple[int, dict[str, Any]]:
         headers = {"Authorization": f"Bearer {token}"}
         try:
             async with self.session().get(f"{self.api_base}{path}", headers=headers) as resp:
@@ -210,7 +210,7 @@ class PulsoidClient:
 
     async def validate(self, access_token: str) -> TokenInfo:
         """What Pulsoid knows of the token; PulsoidRejected on 401/403."""
-        status, body = await self._get("api/v1/token/validate", access_token)
+        status, body = await self._fetch("api/v1/token/validate", access_token)
         if status != 200:
             raise PulsoidUnavailable()
         scopes = body.get("scopes") or []
@@ -224,7 +224,7 @@ class PulsoidClient:
 
     async def latest(self, access_token: str) -> tuple[int, float] | None:
         """The latest (measured_at ms, bpm), or None when the user has no data (412)."""
-        status, body = await self._get("api/v1/data/heart_rate/latest", access_token)
+        status, body = await self._fetch("api/v1/data/heart_rate/latest", access_token)
         if status != 200:
             return None
         return parse_heart_rate(body)

@@ -89,9 +89,9 @@ class ReccoBeats:
             return {}
         async with self.opened() as session:
             assert isinstance(session, aiohttp.ClientSession)
-            return await self._get(session, list(track_ids))
+            return await self._fetch(session, list(track_ids))
 
-    async def _get(
+    async def _fetch(
         self, session: aiohttp.ClientSession, ids: list[str]
     ) -> dict[str, dict[str, float]]:
         loop = asyncio.get_running_loop()

@@ -2,6 +2,10 @@
 a thread pool of our own, our own requests session with capped backoff, and errors turned into
 messages a user can act on. Implements the core's ``SpotifyPort`` and ``SpotifyAccount``.
 
+Only spotipy's public API is used: a plain ``spotipy.Spotify`` whose ``requests_session`` is a
+``SpotifySession`` (bot/sources/spotify_session.py: tokens, backoff, 401 renewal, error bodies,
+strict JSON) and whose ``prefix`` is ``spotify.api_base``; every endpoint is a public method.
+
 A 401 from the Web API renews the access token once and sends the call again; only a refresh that
 Spotify refuses (``invalid_grant``) deletes the stored tokens, and the user hears that access was
 revoked.
@@ -11,15 +15,13 @@ from __future__ import annotations
 
 import asyncio
 import functools
-import json
 import logging
 import threading
+import warnings
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
-from urllib.parse import urlsplit
 
-import requests
 import spotipy
 from spotipy.exceptions import SpotifyException
 
@@ -38,10 +40,16 @@ from bot.core.ports import (
 from bot.sources import spotify_parse as parse
 from bot.sources.backoff import MalformedResponse, PoliteSession, RateGate, RetryPolicy
 from bot.sources.spotify_auth import QUEUE_SCOPE, LinkRevoked, SpotifyAuth, UserTokens
+from bot.sources.spotify_session import AccessTokens, FixedToken, SpotifySession
 from storage.spotify_cache import PROVIDER, VaultCacheHandler
 from storage.token_vault import TokenVault
 
 log = logging.getLogger(__name__)
+# spotipy marks its audio_features() deprecated because Spotify removed the endpoint for new apps;
+# beatmatch calls it only when the operator says the app still has it (legacy_audio_features).
+warnings.filterwarnings(
+    "ignore", message="You're using `audio_features", category=DeprecationWarning
+)
 R = TypeVar("R")
 WORKERS = 16
 REVOKED = (
@@ -67,63 +75,6 @@ NO_SCOPE = (
     "Spotify refused to control your player: this link doesn't allow it. Link again with "
     "/link spotify and allow beatmatch to control playback."
 )
-
-
-class ResilientSpotify(spotipy.Spotify):
-    """spotipy's client with our transport: capped Retry-After, 5xx retries, strict JSON."""
-
-    def __init__(self, http: PoliteSession, prefix: str, **kwargs: Any) -> None:
-        super().__init__(
-            requests_session=http.session, requests_timeout=http.policy.timeout, **kwargs
-        )
-        self.prefix = prefix.rstrip("/") + "/"
-        self.http = http
-
-    def _internal_call(self, method: str, url: str, payload: Any, params: dict[str, Any]) -> Any:
-        if not url.startswith("http"):
-            url = self.prefix + url
-        data = json.dumps(payload) if payload is not None else None
-        response, sent = self._send(method, url, params, data)
-        tokens = self.auth_manager
-        if response.status_code == 401 and isinstance(tokens, UserTokens):
-            # Refused before it expired (revoked on Spotify's side): renew once, send again.
-            # A 401 means the call was not carried out, so even a POST is safe to resend.
-            tokens.renew(sent)
-            response, _ = self._send(method, url, params, data)
-        path = urlsplit(url).path
-        if response.status_code >= 400:
-            message, reason = "", None
-            try:
-                body = response.json()
-                error = body.get("error") if isinstance(body, dict) else None
-                if isinstance(error, dict):
-                    message, reason = str(error.get("message") or ""), error.get("reason")
-            except ValueError:
-                pass
-            raise SpotifyException(
-                response.status_code,
-                -1,
-                f"{method} {path}: {message}",
-                reason=reason,
-                headers=response.headers,
-            )
-        if not response.content.strip():
-            return None
-        try:
-            return response.json()
-        except ValueError:
-            log.warning("Spotify sent malformed JSON for %s %s", method, path)
-            raise MalformedResponse("Spotify") from None
-
-    def _send(
-        self, method: str, url: str, params: dict[str, Any], data: str | None
-    ) -> tuple[requests.Response, str]:
-        """One request with the current access token; the response and the token it carried."""
-        headers = self._auth_headers()
-        sent = headers.get("Authorization", "").removeprefix("Bearer ")
-        headers["Content-Type"] = "application/json"
-        response = self.http.request(method, url, headers=headers, params=params, data=data)
-        return response, sent
 
 
 def player_error(error: SpotifyException) -> Exception:
@@ -161,12 +112,15 @@ class SpotifyAccountClient:
     def __init__(
         self,
         user_id: int,
-        client: ResilientSpotify,
+        client: spotipy.Spotify,
         pool: ThreadPoolExecutor,
         on_revoked: Callable[[int, bool], bool],
+        tokens: AccessTokens | None = None,
     ) -> None:
+        """``client``: plain spotipy on a ``SpotifySession``; ``tokens``: that session's tokens."""
         self.user_id = user_id
         self.sp = client
+        self.tokens = tokens
         self.pool = pool
         self.on_revoked = on_revoked
 
@@ -190,18 +144,17 @@ class SpotifyAccountClient:
 
     async def profile(self) -> SpotifyProfile:
         """``GET /me``."""
-        return parse.parse_profile(await self._call(self.sp._get, "me"))
+        return parse.parse_profile(await self._call(self.sp.me))
 
     async def saved_tracks(self, offset: int, limit: int) -> Page[SpotifyTrack]:
         """``GET /me/tracks``."""
-        raw = await self._call(self.sp._get, "me/tracks", limit=limit, offset=offset)
+        raw = await self._call(self.sp.current_user_saved_tracks, limit=limit, offset=offset)
         return parse.parse_page(raw, parse.parse_entry)
 
     async def top_tracks(self, time_range: str, offset: int, limit: int) -> Page[SpotifyTrack]:
         """``GET /me/top/tracks``."""
         raw = await self._call(
-            self.sp._get,
-            "me/top/tracks",
+            self.sp.current_user_top_tracks,
             time_range=f"{time_range}_term",
             limit=limit,
             offset=offset,
@@ -211,8 +164,7 @@ class SpotifyAccountClient:
     async def top_artists(self, time_range: str, offset: int, limit: int) -> Page[SpotifyArtist]:
         """``GET /me/top/artists``."""
         raw = await self._call(
-            self.sp._get,
-            "me/top/artists",
+            self.sp.current_user_top_artists,
             time_range=f"{time_range}_term",
             limit=limit,
             offset=offset,
@@ -221,17 +173,17 @@ class SpotifyAccountClient:
 
     async def playlists(self, offset: int, limit: int) -> Page[SpotifyPlaylist]:
         """``GET /me/playlists``."""
-        raw = await self._call(self.sp._get, "me/playlists", limit=limit, offset=offset)
+        raw = await self._call(self.sp.current_user_playlists, limit=limit, offset=offset)
         return parse.parse_page(raw, parse.parse_playlist)
 
     async def playlist_items(self, playlist_id: str, offset: int, limit: int) -> Page[SpotifyTrack]:
         """``GET /playlists/{id}/items`` (``/tracks`` is gone)."""
         raw = await self._call(
-            self.sp._get,
-            f"playlists/{playlist_id}/items",
+            self.sp.playlist_items,
+            playlist_id,
             limit=limit,
             offset=offset,
-            additional_types="track",
+            additional_types=("track",),
         )
         return parse.parse_page(raw, parse.parse_entry)
 
@@ -239,15 +191,13 @@ class SpotifyAccountClient:
         """``GET /search?type=track``, clamped to limit ≤ 10 and offset ≤ 1000."""
         limit = max(1, min(limit, SEARCH_LIMIT))
         offset = max(0, min(offset, SEARCH_MAX_OFFSET))
-        raw = await self._call(
-            self.sp._get, "search", q=query, type="track", limit=limit, offset=offset
-        )
+        raw = await self._call(self.sp.search, query, limit=limit, offset=offset, type="track")
         return parse.parse_search(raw)
 
     async def track(self, track_id: str) -> SpotifyTrack | None:
         """``GET /tracks/{id}``; None for an id Spotify doesn't know (404) or can't read (400)."""
         try:
-            raw = await self._call(self.sp._get, f"tracks/{track_id}")
+            raw = await self._call(self.sp.track, track_id)
         except NotFound:
             return None
         except SpotifyException as error:
@@ -258,8 +208,13 @@ class SpotifyAccountClient:
 
     async def create_playlist(self, name: str, description: str, public: bool) -> SpotifyPlaylist:
         """``POST /me/playlists`` (``POST /users/{id}/playlists`` is gone)."""
-        body = {"name": name, "public": public, "collaborative": False, "description": description}
-        raw = await self._call(self.sp._post, "me/playlists", payload=body)
+        raw = await self._call(
+            self.sp.current_user_playlist_create,
+            name,
+            public=public,
+            collaborative=False,
+            description=description,
+        )
         playlist = parse.parse_playlist(raw)
         if playlist is None:
             raise MalformedResponse("Spotify")
@@ -269,9 +224,7 @@ class SpotifyAccountClient:
         """``POST /playlists/{id}/items``, in chunks of 100, in order."""
         for start in range(0, len(uris), PLAYLIST_ADD_CHUNK):
             chunk = list(uris[start : start + PLAYLIST_ADD_CHUNK])
-            await self._call(
-                self.sp._post, f"playlists/{playlist_id}/items", payload={"uris": chunk}
-            )
+            await self._call(self.sp.playlist_add_items, playlist_id, chunk)
 
     async def add_to_queue(self, track_id: str) -> None:
         """``POST /me/player/queue?uri=spotify:track:ID`` (Premium, an active device, and the
@@ -280,7 +233,7 @@ class SpotifyAccountClient:
 
     def _queue(self, uri: str) -> None:
         try:
-            self.sp._post("me/player/queue", uri=uri)
+            self.sp.add_to_queue(uri)
         except SpotifyException as error:
             mapped = player_error(error)
             if mapped is error:
@@ -289,8 +242,8 @@ class SpotifyAccountClient:
 
     async def audio_features(self, track_ids: Sequence[str]) -> dict[str, dict[str, float]]:
         """The legacy ``GET /audio-features`` (only apps that still have it)."""
-        raw = await self._call(self.sp._get, "audio-features", ids=",".join(track_ids))
-        return parse.parse_audio_features(raw)
+        rows = await self._call(self.sp.audio_features, list(track_ids))
+        return parse.parse_audio_features({"audio_features": rows})
 
 
 class SpotifyGateway:
@@ -327,9 +280,14 @@ class SpotifyGateway:
         """The authorization-code + PKCE URL."""
         return self.auth.authorize_url(redirect_uri, state, challenge)
 
-    def _spotipy(self, **auth: Any) -> ResilientSpotify:
+    def _spotipy(self, tokens: AccessTokens) -> spotipy.Spotify:
+        """A plain spotipy client on our transport (no auth manager: the session adds tokens)."""
         http = PoliteSession("Spotify", self.policy, self.gate)
-        return ResilientSpotify(http, self.config.api_base, **auth)
+        client = spotipy.Spotify(
+            requests_session=SpotifySession(http, tokens), requests_timeout=self.policy.timeout
+        )
+        client.prefix = self.config.api_base.rstrip("/") + "/"
+        return client
 
     async def link(
         self, user_id: int, code: str, verifier: str, redirect_uri: str
@@ -343,9 +301,9 @@ class SpotifyGateway:
     def _link(self, user_id: int, code: str, verifier: str, redirect_uri: str) -> SpotifyProfile:
         token = self.auth.exchange(code, verifier, redirect_uri)
         probe = SpotifyAccountClient(
-            user_id, self._spotipy(auth=token["access_token"]), self.pool, lambda *_: False
+            user_id, self._spotipy(FixedToken(token["access_token"])), self.pool, lambda *_: False
         )
-        profile = probe._guarded(lambda: parse.parse_profile(probe.sp._get("me")))
+        profile = probe._guarded(lambda: parse.parse_profile(probe.sp.me()))
         self.vault.save(user_id, PROVIDER, token, profile.label, str(token.get("scope") or ""))
         self._forget_client(user_id)
         with self._lock:
@@ -384,7 +342,7 @@ class SpotifyGateway:
         if self.refresh_margin is not None:
             tokens.margin = self.refresh_margin
         client = SpotifyAccountClient(
-            user_id, self._spotipy(auth_manager=tokens), self.pool, self._revoked
+            user_id, self._spotipy(tokens), self.pool, self._revoked, tokens
         )
         with self._lock:
             return self._clients.setdefault(user_id, client)

@@ -23,14 +23,14 @@ from bot.sources.backoff import MalformedResponse, PoliteSession, RetryPolicy
 
 log = logging.getLogger(__name__)
 
-#: What beatmatch asks for: read the library, top lists and playlists; write its own playlists.
+#: What beatmatch asks for: read the library, top lists and playlists; write its own playlists,
+#: which are always private (so no ``playlist-modify-public``).
 SCOPES: tuple[str, ...] = (
     "user-library-read",
     "user-top-read",
     "playlist-read-private",
     "playlist-read-collaborative",
     "playlist-modify-private",
-    "playlist-modify-public",
 )
 #: Asked for as well when the operator lets workouts queue tracks (``spotify.queue_in_workouts``).
 QUEUE_SCOPE = "user-modify-playback-state"

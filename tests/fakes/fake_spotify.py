@@ -2,7 +2,8 @@
 
 Accounts (``/authorize``, ``/api/token``: code + PKCE, refresh with rotation, ``invalid_grant``) and
 the Web API under ``/v1/``: ``/me``, saved tracks, top lists, ``/me/playlists`` (GET and POST),
-``/playlists/{id}/items`` (GET and POST, owners and collaborators only), search (limit ≤ 10,
+``/playlists/{id}/items`` (GET and POST, owners and collaborators only; creating a playlist needs
+``playlist-modify-private``, or ``playlist-modify-public`` for a public one), search (limit ≤ 10,
 offset ≤ 1000), single ``/tracks/{id}``, ``POST /me/player/queue`` (204; 403 without the
 ``user-modify-playback-state`` scope, 403 PREMIUM_REQUIRED, 404 NO_ACTIVE_DEVICE). What 2026 removed answers 403/404: batch ``/tracks``,
 ``/audio-features`` (unless ``legacy``), ``/playlists/{id}/tracks``, ``/users/{id}/playlists``,
@@ -279,10 +280,14 @@ class FakeSpotify:
             return self.add_to_queue(request, user)
         return await self.catalog.route(self, user, request, parts)
 
+    def granted(self, request: web.Request) -> set[str]:
+        """The scopes granted to the request's access token."""
+        token = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
+        return set(self._scopes.get(token, "").split())
+
     def add_to_queue(self, request: web.Request, user: FakeUser) -> web.Response:
         """``POST /me/player/queue?uri=…``: 204 and no body when queued; Spotify's refusals."""
-        token = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
-        if "user-modify-playback-state" not in self._scopes.get(token, "").split():
+        if "user-modify-playback-state" not in self.granted(request):
             return api_error(403, "Insufficient client scope")
         uri = request.query.get("uri", "")
         if not URI.match(uri):

@@ -176,12 +176,16 @@ class SpotifyCatalog:
                 body = await spotify.json_body(request)
                 if not isinstance(body, dict) or not body.get("name"):
                     return api_error(400, "Missing required field: name")
+                public = bool(body.get("public", True))
+                needed = "playlist-modify-public" if public else "playlist-modify-private"
+                if needed not in spotify.granted(request):
+                    return api_error(403, "Insufficient client scope")
                 playlist = FakePlaylist(
                     "p" + secrets.token_hex(10),
                     str(body["name"]),
                     user.user_id,
                     bool(body.get("collaborative")),
-                    bool(body.get("public", True)),
+                    public,
                     str(body.get("description") or ""),
                 )
                 self.add_playlist(playlist, user)

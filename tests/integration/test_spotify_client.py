@@ -10,11 +10,13 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
+import spotipy
 from spotipy.exceptions import SpotifyException
 
 from bot.core.errors import NeedsLink, ServiceBusy
 from bot.sources.backoff import MalformedResponse
-from bot.sources.spotify import ResilientSpotify, SpotifyAccountClient
+from bot.sources.spotify import SpotifyAccountClient
+from bot.sources.spotify_auth import UserTokens
 from bot.sources.spotify_parse import parse_entry, parse_page, parse_playlist
 from storage.spotify_cache import PROVIDER
 from tests.integration.spotify_env import ANN, SpotifyEnv, spotify_env
@@ -32,7 +34,7 @@ async def account(env: SpotifyEnv) -> SpotifyAccountClient:
     return await env.gateway.account(await env.uid(ANN))
 
 
-async def raw(env: SpotifyEnv) -> ResilientSpotify:
+async def raw(env: SpotifyEnv) -> spotipy.Spotify:
     """The user's real spotipy client, to call what beatmatch itself never calls."""
     return (await account(env)).sp
 
@@ -145,7 +147,7 @@ async def test_expiring_tokens_are_refreshed_once_and_rotations_stored(env: Spot
     after = env.vault.load(uid, PROVIDER)
     assert after is not None
     assert after["refresh_token"] != before["refresh_token"]  # rotated, and stored at once
-    assert client.sp.auth_manager.refreshes == 1
+    assert isinstance(client.tokens, UserTokens) and client.tokens.refreshes == 1
     assert after["access_token"] != before["access_token"]
 
 

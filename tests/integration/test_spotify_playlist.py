@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from storage.spotify_cache import PROVIDER
 from tests.integration.spotify_env import ANN, BOB, SpotifyEnv, spotify_env
 
 
@@ -34,6 +35,19 @@ async def test_recommend_with_playlist_posts_the_smooth_order(env: SpotifyEnv) -
     assert [t for t, _ in created.items] == [c.track_id for c in reply.tracks]
     assert any(c[:2] == ("POST", "/v1/me/playlists") for c in env.spotify.calls())
     assert [p[1] for p in playlist_posts(env)] == [f"/v1/playlists/{playlist_id}/items"]
+
+
+async def test_the_link_grants_private_playlists_only_and_they_are_still_made(
+    env: SpotifyEnv,
+) -> None:
+    granted = (env.vault.scopes(await env.uid(ANN), PROVIDER) or "").split()
+    assert "playlist-modify-private" in granted
+    assert "playlist-modify-public" not in granted  # never asked for: nothing public is made
+    reply = await env.say(ANN, "/recommend 8 playlist:yes")
+    assert not reply.error, reply.text
+    link = next(n for n in reply.notes if n.startswith("Spotify playlist:"))
+    created = env.spotify.catalog.playlists[link.rsplit("/", 1)[1]]
+    assert not created.public and len(created.items) == 8
 
 
 async def test_long_playlists_are_filled_100_items_at_a_time_in_order(env: SpotifyEnv) -> None:

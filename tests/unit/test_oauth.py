@@ -157,6 +157,15 @@ def test_the_authorize_url_asks_for_code_with_pkce() -> None:
     assert "secret" not in url
 
 
+def test_the_authorize_url_asks_for_private_playlists_only() -> None:
+    url = SpotifyAuth("cid", "", "https://accounts.example/").authorize_url(
+        "http://127.0.0.1:8888/callback", "st.sig", "ch"
+    )
+    scopes = parse_qs(urlsplit(url).query)["scope"][0].split()
+    assert "playlist-modify-private" in scopes
+    assert "playlist-modify-public" not in scopes
+
+
 @pytest.mark.parametrize(
     ("value", "expected"),
     [(None, None), ("no", None), ("yes", ""), ("TRUE", ""), ("Morning Run", "Morning Run")],
