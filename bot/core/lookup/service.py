@@ -17,6 +17,7 @@ from bot.core.lookup.tracks import TrackResolver
 from bot.core.replies import ChatUser, Reply
 from bot.core.users import Users
 from recommender.candidates import cap_per_artist
+from recommender.song_key import title_key
 from recommender.explain import sound_matrix
 from recommender.tracks import AUDIO_FEATURES, track_row
 
@@ -125,8 +126,9 @@ class LookupService:
         distance = ((sound_matrix(tracks) - sound_matrix(seed)[0]) ** 2).sum(axis=1)
         order = np.argsort(distance, kind="stable")[: max(200, n * 20)]
         ids = [t for t in tracks.index[order] if t != track_id]
-        name = str(seed.iloc[0]["name"]).lower()
-        ids = [t for t in ids if str(tracks.at[t, "name"]).lower() != name]
+        # Other releases of the seed ("(feat. X)", remasters) are the same song, not a neighbour.
+        name = title_key(str(seed.iloc[0]["name"]))
+        ids = [t for t in ids if title_key(str(tracks.at[t, "name"])) != name]
         chosen = cap_per_artist(ids, tracks, n)
         also = f"also {' / '.join(genres)}; " if genres else ""
         out = []
