@@ -313,7 +313,10 @@ def assemble(
         library=library,
         search=search,
         heart=manager,
-        settings=RecommendSettings(recommend.default_count, recommend.max_count),
+        settings=RecommendSettings(
+            recommend.default_count, recommend.max_count, recommend.fresh_days
+        ),
+        shown=storage.shown,
     )
     genres = GenreModels(catalog, genre_dir or data_dir / "models", work, n_jobs=genre_jobs)
     lookup = LookupService(

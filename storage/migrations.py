@@ -243,6 +243,17 @@ def m006_workout_sent_tracks(db: Database) -> None:
     )
 
 
+@MIGRATIONS()
+def m007_shown_tracks(db: Database) -> None:
+    """The tracks /recommend showed each listener and when: a repeated /recommend moves on."""
+    db.table("shown_tracks").create(
+        {"user_id": int, "track_id": str, "shown_at": float},
+        pk=("user_id", "track_id"),
+        foreign_keys=[("user_id", "users", "id")],
+    )
+    db.execute("create index shown_tracks_user_time on shown_tracks (user_id, shown_at)")
+
+
 #: Tables holding one user's data: /forget deletes the user's rows from each (children first).
 USER_TABLES: tuple[str, ...] = (
     "library",
@@ -252,4 +263,5 @@ USER_TABLES: tuple[str, ...] = (
     "oauth_states",
     "linked_accounts",
     "top_artists",
+    "shown_tracks",
 )

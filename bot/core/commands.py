@@ -150,7 +150,7 @@ COMMANDS: tuple[CommandSpec, ...] = (
     ),
     CommandSpec(
         "recommend",
-        "/recommend [count] [mood:NAME] [bpm:N] [playlist:yes|NAME]",
+        "/recommend [count] [mood:NAME] [bpm:N] [playlist:yes|NAME] [fresh:no]",
         "Tracks you don't have yet that fit your taste — and the moment.",
         "taste.recommend",
         (
@@ -165,6 +165,11 @@ COMMANDS: tuple[CommandSpec, ...] = (
                 220,
             ),
             Option("playlist", 'Also post them as a private Spotify playlist: "yes", or its name'),
+            Option(
+                "fresh",
+                '"no" to show the tracks you were shown lately again (default: new ones)',
+                choices=("yes", "no"),
+            ),
         ),
         words=("count",),
         too_many="Use /recommend [count] [mood:NAME] [bpm:N], e.g. /recommend 5 mood:energetic.",

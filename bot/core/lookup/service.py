@@ -17,8 +17,8 @@ from bot.core.lookup.tracks import TrackResolver
 from bot.core.replies import ChatUser, Reply
 from bot.core.users import Users
 from recommender.candidates import cap_per_artist
-from recommender.song_key import title_key
 from recommender.explain import sound_matrix
+from recommender.song_key import title_key
 from recommender.tracks import AUDIO_FEATURES, track_row
 
 SIMILAR_GENRE_SHARE = 0.25  # a classifier's genre this likely counts as the seed's for /similar
