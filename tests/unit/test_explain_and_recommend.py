@@ -382,3 +382,38 @@ def test_select_looks_past_a_shortlist_full_of_one_artist() -> None:
     taste = np.r_[np.linspace(1.0, 0.6, 400), np.linspace(0.5, 0.0, 100)]
     selection = select(candidates, taste, 10, library=LIBRARY, profile=PROFILE)
     assert len(selection.picks) == 10
+
+
+# ---------------------------------------------------------------- reasons: varied and true
+
+
+def _club_library(size: int = 10) -> pd.DataFrame:
+    """``size`` club tracks by Alpha, released 2018–2020."""
+    library = _table({f"k{i}": (f"Club {i}", "Alpha", "club") for i in range(size)})
+    return library.assign(release_year=[2018.0 + i % 3 for i in range(size)])
+
+
+def test_a_list_by_one_kept_artist_gives_varied_true_reasons() -> None:
+    library = _club_library()
+    profile = TasteProfile.from_library(library)
+    picks = _table({f"p{i}": (f"New {i}", "Alpha", "club") for i in range(4)})
+    picks = picks.assign(release_year=2019.0)
+    out = reasons(picks, library, profile, Context())
+    assert out[0] == "Alpha is on 10 tracks you like"  # the strongest reason comes first
+    assert len(set(out)) >= 3  # not the same sentence for every track
+    tempo = float(picks["tempo"].iloc[0])
+    for line in out:
+        assert line in {
+            "Alpha is on 10 tracks you like",
+            "sounds like “Club 0” by Alpha from your library",
+            "from 2019, the era most of your library is from (2018–2020)",
+            f"{tempo:.0f} bpm, the tempo your library moves at most",
+        } or line.endswith("like most of what you save"), line
+
+
+def test_an_era_is_only_claimed_when_the_track_is_from_it() -> None:
+    library = _club_library()
+    picks = _table({f"p{i}": (f"New {i}", "Zeta", "ambient") for i in range(3)})
+    out = reasons(picks.assign(release_year=1975.0), library, None, Context())
+    assert not any("era" in line for line in out)
+    assert not any("bpm, the tempo" in line for line in out)  # an ambient tempo is not club's
