@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import inspect
 import json
 import os
 import re
@@ -77,7 +78,9 @@ async def _measure(listener_csv: Path, catalog_path: Path, data_dir: Path) -> di
         await taste.import_library(user, str(listener_csv))
         await taste.training.idle()
         await taste.recommend(user, 10)  # the full model serves from here on
-        big = await taste.recommend(user, 50, fresh="no")
+        # The same list as without fresh lists (a bot before them has no such option).
+        same = {"fresh": "no"} if "fresh" in inspect.signature(taste.recommend).parameters else {}
+        big = await taste.recommend(user, 50, **same)
         variants = [
             f"{c.name} — {c.artists}" for c in big.tracks if _songs(c.name, c.artists) & owned
         ]
