@@ -2,9 +2,10 @@
 Gunna, Future and Young Thug are one song; "Intro" by two artists are two.
 
 The key is the title folded (case, accents, punctuation, and release noise such as "feat. X",
-"Remastered 2011", "Radio Edit", "Live", "Mono" in brackets or after " - ") joined to the primary
+"Remastered 2011", "Radio Edit", "Live", "Mono", "Skrillex Remix" in brackets or after " - ") joined to the primary
 artist (the first one listed, folded the same way): featured artists come and go between releases,
-the primary artist stays.
+the primary artist stays. A remix counts as the song it remixes: a listener who owns "HUMBLE."
+is not offered "HUMBLE. - SKRILLEX REMIX" as something new.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ NOISE_WORDS: tuple[str, ...] = (
     "deluxe",
     "original",
     "mix",
+    "remix",
     "from",
     "prod",
     "acoustic",

@@ -189,7 +189,7 @@ def test_a_feat_track_is_skipped_when_one_of_its_artists_is_full() -> None:
         ("Summer Song", "Alpha", False),  # album and single version
         ("summer  song", "alpha", False),  # case and spaces do not make it new
         ("Summer Song", "Beta", True),  # a cover by someone else
-        ("Summer Song (Remix)", "Alpha", True),  # a different title
+        ("Summer Song (Remix)", "Alpha", False),  # a remix of the same song
         ("Summer Song", "Gamma", True),  # different artists
         ("Summer Song (feat. Beta)", "Alpha;Beta", False),  # the single with its guest
     ],
