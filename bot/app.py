@@ -165,13 +165,16 @@ def feature_sources(config: Config, meter: Meter = NO_METER) -> list[FeatureSour
     return [ReccoBeats(config.reccobeats.api_base, policy, meter)]
 
 
-def spotify_gateway(config: Config, vault: TokenVault) -> SpotifyGateway | None:
-    """The Spotify app when one is configured (``spotify.client_id``), else None."""
+def spotify_gateway(
+    config: Config, vault: TokenVault, meter: Meter = NO_METER
+) -> SpotifyGateway | None:
+    """The Spotify app when one is configured (``spotify.client_id``), else None; its calls and
+    retries counted on ``meter``."""
     if not config.spotify.client_id:
         return None
     from bot.sources.spotify import SpotifyGateway  # spotipy loads only with a Spotify app
 
-    return SpotifyGateway(config.spotify, vault)
+    return SpotifyGateway(config.spotify, vault, meter=meter)
 
 
 def spotify_player(config: Config, gateway: SpotifyGateway | None) -> Player | None:
@@ -242,7 +245,7 @@ def assemble(
     key = load_or_create_key(config.storage.encryption_key, data_dir, storage.accounts)
     vault = TokenVault(storage.accounts, TokenCipher(key))
     states = StateKeeper(storage.accounts, key)
-    gateway = spotify_gateway(config, vault)
+    gateway = spotify_gateway(config, vault, meter)
     chain = FeatureChain(
         storage.tracks,
         feature_sources(config, meter),
@@ -275,6 +278,7 @@ def assemble(
         config.pulsoid.client_secret,
         config.pulsoid.api_base,
         config.pulsoid.oauth_base,
+        meter=meter,
     )
     pulsoid = PulsoidAccounts(
         client,

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import html
 import logging
-import secrets
 from collections.abc import Callable
 
 from aiohttp import web
@@ -25,6 +24,7 @@ from aiohttp.web_request import BaseRequest
 from aiohttp.web_response import StreamResponse
 
 from bot.core.errors import UserFacingError
+from bot.core.incidents import log_incident
 from bot.core.service import BeatmatchService
 from bot.web_logs import install as redact_aiohttp_logs
 
@@ -94,8 +94,7 @@ async def callback(request: web.Request) -> web.Response:
     except UserFacingError as error:
         return page("Not linked", error.message, 400)
     except Exception:
-        incident = secrets.token_hex(3)
-        log.exception("incident %s on the %s callback", incident, provider)
+        incident = log_incident(log, "on the %s callback", provider)
         return page(
             "Something went wrong",
             f"Sorry — something broke on the bot's side (incident {incident}). "
