@@ -38,11 +38,13 @@ def own_address() -> str | None:
     return None
 
 
-async def status_from(address: str, port: int) -> tuple[int, str]:
+async def status_from(
+    address: str, port: int, headers: dict[str, str] | None = None
+) -> tuple[int, str]:
     """GET /metrics through ``address``: the status and body."""
     async with (
         aiohttp.ClientSession() as client,
-        client.get(f"http://{address}:{port}/metrics") as response,
+        client.get(f"http://{address}:{port}/metrics", headers=headers) as response,
     ):
         return response.status, await response.text()
 
@@ -68,6 +70,24 @@ async def test_metrics_are_refused_to_other_hosts_unless_public(
             assert remote == 200 and "beatmatch_commands" in body
         else:
             assert (remote, body) == (403, "metrics are served to this host only\n")
+    finally:
+        await runner.cleanup()
+        await settle(app)
+        await app.shutdown()
+
+
+async def test_metrics_are_refused_through_a_reverse_proxy_on_this_host(tmp_path: Path) -> None:
+    # nginx or Caddy on the same machine connects from 127.0.0.1 on behalf of anyone: what it
+    # forwards is not this host asking.
+    config = rig_config(tmp_path, BEATMATCH_WEB_METRICS="true")
+    app = make_app(tmp_path, demo_state(100), config=config)
+    runner = await start_web(app.service, "127.0.0.1", 0, **app.web_options())
+    try:
+        port = bound_port(runner)
+        assert (await status_from("127.0.0.1", port))[0] == 200
+        for header in ("X-Forwarded-For", "Forwarded", "X-Real-IP"):
+            forwarded = await status_from("127.0.0.1", port, {header: "203.0.113.9"})
+            assert forwarded == (403, "metrics are served to this host only\n"), header
     finally:
         await runner.cleanup()
         await settle(app)
