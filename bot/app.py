@@ -36,6 +36,7 @@ from bot.core.oauth import StateKeeper
 from bot.core.ports import FeatureSource, JobRunner, Player
 from bot.core.replies import ChatUser
 from bot.core.service import BeatmatchService
+from bot.core.shown_lists import ShownLists
 from bot.core.taste.models import TasteModels
 from bot.core.taste.picker import TastePicker
 from bot.core.taste.playlists import Playlists
@@ -349,6 +350,7 @@ def assemble(
         insight,
         readiness=readiness(storage.sql.path, catalog),
         meter=meter,
+        lists=ShownLists(storage.shown_lists),
     )
     if metrics is not None:
         metrics.watch_workouts(lambda: len(manager.live))

@@ -22,6 +22,7 @@ from storage.account_store import AccountStore
 from storage.meta_store import MetaStore
 from storage.migrations import MIGRATIONS
 from storage.shown_store import ShownStore
+from storage.shown_list_store import ShownListStore
 from storage.taste_store import TasteStore
 from storage.track_store import TrackStore
 from storage.user_store import UserStore
@@ -120,6 +121,7 @@ class Storage:
     accounts: AccountStore
     meta: MetaStore
     shown: ShownStore
+    shown_lists: ShownListStore
 
     @classmethod
     def open(cls, path: str | Path) -> Storage:
@@ -136,6 +138,7 @@ class Storage:
             accounts=AccountStore(sql),
             meta=meta,
             shown=ShownStore(sql),
+            shown_lists=ShownListStore(sql),
         )
 
     def close(self) -> None:

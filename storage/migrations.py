@@ -254,6 +254,18 @@ def m007_shown_tracks(db: Database) -> None:
     db.execute("create index shown_tracks_user_time on shown_tracks (user_id, shown_at)")
 
 
+@MIGRATIONS()
+def m008_shown_lists(db: Database) -> None:
+    """Long lists a chat showed a listener, kept so that its page buttons can show any page (the
+    reply as JSON: title, text, tracks with their why-lines, notes, footer, times)."""
+    db.table("shown_lists").create(
+        {"key": str, "user_id": int, "created_at": float, "reply": str},
+        pk="key",
+        foreign_keys=[("user_id", "users", "id")],
+    )
+    db.table("shown_lists").create_index(["user_id", "created_at"])
+
+
 #: Tables holding one user's data: /forget deletes the user's rows from each (children first).
 USER_TABLES: tuple[str, ...] = (
     "library",
@@ -264,4 +276,5 @@ USER_TABLES: tuple[str, ...] = (
     "linked_accounts",
     "top_artists",
     "shown_tracks",
+    "shown_lists",
 )

@@ -23,6 +23,7 @@ from bot.chat.discord.forget_view import ForgetButton
 from bot.chat.discord.identity import NO_MENTIONS
 from bot.chat.discord.insight import InsightCog
 from bot.chat.discord.music import MusicCog
+from bot.chat.discord.pages import PageButton
 from bot.chat.discord.render import messages
 from bot.chat.discord.views import FeedbackButton
 from bot.chat.discord.workout import WorkoutCog
@@ -118,7 +119,7 @@ class BeatmatchBot(commands.Bot):
     async def setup_hook(self) -> None:
         """Load the features, re-register the buttons, sync to the development guild if set."""
         await self.load_features()
-        self.add_dynamic_items(FeedbackButton, ForgetButton)
+        self.add_dynamic_items(FeedbackButton, ForgetButton, PageButton)
         if self.dev_guild_id:
             guild = discord.Object(id=self.dev_guild_id)
             self.tree.copy_global_to(guild=guild)
