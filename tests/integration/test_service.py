@@ -327,7 +327,7 @@ async def test_a_restarted_service_loads_the_stored_model(
         async def note(message: str) -> None:
             notes.append(message)
 
-        after = await second.service.taste.recommend(ANN, 5, notify=note)
+        after = await second.service.taste.recommend(ANN, 5, fresh="no", notify=note)
         await settle(second)
         assert second.storage.taste.model_record(uid, "taste")["trained_at"] == trained_at
         assert [c.track_id for c in after.tracks] == [c.track_id for c in before.tracks]
@@ -763,8 +763,8 @@ async def test_simultaneous_requests_share_one_training_run(
     await _upload(service, library_csv, ANN)
     await _upload(service, library_csv, BOB)
     replies = await asyncio.gather(
-        service.taste.recommend(ANN, 4),
-        service.taste.recommend(ANN, 4),
+        service.taste.recommend(ANN, 4, fresh="no"),
+        service.taste.recommend(ANN, 4, fresh="no"),
         service.taste.recommend(BOB, 4),
         service.lookup.similar(BOB, service.catalog.tracks.index[0], 4),
     )
@@ -848,7 +848,7 @@ async def test_beyond_the_memory_limit_a_model_reloads_from_disk_not_retrains(
     await _imported(service, library_csv, BOB)
     await service.taste.recommend(BOB, 3)
     assert models.cached_count() == 1 and models.cached(ann) is None
-    after = await service.taste.recommend(ANN, 5)
+    after = await service.taste.recommend(ANN, 5, fresh="no")  # the same list again
     await _settle(service)
     assert [c.track_id for c in after.tracks] == [c.track_id for c in before.tracks]
     assert storage.taste.model_record(ann, "taste")["trained_at"] == trained_at
