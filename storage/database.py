@@ -21,8 +21,8 @@ from storage.access import Sqlite
 from storage.account_store import AccountStore
 from storage.meta_store import MetaStore
 from storage.migrations import MIGRATIONS
-from storage.shown_store import ShownStore
 from storage.shown_list_store import ShownListStore
+from storage.shown_store import ShownStore
 from storage.taste_store import TasteStore
 from storage.track_store import TrackStore
 from storage.user_store import UserStore
