@@ -24,7 +24,7 @@ from recommender.model_file import (
     strings_to_arrays,
     write_model,
 )
-from recommender.preference import positive_weights, preference_scores
+from recommender.preference import positive_weights, preference_scores, recency_factors
 from recommender.tracks import AUDIO_FEATURES
 
 LIKE_WEIGHT = 1.5
@@ -64,6 +64,8 @@ class TasteSettings:
     """
 
     negatives_per_positive: int = 40
+    #: A like weighs half as much this many days before the listener's newest (None: no recency).
+    recency_half_life_days: float | None = 365.0
     max_negatives: int = 40_000
     choose_blend: bool = False  # pick the RF/XGB weight on the newest likes (two extra fits)
     blend_rf_weight: float = 0.7  # the forest's share of the vote when it is not chosen
@@ -104,11 +106,14 @@ def taste_weights(
     tracks: pd.DataFrame,
     feedback: Mapping[str, int] | None = None,
     top_artists: pd.DataFrame | None = None,
+    half_life_days: float | None = None,
 ) -> tuple[pd.Series, list[str]]:
-    """(weight per liked track_id, disliked track_ids): library preference weights, a like pressed
-    in the chat at least ``LIKE_WEIGHT``, a disliked track no longer a positive."""
+    """(weight per liked track_id, disliked track_ids): library preference weights (times their
+    recency factor with a ``half_life_days``), a like pressed in the chat at least
+    ``LIKE_WEIGHT`` (it is the newest evidence there is), a disliked track no longer a positive."""
     feedback = dict(feedback or {})
-    weights = positive_weights(preference_scores(library, tracks, top_artists))
+    recency = recency_factors(library, half_life_days) if half_life_days else None
+    weights = positive_weights(preference_scores(library, tracks, top_artists), recency)
     for track_id in (t for t, v in feedback.items() if v > 0 and t in tracks.index):
         weights[track_id] = max(float(weights.get(track_id, 0.0)), LIKE_WEIGHT)
     disliked = [t for t, v in feedback.items() if v < 0 and t in tracks.index]
@@ -170,7 +175,9 @@ class TasteModel:
         ``tracks``, against negatives sampled from ``catalog``; ``feedback`` maps ids to ±1."""
         settings = settings or TasteSettings()
         rng = np.random.default_rng(settings.seed)
-        weights, disliked = taste_weights(library, tracks, feedback, top_artists)
+        weights, disliked = taste_weights(
+            library, tracks, feedback, top_artists, settings.recency_half_life_days
+        )
         known = with_audio_features(tracks.loc[tracks.index.intersection(weights.index)])
         if len(known) < MIN_POSITIVES:
             raise NotEnoughTaste(f"only {len(known)} library tracks have audio features")
