@@ -147,7 +147,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     catalog, _ = read_catalog(CATALOG)
     library = read_exportify(LIBRARY)
     recent = replace(TasteSettings(), recency_half_life_days=args.half_life)
-    flat = replace(TasteSettings(), recency_half_life_days=None)
+    flat = replace(TasteSettings(), recency_half_life_days=0.0)
     seeds = args.seeds
     print(f"== taste that moves and discovery (seeds {seeds}, half-life {args.half_life} days)")
     for label, evaluate in (

@@ -64,8 +64,11 @@ class TasteSettings:
     """
 
     negatives_per_positive: int = 40
-    #: A like weighs half as much this many days before the listener's newest (None: no recency).
-    recency_half_life_days: float | None = 365.0
+    #: A like weighs half as much this many days before the listener's newest (0: all the same).
+    recency_half_life_days: float = 365.0
+    #: Share of the positives shown as if by a new artist (no artist affinity), so the model also
+    #: learns what the listener likes in the sound of artists they do not have yet.
+    new_artist_share: float = 0.0
     max_negatives: int = 40_000
     choose_blend: bool = False  # pick the RF/XGB weight on the newest likes (two extra fits)
     blend_rf_weight: float = 0.7  # the forest's share of the vote when it is not chosen
@@ -199,6 +202,11 @@ class TasteModel:
         rows = pd.concat([known, negatives, hard])
         y = np.r_[np.ones(len(known)), np.zeros(len(negatives) + len(hard))].astype(int)
         self_weight = weights.reindex(known.index)
+        if settings.new_artist_share > 0:
+            # An infinite self weight leaves none of the track's artists' weight: affinity 0.
+            draw = np.random.default_rng([settings.seed, 15]).random(len(known))
+            hidden = draw < settings.new_artist_share
+            self_weight = self_weight.where(~hidden, np.inf)
         x = feature_matrix(rows, profile, self_weight)
         x = match_missingness(x, y, rng, len(BASE_FEATURES))
         pos_w = weights.reindex(known.index).to_numpy(dtype=float)
