@@ -129,7 +129,9 @@ def recency_factors(library: pd.DataFrame, half_life_days: float | None) -> pd.S
     if half_life_days is None or half_life_days <= 0:
         return pd.Series(1.0, index=ids)
     age = like_age_days(library).reindex(ids)
-    factor = np.power(2.0, -age.clip(lower=0.0) / float(half_life_days))
+    factor = pd.Series(
+        np.power(2.0, -age.clip(lower=0.0).to_numpy() / float(half_life_days)), index=ids
+    )
     fill = float(factor.median()) if factor.notna().any() else 1.0
     return factor.fillna(fill).rename("recency")
 
