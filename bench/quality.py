@@ -137,6 +137,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4])
     parser.add_argument("--half-life", type=float, default=TasteSettings().recency_half_life_days)
+    parser.add_argument("--new-artist-share", type=float, default=TasteSettings().new_artist_share)
     parser.add_argument("--no-baselines", action="store_true")
     parser.add_argument("--no-others", action="store_true", help="only this part's figures")
     args = parser.parse_args(argv)
@@ -146,10 +147,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     started = time.perf_counter()
     catalog, _ = read_catalog(CATALOG)
     library = read_exportify(LIBRARY)
-    recent = replace(TasteSettings(), recency_half_life_days=args.half_life)
-    flat = replace(TasteSettings(), recency_half_life_days=0.0)
+    recent = TasteSettings(
+        recency_half_life_days=args.half_life, new_artist_share=args.new_artist_share
+    )
+    flat = replace(recent, recency_half_life_days=0.0)
     seeds = args.seeds
-    print(f"== taste that moves and discovery (seeds {seeds}, half-life {args.half_life} days)")
+    print(
+        f"== taste that moves and discovery (seeds {seeds}, half-life {args.half_life} days, "
+        f"new-artist share of positives {args.new_artist_share})"
+    )
     for label, evaluate in (
         ("next-likes", evaluate_next_likes),
         ("new-artist", evaluate_new_artists),
