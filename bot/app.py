@@ -256,7 +256,8 @@ def assemble(
 
     # taste
     settings = taste_settings or TasteSettings(
-        negatives_per_positive=recommend.negatives_per_positive
+        negatives_per_positive=recommend.negatives_per_positive,
+        recency_half_life_days=float(recommend.recency_half_life_days),
     )
     models = TasteModels(storage.taste, storage.tracks, catalog, data_dir / "models", settings)
     training = TasteTraining(models, storage.taste, work)
