@@ -48,6 +48,43 @@ def song_hashes(tracks: pd.DataFrame, chunk: int = 4096) -> np.ndarray:
     return out
 
 
+def song_pairs(tracks: pd.DataFrame, chunk: int = 4096) -> tuple[np.ndarray, np.ndarray]:
+    """(hashes, rows): one 64-bit hash per (row, artist) pair, the ``song_key`` of the row's title
+    with that one artist, and the row position each hash belongs to, in row order. A song then
+    matches another release of it whatever order the artists are listed in: an owned "Duet" by
+    B;A and the catalog's "Duet" by A;B share the pair ("duet", A). A row without a title gives
+    one ``NO_SONG`` (matches nothing); a row without artists, its title alone."""
+    names, artists = tracks["name"].to_numpy(), tracks["artists"].to_numpy()
+    hashes: list[np.ndarray] = []
+    rows: list[np.ndarray] = []
+    for start in range(0, len(tracks), chunk):
+        stop = min(start + chunk, len(tracks))
+        keys: list[str] = []
+        owners: list[int] = []
+        for row, (name, cell) in enumerate(
+            zip(names[start:stop], artists[start:stop], strict=True), start=start
+        ):
+            each = [a for a in str(cell or "").split(";") if a.strip()] or [""]
+            keys.extend(song_key(name, a) for a in each)
+            owners.extend([row] * len(each))
+        hashes.append(pd.util.hash_array(np.asarray(keys, dtype=object)))
+        rows.append(np.asarray(owners, dtype=np.int64))
+    if not hashes:
+        return np.zeros(0, dtype=np.uint64), np.zeros(0, dtype=np.int64)
+    return np.concatenate(hashes), np.concatenate(rows)
+
+
+def same_song_rows(tracks: pd.DataFrame, songs: np.ndarray) -> np.ndarray:
+    """Boolean mask over the rows of ``tracks``: True for a release of one of ``songs`` (pair
+    hashes, ``song_pairs``) under any of its artists."""
+    hashes, rows = song_pairs(tracks)
+    songs = np.asarray(songs, dtype=np.uint64)
+    songs = songs[songs != np.uint64(NO_SONG)]
+    mask = np.zeros(len(tracks), dtype=bool)
+    mask[rows[np.isin(hashes, songs)]] = True
+    return mask
+
+
 #: The hash of a row without a title.
 NO_SONG = int(pd.util.hash_array(np.asarray([""], dtype=object))[0])
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from recommender.candidates import cap_per_artist, song_hashes
+from bot.core.catalog import CatalogState
+from recommender.candidates import cap_per_artist, same_song_rows, song_hashes, song_pairs
 from recommender.song_key import song_key, title_key
 
 
@@ -86,3 +87,38 @@ def test_a_list_never_holds_one_song_twice() -> None:
     assert cap_per_artist(list(tracks.index), tracks, 10) == ["w1", "i1", "i2"]
     hashes = song_hashes(tracks)
     assert hashes[0] == hashes[1] and hashes[2] != hashes[3]
+
+
+def _catalog(rows: list[tuple[str, str, str]]) -> CatalogState:
+    tracks = pd.DataFrame(
+        {"name": [r[1] for r in rows], "artists": [r[2] for r in rows], "energy": 0.5},
+        index=pd.Index([r[0] for r in rows], name="track_id"),
+    )
+    return CatalogState(
+        tracks=tracks, genres=pd.DataFrame(columns=["track_id", "genre"]), is_demo=False
+    )
+
+
+def test_an_owned_duet_keeps_out_the_release_that_lists_its_artists_in_another_order() -> None:
+    catalog = _catalog(
+        [
+            ("d_ab", "Duet", "Alpha;Beta"),
+            ("d_ba", "Duet (Radio Edit)", "Beta;Alpha"),
+            ("d_ag", "Duet - Remastered", "Alpha;Gamma"),
+            ("d_other", "Duet", "Delta"),
+            ("solo", "Solo", "Beta"),
+        ]
+    )
+    # The listener owns "Duet" by B;A (in the catalog, or only in their library).
+    owned = catalog.songs_of(["d_ba"])
+    kept_out = catalog.tracks.index[catalog.same_songs(owned)]
+    assert set(kept_out) == {"d_ab", "d_ba", "d_ag"}  # "d_ag" shares Alpha's "Duet"
+    library = pd.DataFrame({"name": ["Duet"], "artists": ["Beta;Alpha"]}, index=["lib"])
+    from_library = catalog.songs_of([], song_pairs(library)[0])
+    assert set(catalog.tracks.index[catalog.same_songs(from_library)]) == {"d_ab", "d_ba", "d_ag"}
+    # Search results outside the catalog are held to the same rule.
+    found = pd.DataFrame(
+        {"name": ["Duet", "Duet", "Solo"], "artists": ["Alpha;Beta", "Delta", "Alpha"]},
+        index=["s1", "s2", "s3"],
+    )
+    assert list(same_song_rows(found, owned)) == [True, False, False]

@@ -26,7 +26,7 @@ import pandas as pd
 from bot.core.catalog import CatalogState
 from bot.core.errors import UserFacingError
 from bot.core.model_jobs import TasteJob, TrainedFile
-from recommender.candidates import song_hashes
+from recommender.candidates import song_pairs
 from recommender.ensemble import TasteEnsemble
 from recommender.first_guess import first_guess_scores
 from recommender.model_file import UNREADABLE_MODEL, set_aside
@@ -67,7 +67,7 @@ class TrainedTaste:
     catalog_scores: np.ndarray  # (catalog size,), aligned with catalog.tracks.index
     library: pd.DataFrame  # library rows: track_id, source, rank, added_at
     library_tracks: pd.DataFrame  # track table of the library
-    library_songs: np.ndarray  # song hashes of the library (``song_hashes``), for exclusions
+    library_songs: np.ndarray  # song hashes of the library (``song_pairs``), for exclusions
     trained_at: float
     quick: bool = False  # a first, lighter model served while the full one trains
     guess: bool = False  # no model: a first guess from artists and sound, while models queue
@@ -266,7 +266,7 @@ class TasteModels:
             catalog_scores=scores,
             library=library,
             library_tracks=tracks,
-            library_songs=song_hashes(tracks),
+            library_songs=song_pairs(tracks)[0],
             trained_at=time.time(),
             quick=True,
             guess=True,
@@ -336,7 +336,7 @@ class TasteModels:
             catalog_scores=scores,
             library=library,
             library_tracks=tracks,
-            library_songs=song_hashes(tracks),
+            library_songs=song_pairs(tracks)[0],
             trained_at=time.time(),
             quick=quick,
         )

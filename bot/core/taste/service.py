@@ -30,7 +30,7 @@ from bot.core.taste.spotify_search import SpotifySearch, searched
 from bot.core.taste.training import TasteTraining
 from bot.core.track_refs import parse_track_ref
 from bot.core.users import Users
-from recommender.candidates import exclude, merge_pools, song_hashes
+from recommender.candidates import exclude, merge_pools, same_song_rows
 from recommender.context import MOODS, Context, canonical_mood
 from recommender.ranking import Selection, allowed, select
 from recommender.tracks import AUDIO_FEATURES, track_row
@@ -292,7 +292,7 @@ class TasteService:
         if extra is not None and len(extra):
             # Spotify search candidates (already without catalog tracks), scored by the same model.
             extra = exclude(extra, excluded)
-            extra = extra[~np.isin(song_hashes(extra), owned)]
+            extra = extra[~same_song_rows(extra, owned)]
         # No model to score them with (its file was damaged; a new one trains): the catalog's.
         model = (
             self.models.scoring_model(uid, trained) if extra is not None and len(extra) else None
