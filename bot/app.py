@@ -261,7 +261,13 @@ def assemble(
     )
     models = TasteModels(storage.taste, storage.tracks, catalog, data_dir / "models", settings)
     training = TasteTraining(models, storage.taste, work)
-    picker = TastePicker(models, storage.taste, catalog)
+    picker = TastePicker(
+        models,
+        storage.taste,
+        catalog,
+        shown=storage.shown,
+        fresh_days=recommend.fresh_days,
+    )
     library = search = None
     if gateway is not None:
         reader = SpotifyReader(storage.taste, storage.tracks, chain)
@@ -305,6 +311,7 @@ def assemble(
         outbox,
         responses=responses,
         player=spotify_player(config, gateway),
+        shown=picker.remember,
     )
 
     taste = TasteService(
@@ -336,7 +343,9 @@ def assemble(
     accounts = AccountsService(
         SpotifyAccounts(users, links, library, outbox), PulsoidLinks(users, pulsoid)
     )
-    digest = Digest(storage.users, storage.meta, storage.taste, catalog, picker.pick, picks)
+    digest = Digest(
+        storage.users, storage.meta, storage.taste, catalog, picker.pick, picks, picker.remember
+    )
     insight = InsightService(
         users, catalog, storage.taste, storage.tracks, genres, digest, data_dir / "charts"
     )

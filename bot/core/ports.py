@@ -220,6 +220,9 @@ class JobRunner(Protocol):
 #: (user id, context, how many, track ids to leave out, goal-mode steering) → [(track id, reason)];
 #: blocking. The taste feature's picker; workouts and the digest use it.
 Picker = Callable[[int, "Context", int, set[str], "Steer | None"], list[tuple[str, str]]]
+#: (user id, track ids) → None; blocking. A list (a workout's, the digest's) says what it showed the
+#: listener, so that the next lists move on from it (the taste feature's ``TastePicker.remember``).
+ShownRecorder = Callable[[int, list[str]], None]
 
 
 class LibraryReads(Protocol):

@@ -25,6 +25,7 @@ from bot.core.forgetting import BUTTON_FRONTS
 from bot.core.replies import ChatUser, Reply
 from bot.core.service import BeatmatchService
 from bot.core.taste.service import IMPORTS_AT_ONCE
+from bot.core.workout.live import StreamRequest
 from recommender.context import Context
 from recommender.demo_catalog import demo_catalog
 from recommender.tracks import split_artists
@@ -36,6 +37,7 @@ from tests.conftest import (
     tiny_exportify_rows,
     write_exportify,
 )
+from tests.integration.telegram_rig import ScriptedHeart
 from tests.rig import genre_ready, make_app, settle
 
 ANN = ChatUser("telegram", "1001", "Ann")
@@ -739,6 +741,79 @@ async def test_workout_picks_never_include_a_disliked_track(
     # Asked again before the retrained model is ready (the workout does not wait for it).
     again = [t for t, _ in pick(uid, Context(), 10, set())]
     assert top not in again
+
+
+# -- fresh lists beyond /recommend -------------------------------------------------------------
+async def test_workout_picks_and_the_digest_move_on_from_tracks_shown_lately(
+    app: Beatmatch, service: BeatmatchService, library_csv: Path
+) -> None:
+    await _imported(service, library_csv)
+    uid = await service.users.uid(ANN)
+    listed = {c.track_id for c in (await handle_text(service, ANN, "/recommend 10")).tracks}
+    picked = {t for t, _ in app.workouts.picker(uid, Context(), 10, set(), None)}
+    assert len(picked) == 10 and not picked & listed
+    digest = await asyncio.to_thread(app.digest.reply, uid)
+    sent = {c.track_id for c in digest.tracks}
+    assert len(sent) == 10 and not sent & listed
+    # What the digest sent counts as shown: the next /recommend moves on from it too.
+    after = {c.track_id for c in (await handle_text(service, ANN, "/recommend 10")).tracks}
+    assert len(after) == 10 and not after & (sent | listed)
+
+
+async def test_tracks_shown_lately_come_back_only_when_nothing_else_is_left(
+    app: Beatmatch, service: BeatmatchService, storage: Storage, library_csv: Path
+) -> None:
+    await _imported(service, library_csv)
+    uid = await service.users.uid(ANN)
+    tracks = service.catalog.tracks.index
+    unshown = set(tracks[:4])
+    storage.shown.remember(uid, [t for t in tracks if t not in unshown])
+    picked = [t for t, _ in app.workouts.picker(uid, Context(), 10, set(), None)]
+    owned = _library_ids(library_csv)
+    assert len(picked) == 10
+    assert unshown - owned <= set(picked)  # every track not shown lately is among them
+
+
+async def test_a_workout_moves_on_from_tracks_shown_lately_and_they_count_as_shown(
+    catalog: CatalogState, tmp_path: Path, genre_dir: Path, library_csv: Path
+) -> None:
+    readings = [(float(t), 90.0) for t in range(40)] + [(40.0 + t, 150.0) for t in range(80)]
+
+    async def streams(request: StreamRequest) -> ScriptedHeart:
+        return ScriptedHeart(readings)
+
+    app = _app(tmp_path, catalog, genre_dir=genre_dir, heart_streams=streams)
+    service = app.service
+    told: list[Reply] = []
+
+    async def inbox(uid: int, reply: Reply) -> None:
+        told.append(reply)
+
+    app.outbox.connect(inbox)
+    try:
+        await _imported(service, library_csv)
+        uid = await service.users.uid(ANN)
+        listed = {c.track_id for c in (await handle_text(service, ANN, "/recommend 10")).tracks}
+        await service.workout.workout(ANN, "start")
+        for _ in range(3000):  # the first reading's three tracks, then the zone change's three
+            if sum(len(r.tracks) for r in told) >= 6:
+                break
+            await asyncio.sleep(0.01)
+        in_workout = [c.track_id for r in told for c in r.tracks]
+        assert len(in_workout) == 6 and len(set(in_workout)) == 6  # no repeats within it
+        assert not set(in_workout) & listed
+        assert set(in_workout) <= storage_shown(app, uid)
+        after = {c.track_id for c in (await handle_text(service, ANN, "/recommend 10")).tracks}
+        assert not after & set(in_workout)
+        await service.workout.workout(ANN, "stop")
+    finally:
+        await settle(app)
+        await app.shutdown()
+
+
+def storage_shown(app: Beatmatch, uid: int) -> set[str]:
+    """What the app remembers as shown to ``uid`` in the last fortnight."""
+    return app.storage.shown.since(uid, 14)
 
 
 @pytest.mark.parametrize("value", [1, -1])

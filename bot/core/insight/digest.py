@@ -22,7 +22,7 @@ from bot.core.catalog import CatalogState
 from bot.core.delivery import Outbox, Undeliverable
 from bot.core.last_picks import LastPicks
 from bot.core.metrics import FAILED, NO_METER, OK, Meter
-from bot.core.ports import Picker
+from bot.core.ports import Picker, ShownRecorder
 from bot.core.replies import Moment, Reply
 from recommender.context import Context
 from recommender.tracks import track_row
@@ -54,13 +54,17 @@ class Digest:
         catalog: CatalogState,
         picker: Picker,
         picks: LastPicks,
+        shown: ShownRecorder | None = None,
     ) -> None:
+        """``picker`` leaves out what other lists showed lately; ``shown`` is told what each
+        digest sends, so /recommend and workouts move on from it too."""
         self.users = users
         self.meta = meta
         self.taste = taste
         self.catalog = catalog
         self.picker = picker
         self.picks = picks
+        self.shown = shown
 
     def _subscribers(self) -> list[int]:
         try:
@@ -90,7 +94,8 @@ class Digest:
         return current
 
     def reply(self, uid: int) -> Reply:
-        """The digest itself: fresh tracks the user was never sent before."""
+        """The digest itself: fresh tracks the user was never sent before (nor shown lately by
+        another list, unless nothing else is left)."""
         sent = list(self.state(uid).get("sent") or [])
         picks = self.picker(uid, Context(), DIGEST_TRACKS, set(sent), None)
         tracks = self.catalog.tracks
@@ -100,6 +105,8 @@ class Digest:
             current["sent"] = ([*sent, *(c.track_id for c in cards)])[-SENT_KEEP:]
             self.users.update_user_settings(uid, digest=current)
         self.picks.remember(uid, [c.track_id for c in cards])
+        if self.shown is not None:
+            self.shown(uid, [c.track_id for c in cards])
         notes: tuple[str, ...] = ()
         if not self.taste.library_size(uid):
             notes = (

@@ -23,7 +23,7 @@ import pandas as pd
 from bot.core.cards import feedback_buttons, track_card
 from bot.core.delivery import Outbox
 from bot.core.errors import BadInput, PlayerUnavailable, UserFacingError
-from bot.core.ports import Picker, Player
+from bot.core.ports import Picker, Player, ShownRecorder
 from bot.core.replies import Reply, StatusReply
 from bot.core.workout.finish import WorkoutFinisher
 from bot.core.workout.heart_response import HeartResponses, steering_context
@@ -77,12 +77,14 @@ class WorkoutManager:
         track_seconds: float = TRACK_SECONDS,
         keep_samples: bool = False,
         on_decision: Callable[[LiveWorkout], None] | None = None,
+        shown: ShownRecorder | None = None,
     ) -> None:
         """``tracks``: the catalog's track table. ``store_every`` s of readings make one stored
         sample; ``flush_every`` s between writes (about what a crash may lose). Live sessions keep
         no readings in memory unless ``keep_samples`` (the chart is drawn from storage), so a long
         workout costs no more memory than a short one. ``on_decision`` is called after each reading is decided on (benchmarks
-        measure latency with it)."""
+        measure latency with it). ``shown`` is told which tracks each message showed, so later
+        lists move on from them."""
         self.workouts = workouts
         self.stored_tracks = stored_tracks
         self.tracks = tracks
@@ -97,6 +99,7 @@ class WorkoutManager:
         self.track_seconds = track_seconds
         self.keep_samples = keep_samples
         self.on_decision = on_decision
+        self.shown = shown
         self.writer = SampleWriter(workouts, every=store_every)
         self.live: dict[int, LiveWorkout] = {}
         self._starting: set[int] = set()
@@ -247,6 +250,10 @@ class WorkoutManager:
         picks = await asyncio.to_thread(
             self.picker, live.user_id, context, NEXT_TRACKS, set(live.suggested), steer
         )
+        if not picks and live.suggested:  # every track that fits was suggested: repeat some
+            picks = await asyncio.to_thread(
+                self.picker, live.user_id, context, NEXT_TRACKS, set(), steer
+            )
         live.next_track_t = t + self.track_seconds
         if not picks:
             return
@@ -276,6 +283,8 @@ class WorkoutManager:
             text = next_text(session.zone or 1, session.smoothed_hr or 0.0, t)
         titles = [(card.track_id, card.name) for card in cards]
         session.record_sent(t, titles)
+        if self.shown is not None:
+            await asyncio.to_thread(self.shown, live.user_id, [c.track_id for c in cards])
         await asyncio.to_thread(self.workouts.add_sent_tracks, live.workout_id, t, titles)
         reply = StatusReply(
             title="Workout",
