@@ -89,6 +89,8 @@ REPEAT_DISCOUNT = 0.5
 SOUND_HALF = 0.08
 #: How close (bpm, folded) to the library's usual tempo a track must be to say so.
 TEMPO_NEAR = 4.0
+#: What a reason starts with when none of the track's artists is in the listener's library.
+NEW_TO_YOU = "new to you: "
 
 
 @dataclass(frozen=True)
@@ -200,7 +202,8 @@ def reasons(
     """A short reason per row of ``picks`` (a track table), in order: the strongest reason that
     is true of the track, a kind already used in the list counting less each time it recurs (so
     a list is not ten times the same sentence), then how it fits the moment (mood, tempo, heart
-    zone) when there is one."""
+    zone) when there is one. A track by artists the library lacks says so first ("new to you:
+    …")."""
     nearest, distances = _nearest_with_distance(picks, library)
     summary = _LibrarySummary.of(library)
     counts = profile.artist_count if profile else {}
@@ -212,9 +215,11 @@ def reasons(
         if found:
             _, kind, sentence = max(found, key=lambda r: r[0] * REPEAT_DISCOUNT ** used[r[1]])
             used[kind] += 1
-            parts.append(sentence)
         else:
-            parts.append("popular and close to the middle of the catalog")
+            sentence = "popular and close to the middle of the catalog"
+        if counts and not any(counts.get(k, 0) for k in track_artist_keys(str(row["artists"]))):
+            sentence = f"{NEW_TO_YOU}{sentence}"  # a discovery: none of its artists is yours
+        parts.append(sentence)
         extra = _context_reason(row, context)
         if extra:
             parts.append(extra)

@@ -2,8 +2,9 @@
 and ``eval next-likes``.
 
 Taste scores become percentile ranks, re-ranked by the fit to a context (mood, tempo, heart zone)
-among the best by taste when there is one; :func:`select` then keeps the best (≤ 2 per artist), orders them for smooth
-transitions and gives each one reason. :func:`pick` is the workout and digest picker around it: it
+among the best by taste when there is one; :func:`select` then keeps the best (≤ 2 per artist), with a
+share of the slots kept for artists new to the listener among those the taste model rates well,
+orders them for smooth transitions and gives each one reason. :func:`pick` is the workout and digest picker around it: it
 ranks only a shortlist of the catalog and may be steered by a learned heart-rate response.
 :func:`rank_order` is the context-free order the next-likes protocol measures.
 """
@@ -19,7 +20,7 @@ import pandas as pd
 from recommender.candidates import MAX_PER_ARTIST, cap_per_artist
 from recommender.context import Context, context_fit, within_taste
 from recommender.explain import reasons
-from recommender.features import TasteProfile
+from recommender.features import TasteProfile, track_artist_keys
 from recommender.sequencing import coherence, order_playlist
 
 SHORTLIST_FACTOR = 30
@@ -28,6 +29,9 @@ COHERENCE_REFERENCE = 2000
 PREFILTER = 1000
 #: Tie-breaking noise of :func:`rank_order`: far below any real difference between two scores.
 TIE_JITTER = 1e-9
+#: Share of a list kept for artists the listener has none of (rounded up), when the shortlist
+#: (the best by taste) holds them: without it, "more by artists you have" fills every slot.
+DISCOVERY_SHARE = 0.3
 
 
 class Steer(Protocol):
@@ -102,12 +106,15 @@ def select(
     max_per_artist: int = MAX_PER_ARTIST,
     seed: int = 0,
     keep: np.ndarray | None = None,
+    discovery: float = DISCOVERY_SHARE,
 ) -> Selection:
     """The ``n`` best candidates (≤ ``max_per_artist`` per artist), ordered for smooth transitions.
 
     ``taste`` (n_candidates,) is the taste model's score of each candidate row. ``keep`` (a boolean
     mask over the rows, default all) leaves rows out as if they were not there: the whole catalog
-    can be passed without copying the table per call (/recommend over 76k tracks).
+    can be passed without copying the table per call (/recommend over 76k tracks). With a
+    ``profile`` that knows artists, ``discovery`` (a share of ``n``, rounded up) of the slots go to
+    the best-ranked shortlisted tracks by artists the listener has none of, one per artist.
     """
     context = context or Context()
     rows = np.arange(len(candidates)) if keep is None else np.flatnonzero(keep)
@@ -119,7 +126,8 @@ def select(
     while True:
         top, top_scores = _best(taste, scores, shortlist)
         ids = candidates.index[rows[top]]
-        chosen = cap_per_artist(list(ids), candidates, n, cap=max_per_artist)
+        ranked = newcomers_first(list(ids), candidates, n, profile, discovery)
+        chosen = cap_per_artist(ranked, candidates, n, cap=max_per_artist)
         # A few favourite artists can fill the whole shortlist: widen it until n fit the cap.
         if len(chosen) >= n or shortlist >= len(rows):
             break
@@ -140,6 +148,34 @@ def select(
         reference = candidates.iloc[rows[rng.choice(len(rows), size=size, replace=False)]]
         value = float(coherence(ordered, reference, rng_seed=seed))
     return Selection(picks=picks, coherence=value)
+
+
+def newcomers_first(
+    ranked_ids: list[str],
+    candidates: pd.DataFrame,
+    n: int,
+    profile: TasteProfile | None,
+    share: float,
+) -> list[str]:
+    """``ranked_ids`` (best first) with the best ``ceil(share × n)`` tracks by artists new to the
+    listener (none of their artists in ``profile``), one per artist, moved to the front.
+
+    Unchanged without a profile that knows artists (no library: every artist is new)."""
+    want = int(np.ceil(share * n)) if n > 0 and share > 0 else 0
+    counts = profile.artist_count if profile is not None else {}
+    if not want or not counts:
+        return ranked_ids
+    artists = candidates.loc[ranked_ids, "artists"].astype(str).to_numpy()
+    new = [
+        track_id
+        for track_id, cell in zip(ranked_ids, artists, strict=True)
+        if not any(counts.get(key, 0) for key in track_artist_keys(cell))
+    ]
+    front = cap_per_artist(new, candidates, want, cap=1)
+    if not front:
+        return ranked_ids
+    taken = set(front)
+    return front + [t for t in ranked_ids if t not in taken]
 
 
 def _best(taste: np.ndarray, scores: np.ndarray | None, size: int) -> tuple[np.ndarray, np.ndarray]:

@@ -123,7 +123,7 @@ def test_reason_names_a_library_artist_and_how_many_tracks(artists: str, reason:
 )
 def test_reason_names_the_library_track_it_sounds_like(sound: str, name: str, artist: str) -> None:
     picks = _table({"c": ("Stranger Song", "Stranger", sound)})
-    expected = f"sounds like “{name}” by {artist} from your library"
+    expected = f"new to you: sounds like “{name}” by {artist} from your library"
     assert reasons(picks, LIBRARY, PROFILE, Context()) == [expected]
 
 
@@ -149,9 +149,9 @@ def test_one_reason_per_pick_in_order() -> None:
     )
     out = reasons(picks, LIBRARY, PROFILE, Context())
     assert out == [
-        "sounds like “Deep Field” by Delta from your library",
+        "new to you: sounds like “Deep Field” by Delta from your library",
         "Alpha is on 2 tracks you like",
-        "sounds like “Warm Up” by Alpha from your library",
+        "new to you: sounds like “Warm Up” by Alpha from your library",
     ]
 
 
