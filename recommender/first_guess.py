@@ -167,7 +167,9 @@ def seed_library(
     """The catalog track ids a listener's seeds stand for: the tracks they named, then each
     named artist's ``per_artist`` most popular tracks (one release of a title each)."""
     out = [t for t in tracks if t in catalog.index]
-    popularity = catalog["popularity"].to_numpy(dtype=np.float64) if "popularity" in catalog else None
+    popularity = (
+        catalog["popularity"].to_numpy(dtype=np.float64) if "popularity" in catalog else None
+    )
     for name in artists:
         rows = artist_rows(index, name)
         if popularity is not None and len(rows):

@@ -243,6 +243,16 @@ def m006_workout_sent_tracks(db: Database) -> None:
     )
 
 
+@MIGRATIONS()
+def m007_seeds(db: Database) -> None:
+    """The songs and artists a listener without a library named with /start (a cold start):
+    ``kind`` "track" (``value`` the catalog track id) or "artist" (``value`` the artist's name)."""
+    db.table("seeds").create(
+        {"user_id": int, "position": int, "kind": str, "value": str, "created_at": float},
+        pk=("user_id", "position"),
+    )
+
+
 #: Tables holding one user's data: /forget deletes the user's rows from each (children first).
 USER_TABLES: tuple[str, ...] = (
     "library",
@@ -252,4 +262,5 @@ USER_TABLES: tuple[str, ...] = (
     "oauth_states",
     "linked_accounts",
     "top_artists",
+    "seeds",
 )
