@@ -28,6 +28,7 @@ import numpy as np
 import pandas as pd
 
 from recommender.features import ArtistIndex, TasteProfile, affinity_features, artist_key
+from recommender.genre_sound import GenreSound
 from recommender.taste import taste_weights
 from recommender.tracks import AUDIO_FEATURES
 
@@ -40,6 +41,9 @@ _SOUND_COLUMNS = [c for c in AUDIO_FEATURES if c not in ("key", "mode", "time_si
 SEED_ARTIST_TRACKS = 5
 #: How much sounding like a 👎-rated track pulls a seeded guess's score down.
 DISLIKE_WEIGHT = 1.0
+#: How much sounding typical of the seeds' catalog genres counts in a seeded guess (a log ratio,
+#: see :mod:`recommender.genre_sound`).
+GENRE_WEIGHT = 1.0
 
 
 def first_guess_profile(
@@ -194,10 +198,13 @@ def seed_scores(
     artists: Sequence[str] = (),
     ratings: Mapping[str, int] | None = None,
     index: GuessIndex | None = None,
+    genres: GenreSound | None = None,
 ) -> tuple[TasteProfile, np.ndarray, list[str]]:
     """(profile, one score per ``catalog`` row, the seed library's track ids) for a listener known
     only by named ``tracks`` (catalog ids), named ``artists`` and 👍/👎 ``ratings`` (+1/-1 per
-    track id): the first guess over that tiny library, less what sounds like a 👎."""
+    track id): the first guess over that tiny library, less what sounds like a 👎, plus (with
+    ``genres``, the catalog's :class:`GenreSound`) how typical a track sounds of the genres of the
+    seeds and the 👍-rated tracks."""
     index = index or GuessIndex.of(catalog)
     ratings = dict(ratings or {})
     seeds = seed_library(catalog, tracks, artists, index)
@@ -219,4 +226,8 @@ def seed_scores(
     if disliked:
         weights = pd.Series(1.0, index=pd.Index(disliked))
         scores = scores - DISLIKE_WEIGHT * _sound(index, known, weights).astype(np.float32)
+    if genres is not None:
+        liked = [t for t in rated if ratings[t] > 0]
+        mix = genres.mix(seeds + liked)
+        scores = scores + GENRE_WEIGHT * genres.score(catalog, mix).astype(np.float32)
     return profile, scores.astype(np.float32), seeds

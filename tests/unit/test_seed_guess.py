@@ -7,6 +7,7 @@ import numpy as np
 import pandas as pd
 
 from recommender.first_guess import GuessIndex, seed_library, seed_scores
+from recommender.genre_sound import GenreSound
 from tests.unit.test_taste import _make
 
 # The catalog: Alpha (loud), Beta (quiet), and loud and quiet strangers.
@@ -51,3 +52,30 @@ def test_ratings_move_the_guess() -> None:
     disliked = {"lou010": -1, "lou011": -1}
     sunk = seed_scores(CATALOG, ["lou001", "lou002", "alp000"], [], disliked, index=INDEX)[1]
     assert np.median(sunk[20:60]) < np.median(before[20:60])
+
+
+def test_the_seeds_genres_lift_what_sounds_like_them_even_unlabelled() -> None:
+    """A seed halfway between loud and quiet, labelled metal: of the unlabelled strangers
+    (most of what a listener likes next is not in the catalog), the loud ones come first."""
+    catalog = pd.concat(
+        [
+            _make("met", 40, 5, [f"Metal {i}" for i in range(40)], 0.95),
+            _make("amb", 40, 6, [f"Ambient {i}" for i in range(40)], 0.05),
+            _make("mid", 1, 7, "Halfway", 0.5),
+            _make("xlo", 30, 8, [f"Stranger L{i}" for i in range(30)], 0.8),
+            _make("xqu", 30, 9, [f"Stranger Q{i}" for i in range(30)], 0.2),
+        ]
+    )
+    labels = pd.DataFrame(
+        {
+            "track_id": [*catalog.index[:40], *catalog.index[40:80], "mid000"],
+            "genre": ["metal"] * 40 + ["ambient"] * 40 + ["metal"],
+        }
+    )
+    index = GuessIndex.of(catalog)
+    genres = GenreSound.of(catalog, labels, index.columns)
+    assert genres is not None
+    assert genres.mix(["mid000"])[genres.names.index("metal")] == 1.0
+    scores = seed_scores(catalog, ["mid000"], index=index, genres=genres)[1]
+    strangers = pd.Series(scores[81:], index=catalog.index[81:]).sort_values(ascending=False)
+    assert sum(t.startswith("xlo") for t in strangers.index[:20]) >= 18

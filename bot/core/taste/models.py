@@ -287,6 +287,7 @@ class TasteModels:
             artists,
             self.taste.feedback(user_id),
             self.catalog.guess_index(),
+            self.catalog.genre_sound(),
         )
         known = self.catalog.tracks.loc[ids]
         library = pd.DataFrame(
