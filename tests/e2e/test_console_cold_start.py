@@ -62,7 +62,10 @@ def test_start_offers_a_short_list_to_rate_from_the_seeds(cold: Session) -> None
     # One a performer: the metal artists not exhausted by the seeds, then what sounds like them.
     assert len(metal) >= 3, tracks
     assert not any("Acoustic" in t[0] or "Ambient" in t[0] for t in tracks[:3]), tracks
-    assert "Noted: you liked" in cold.reply_to("/like 1")
+    liked = cold.reply_to("/like 1")
+    # No library: the rating feeds the first guess at once, no training is queued for nothing.
+    assert "Noted: you liked" in liked and "Your first guess takes it into account now" in liked
+    assert "/import" in liked
 
 
 def test_recommend_then_answers_with_a_labelled_first_guess(cold: Session) -> None:
@@ -82,3 +85,21 @@ def test_help_explains_start_and_forget_erases_the_seeds(cold: Session) -> None:
     assert "3–5 songs or artists" in cold.blocks()[-2][1]  # invited again after /forget
     db = sqlite3.connect(Path(cold.data_dir) / DATABASE_FILE)
     assert db.execute("select count(*) from seeds").fetchone() == (0,)
+
+
+DEMO_SEEDS = (
+    "Hollow Avenue - Doctor Tundra (Pop 19), Faded Static - Little Cobalt (Rock 11), "
+    "Golden Heart - DJ Sable (Hip-Hop 2)"
+)
+
+
+def test_in_the_demo_songs_named_are_found_in_the_demo_catalog(tmp_path: Path) -> None:
+    """With no catalog imported, /start searches the demo catalog the console recommends from."""
+    demo = run_console(tmp_path, [f"/start {DEMO_SEEDS}", "/quit"])
+    assert_clean(demo)
+    reply = demo.reply_to(f"/start {DEMO_SEEDS}")
+    assert (
+        "Got it: “Hollow Avenue” by Doctor Tundra (Pop 19), “Faded Static” by Little Cobalt"
+        in reply
+    )
+    assert len(numbered_tracks(reply)) == 8

@@ -369,9 +369,16 @@ class TasteService:
             number = parse_int(ref, "The track number", 1, len(picks))
             track_id = picks[number - 1]
         await asyncio.to_thread(self.taste.set_feedback, uid, track_id, value)
-        await self.training.schedule(uid)
         name = self.catalog.describe(track_id)
         verb = "liked" if value > 0 else "disliked"
+        if not await asyncio.to_thread(self.taste.library_size, uid):
+            # No library: a model can't be trained from ratings alone (its job would only fail
+            # with NoLibrary), but the seeded first guess reads every rating at once.
+            return Reply(
+                text=f"Noted: you {verb} {name}. Your first guess takes it into account now; "
+                "/import an Exportify file or /link spotify for a taste model of your own."
+            )
+        await self.training.schedule(uid)
         return Reply(
             text=f"Noted: you {verb} {name}. Your next recommendations will take it into account."
         )
