@@ -37,6 +37,7 @@ from bot.core.oauth import StateKeeper
 from bot.core.ports import FeatureSource, JobRunner, Player
 from bot.core.replies import ChatUser
 from bot.core.service import BeatmatchService
+from bot.core.shown_lists import ShownLists
 from bot.core.taste.models import TasteModels
 from bot.core.taste.picker import TastePicker
 from bot.core.taste.playlists import Playlists
@@ -166,13 +167,16 @@ def feature_sources(config: Config, meter: Meter = NO_METER) -> list[FeatureSour
     return [ReccoBeats(config.reccobeats.api_base, policy, meter)]
 
 
-def spotify_gateway(config: Config, vault: TokenVault) -> SpotifyGateway | None:
-    """The Spotify app when one is configured (``spotify.client_id``), else None."""
+def spotify_gateway(
+    config: Config, vault: TokenVault, meter: Meter = NO_METER
+) -> SpotifyGateway | None:
+    """The Spotify app when one is configured (``spotify.client_id``), else None; its calls and
+    retries counted on ``meter``."""
     if not config.spotify.client_id:
         return None
     from bot.sources.spotify import SpotifyGateway  # spotipy loads only with a Spotify app
 
-    return SpotifyGateway(config.spotify, vault)
+    return SpotifyGateway(config.spotify, vault, meter=meter)
 
 
 def spotify_player(config: Config, gateway: SpotifyGateway | None) -> Player | None:
@@ -243,7 +247,7 @@ def assemble(
     key = load_or_create_key(config.storage.encryption_key, data_dir, storage.accounts)
     vault = TokenVault(storage.accounts, TokenCipher(key))
     states = StateKeeper(storage.accounts, key)
-    gateway = spotify_gateway(config, vault)
+    gateway = spotify_gateway(config, vault, meter)
     chain = FeatureChain(
         storage.tracks,
         feature_sources(config, meter),
@@ -253,7 +257,8 @@ def assemble(
 
     # taste
     settings = taste_settings or TasteSettings(
-        negatives_per_positive=recommend.negatives_per_positive
+        negatives_per_positive=recommend.negatives_per_positive,
+        recency_half_life_days=float(recommend.recency_half_life_days),
     )
     models = TasteModels(storage.taste, storage.tracks, catalog, data_dir / "models", settings)
     training = TasteTraining(models, storage.taste, work)
@@ -276,6 +281,7 @@ def assemble(
         config.pulsoid.client_secret,
         config.pulsoid.api_base,
         config.pulsoid.oauth_base,
+        meter=meter,
     )
     pulsoid = PulsoidAccounts(
         client,
@@ -314,7 +320,10 @@ def assemble(
         library=library,
         search=search,
         heart=manager,
-        settings=RecommendSettings(recommend.default_count, recommend.max_count),
+        settings=RecommendSettings(
+            recommend.default_count, recommend.max_count, recommend.fresh_days
+        ),
+        shown=storage.shown,
         find=TrackFinder(catalog, storage.tracks).find,
     )
     genres = GenreModels(catalog, genre_dir or data_dir / "models", work, n_jobs=genre_jobs)
@@ -344,6 +353,7 @@ def assemble(
         insight,
         readiness=readiness(storage.sql.path, catalog),
         meter=meter,
+        lists=ShownLists(storage.shown_lists),
     )
     if metrics is not None:
         metrics.watch_workouts(lambda: len(manager.live))

@@ -52,6 +52,8 @@ class RecommendConfig:
     max_count: int = 50
     cooldown_seconds: float = 3.0
     negatives_per_positive: int = 40
+    fresh_days: int = 14
+    recency_half_life_days: int = 365
 
 
 @dataclass(frozen=True)

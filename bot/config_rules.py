@@ -114,6 +114,8 @@ RULES: Mapping[str, Rule] = {
     "recommend.max_count": whole(1, 500),
     "recommend.cooldown_seconds": seconds(0, 3600, zero="no cooldown"),
     "recommend.negatives_per_positive": whole(1, 1000),
+    "recommend.fresh_days": whole(0, 365, "0: lists may repeat"),
+    "recommend.recency_half_life_days": whole(0, 36500, "0: every like weighs the same"),
     "telegram.token": ANY,
     "telegram.base_url": url(),
     "telegram.base_file_url": url(),

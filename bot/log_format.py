@@ -1,17 +1,15 @@
 """JSON log lines (``logging.format = "json"``): one object per line with time, level, logger,
-message and — when the record is about an incident a user was shown with an apology — its id."""
+message and — when the record is about an incident a user was shown with an apology — its id, which
+the code that apologised passes as ``extra={"incident": id}`` (``bot.core.incidents``)."""
 
 from __future__ import annotations
 
 import json
 import logging
-import re
 from datetime import UTC, datetime
 
 from bot.redaction import RedactingFormatter, redact
 
-#: How every apology's log line names its incident ("incident 3fa9c1 while …").
-INCIDENT = re.compile(r"\bincident ([0-9a-f]{6})\b")
 FORMATS = ("text", "json")
 TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
@@ -29,8 +27,6 @@ class JsonFormatter(logging.Formatter):
             "message": message,
         }
         incident = getattr(record, "incident", None)
-        if incident is None and (found := INCIDENT.search(message)):
-            incident = found.group(1)
         if incident is not None:
             line["incident"] = str(incident)
         if record.exc_info:

@@ -15,8 +15,8 @@ too long to parse is quoted by them otherwise).
 from __future__ import annotations
 
 import html
+import ipaddress
 import logging
-import secrets
 from collections.abc import Callable
 
 from aiohttp import web
@@ -25,6 +25,7 @@ from aiohttp.web_request import BaseRequest
 from aiohttp.web_response import StreamResponse
 
 from bot.core.errors import UserFacingError
+from bot.core.incidents import log_incident
 from bot.core.service import BeatmatchService
 from bot.web_logs import install as redact_aiohttp_logs
 
@@ -33,7 +34,8 @@ SERVICE: web.AppKey[BeatmatchService] = web.AppKey("service", BeatmatchService)
 Exposition = Callable[[], bytes]  # the metrics in Prometheus' text format
 METRICS: web.AppKey[Exposition] = web.AppKey("metrics")
 METRICS_PUBLIC: web.AppKey[bool] = web.AppKey("metrics_public", bool)
-LOOPBACK = ("127.0.0.1", "::1", "::ffff:127.0.0.1")
+#: Headers a reverse proxy adds: a request carrying one came from outside, whatever its peer address.
+PROXY_HEADERS = ("Forwarded", "X-Forwarded-For", "X-Real-IP")
 METRICS_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 PROVIDERS = ("spotify", "pulsoid")
 PAGE = """<!doctype html>
@@ -94,8 +96,7 @@ async def callback(request: web.Request) -> web.Response:
     except UserFacingError as error:
         return page("Not linked", error.message, 400)
     except Exception:
-        incident = secrets.token_hex(3)
-        log.exception("incident %s on the %s callback", incident, provider)
+        incident = log_incident(log, "on the %s callback", provider)
         return page(
             "Something went wrong",
             f"Sorry — something broke on the bot's side (incident {incident}). "
@@ -109,9 +110,23 @@ async def callback(request: web.Request) -> web.Response:
     )
 
 
+def from_this_host(request: web.Request) -> bool:
+    """The peer is a loopback address and no proxy forwarded the request (a reverse proxy on this
+    host connects from loopback on behalf of anyone)."""
+    if any(header in request.headers for header in PROXY_HEADERS):
+        return False
+    try:
+        peer = ipaddress.ip_address(request.remote or "")
+    except ValueError:
+        return False
+    if isinstance(peer, ipaddress.IPv6Address) and peer.ipv4_mapped is not None:
+        peer = peer.ipv4_mapped
+    return peer.is_loopback
+
+
 async def metrics(request: web.Request) -> web.Response:
     """Prometheus metrics; loopback clients only unless ``web.metrics_public``."""
-    if not request.app[METRICS_PUBLIC] and request.remote not in LOOPBACK:
+    if not request.app[METRICS_PUBLIC] and not from_this_host(request):
         return web.Response(status=403, text="metrics are served to this host only\n")
     body = request.app[METRICS]()
     return web.Response(body=body, headers={"Content-Type": METRICS_CONTENT_TYPE})

@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 
 from recommender.features import track_artist_keys
+from recommender.song_key import song_key, title_key
 
 MAX_PER_ARTIST = 2
 
@@ -29,9 +30,10 @@ def merge_pools(*pools: pd.DataFrame) -> pd.DataFrame:
 
 
 def song_hashes(tracks: pd.DataFrame, chunk: int = 4096) -> np.ndarray:
-    """One 64-bit hash per row naming the song rather than the release: the title (case and
-    spacing folded) with the sorted artist keys, so an album version, a single and a compilation
-    copy of one song share it. A row without a title hashes to ``NO_SONG`` (matches nothing).
+    """One 64-bit hash per row naming the song rather than the release: its ``song_key`` (title
+    without feat./remaster/version noise, folded, with the primary artist), so an album version,
+    a single, a "(feat. X)" release and a compilation copy of one song share it. A row without a
+    title hashes to ``NO_SONG`` (matches nothing).
     Rows are keyed ``chunk`` at a time: the key strings of a whole catalog at once would leave
     ~10 MB of freed-but-held memory behind."""
     names, artists = tracks["name"].to_numpy(), tracks["artists"].to_numpy()
@@ -39,9 +41,7 @@ def song_hashes(tracks: pd.DataFrame, chunk: int = 4096) -> np.ndarray:
     for start in range(0, len(tracks), chunk):
         stop = min(start + chunk, len(tracks))
         keys = [
-            f"{' '.join(name.lower().split())}\x1f{';'.join(sorted(track_artist_keys(str(a))))}"
-            if isinstance(name, str) and name.strip()
-            else ""
+            song_key(name, a)
             for name, a in zip(names[start:stop], artists[start:stop], strict=True)
         ]
         out[start:stop] = pd.util.hash_array(np.asarray(keys, dtype=object))
@@ -66,24 +66,27 @@ def cap_per_artist(
     """The first ``n`` of ``ranked_ids`` keeping at most ``cap`` tracks per artist.
 
     A track counts against every one of its artists (a feature shares the cap of both) and is
-    skipped if any of them is full. Tracks with the same title and artists as one already taken
-    (album and single versions) are skipped too.
+    skipped if any of them is full. Tracks that are the same song as one already taken (the same
+    folded title, ``title_key``, with an artist in common: album and single versions, "(feat. X)"
+    releases, the artists listed in another order) are skipped too.
     """
     if n <= 0:
         return []
     per_artist: Counter[str] = Counter()
-    seen_titles: set[tuple[str, str]] = set()
+    seen_songs: set[tuple[str, str]] = set()
     chosen: list[str] = []
     for track_id in ranked_ids:
         row = tracks.loc[track_id]
         keys = track_artist_keys(str(row["artists"]))
-        title = (" ".join(str(row["name"]).lower().split()), ";".join(sorted(keys)))
-        if title in seen_titles and title[0]:
+        name = row["name"]
+        title = title_key(name) if isinstance(name, str) and name.strip() else ""
+        songs = {(title, key) for key in keys} if title else set()
+        if songs & seen_songs:
             continue
         if any(per_artist[k] >= cap for k in keys):
             continue
         chosen.append(track_id)
-        seen_titles.add(title)
+        seen_songs.update(songs)
         per_artist.update(keys)
         if len(chosen) >= n:
             break

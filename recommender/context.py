@@ -24,6 +24,15 @@ MOODS: Mapping[str, Mapping[str, tuple[float, float]]] = {
     },
     "workout": {"energy": (0.85, 0.12), "tempo": (135, 12), "danceability": (0.65, 0.25)},
 }
+#: A context chooses among the best-by-taste TASTE_POOL_SHARE of the candidates (at least
+#: TASTE_POOL_MIN of them) before any other track: a mood re-ranks taste, it does not replace it.
+TASTE_POOL_SHARE = 0.01
+TASTE_POOL_MIN = 300
+#: Within that pool, the weight of the context fit against the taste rank.
+CONTEXT_WEIGHT = 0.6
+#: Outside it, a track keeps at least this share of its taste score however badly it fits.
+CONTEXT_FLOOR = 0.25
+
 MOOD_ALIASES: Mapping[str, str] = {
     "energy": "energetic",
     "hype": "energetic",
@@ -110,6 +119,36 @@ def context_fit(tracks: pd.DataFrame, context: Context) -> np.ndarray:
         return np.ones(len(tracks))
     with np.errstate(invalid="ignore"):
         return np.asarray(np.mean(parts, axis=0), dtype=float)
+
+
+def within_taste(taste_pct: np.ndarray, fit: np.ndarray) -> np.ndarray:
+    """Taste first, then the moment: scores in [0, 1] from taste percentiles and context fits.
+
+    The :func:`taste_pool` best tracks by taste (the pool a mood may choose from) score in
+    (0.5, 1], ordered by a blend of their fit and their taste rank among themselves; every other
+    track scores at most 0.5, its percentile scaled by its fit above :data:`CONTEXT_FLOOR`. So a
+    mood or a tempo re-ranks what the listener's taste model already rates well and never trades
+    taste for fit: a perfect-tempo track the model rates poorly stays below every liked one.
+    """
+    pct = np.asarray(taste_pct, dtype=float)
+    fit = np.asarray(fit, dtype=float)
+    n = len(pct)
+    pool = np.zeros(n, dtype=bool)
+    pool[np.argsort(-pct, kind="stable")[: taste_pool(n)]] = True
+    outside = 0.5 * pct * (CONTEXT_FLOOR + (1.0 - CONTEXT_FLOOR) * fit)
+    rank = np.zeros(n)
+    if pool.any():
+        inside = pct[pool]
+        rank[pool] = (np.argsort(np.argsort(inside, kind="stable"), kind="stable") + 1) / len(
+            inside
+        )
+    blended = CONTEXT_WEIGHT * fit + (1.0 - CONTEXT_WEIGHT) * rank
+    return np.where(pool, 0.5 + 0.5 * blended, outside)
+
+
+def taste_pool(n: int) -> int:
+    """How many of ``n`` candidates, best by taste, a context chooses among."""
+    return min(n, max(TASTE_POOL_MIN, round(TASTE_POOL_SHARE * n)))
 
 
 def nearest_tempo(tempo: float, target: float) -> float:

@@ -9,6 +9,10 @@ Each term lies in [0, 1] and the weights sum to 1, so the score does too. Popula
 weight on purpose: a listener's taste is not the world's. Top lists weigh more than one-off saves, and
 recent time ranges more than old ones. The score becomes the sample weight of the track as a positive
 label (0.5 + score: every saved track counts, favourites count up to three times as much).
+
+Taste moves, so a like also weighs by how recent it is (:func:`recency_factors`): halved every
+``half_life_days`` before the listener's newest like ("Added At"; a top list without a date counts
+as old as its time range: short ≈ weeks, medium ≈ months, long ≈ a year).
 """
 
 from __future__ import annotations
@@ -31,6 +35,9 @@ RANGE_WEIGHTS: Mapping[str, float] = {"top_short": 0.5, "top_medium": 0.3, "top_
 ARTIST_RANGE_WEIGHTS: Mapping[str, float] = {"short": 0.5, "medium": 0.3, "long": 0.2}
 #: Sources a library row can come from.
 SOURCES: tuple[str, ...] = ("exportify", "saved", "top_short", "top_medium", "top_long", "playlist")
+#: How old a like is, in days before the newest, when its row carries no date: Spotify's top lists
+#: span ≈ 4 weeks, ≈ 6 months and several years; the middle of each is taken.
+UNDATED_AGE_DAYS: Mapping[str, float] = {"top_short": 14.0, "top_medium": 90.0, "top_long": 365.0}
 
 
 def rank_relevance(rank: float, length: int = TOP_LIST_LENGTH) -> float:
@@ -88,6 +95,51 @@ def preference_scores(
     return score.clip(0.0, 1.0).rename("preference")
 
 
-def positive_weights(scores: pd.Series) -> pd.Series:
-    """Sample weight of each library track as a positive label: 0.5 + preference score."""
-    return (0.5 + scores).rename("weight")
+def like_age_days(library: pd.DataFrame) -> pd.Series:
+    """Days between each library track's like and the listener's newest one, per track_id.
+
+    A row's time is its ``added_at``; a dated-less top-list row is :data:`UNDATED_AGE_DAYS` old;
+    any other undated row (a playlist without dates) is NaN. A track in several rows takes its
+    youngest. The newest like, not today, is the reference: a listener who stopped adding songs
+    a year ago still has a taste, and the same file always gives the same weights.
+    """
+    if library.empty:
+        return pd.Series(dtype="float64")
+    added = pd.to_datetime(
+        library.get("added_at", pd.Series(None, index=library.index)),
+        errors="coerce",
+        utc=True,
+        format="ISO8601",
+    )
+    days = (added - added.max()).dt.total_seconds() / -86400.0 if added.notna().any() else None
+    age = pd.Series(np.nan, index=library.index, dtype="float64")
+    if days is not None:
+        age = days.astype("float64")
+    undated = library["source"].map(UNDATED_AGE_DAYS).astype("float64")
+    age = age.where(age.notna(), undated)
+    return pd.Series(age.to_numpy(), index=library["track_id"].to_numpy()).groupby(level=0).min()
+
+
+def recency_factors(library: pd.DataFrame, half_life_days: float | None) -> pd.Series:
+    """A factor in (0, 1] per library track_id: 2^(-age / half_life); 1 everywhere when the
+    half-life is None or no row has a time; an undated track takes the median factor."""
+    ids = pd.Index(library["track_id"].unique(), name="track_id") if len(library) else None
+    if ids is None:
+        return pd.Series(dtype="float64")
+    if half_life_days is None or half_life_days <= 0:
+        return pd.Series(1.0, index=ids)
+    age = like_age_days(library).reindex(ids)
+    factor = pd.Series(
+        np.power(2.0, -age.clip(lower=0.0).to_numpy() / float(half_life_days)), index=ids
+    )
+    fill = float(factor.median()) if factor.notna().any() else 1.0
+    return factor.fillna(fill).rename("recency")
+
+
+def positive_weights(scores: pd.Series, recency: pd.Series | None = None) -> pd.Series:
+    """Sample weight of each library track as a positive label: (0.5 + preference score), times
+    its recency factor when one is given."""
+    weights = 0.5 + scores
+    if recency is not None:
+        weights = weights * recency.reindex(weights.index).fillna(1.0)
+    return weights.rename("weight")

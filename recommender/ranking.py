@@ -1,8 +1,8 @@
 """The one ranker: from taste scores to what a listener gets, for /recommend, workouts, the digest
 and ``eval next-likes``.
 
-Taste scores become percentile ranks, scaled by the fit to a context (mood, tempo, heart zone) when
-there is one; :func:`select` then keeps the best (≤ 2 per artist), orders them for smooth
+Taste scores become percentile ranks, re-ranked by the fit to a context (mood, tempo, heart zone)
+among the best by taste when there is one; :func:`select` then keeps the best (≤ 2 per artist), orders them for smooth
 transitions and gives each one reason. :func:`pick` is the workout and digest picker around it: it
 ranks only a shortlist of the catalog and may be steered by a learned heart-rate response.
 :func:`rank_order` is the context-free order the next-likes protocol measures.
@@ -17,13 +17,11 @@ import numpy as np
 import pandas as pd
 
 from recommender.candidates import MAX_PER_ARTIST, cap_per_artist
-from recommender.context import Context, context_fit
+from recommender.context import Context, context_fit, within_taste
 from recommender.explain import reasons
 from recommender.features import TasteProfile
 from recommender.sequencing import coherence, order_playlist
 
-#: With a context, a track keeps at least this share of its taste score however badly it fits.
-CONTEXT_FLOOR = 0.25
 SHORTLIST_FACTOR = 30
 COHERENCE_REFERENCE = 2000
 #: The workout picker ranks at most this many of the best-fitting catalog tracks in full.
@@ -78,7 +76,8 @@ def percentile_ranks(scores: np.ndarray) -> np.ndarray:
 def combined_scores(
     candidates: pd.DataFrame, taste: np.ndarray, context: Context, rows: np.ndarray | None = None
 ) -> np.ndarray:
-    """Taste percentile, scaled by the fit to the context when there is one. Shape (n,).
+    """Taste percentile, re-ranked by the fit to the context within the best by taste when there
+    is one (:func:`recommender.context.within_taste`). Shape (n,).
 
     With ``rows`` (positions in ``candidates``), only those rows are candidates and ``taste`` is
     theirs.
@@ -89,7 +88,7 @@ def combined_scores(
     fit = context_fit(candidates, context)
     if rows is not None:
         fit = fit[rows]
-    return pct * (CONTEXT_FLOOR + (1.0 - CONTEXT_FLOOR) * fit)
+    return within_taste(pct, fit)
 
 
 def select(

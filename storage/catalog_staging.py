@@ -125,6 +125,13 @@ def _lock_file(db_path: str) -> Iterator[bool]:
         os.close(fd)
 
 
+def import_running(db_path: str | Path) -> bool:
+    """True while a catalog import into the database at ``db_path`` holds its lock (in this or
+    another process): the catalog is being staged or swapped."""
+    with _lock_file(str(db_path)) as held:
+        return not held
+
+
 def staging_left(sql: Sqlite) -> bool:
     """True when staging tables exist (an import is running or was interrupted)."""
     found = sql.db.conn.execute(

@@ -21,6 +21,8 @@ from storage.access import Sqlite
 from storage.account_store import AccountStore
 from storage.meta_store import MetaStore
 from storage.migrations import MIGRATIONS
+from storage.shown_list_store import ShownListStore
+from storage.shown_store import ShownStore
 from storage.taste_store import TasteStore
 from storage.track_store import TrackStore
 from storage.user_store import UserStore
@@ -118,6 +120,8 @@ class Storage:
     workouts: WorkoutStore
     accounts: AccountStore
     meta: MetaStore
+    shown: ShownStore
+    shown_lists: ShownListStore
 
     @classmethod
     def open(cls, path: str | Path) -> Storage:
@@ -133,6 +137,8 @@ class Storage:
             workouts=WorkoutStore(sql),
             accounts=AccountStore(sql),
             meta=meta,
+            shown=ShownStore(sql),
+            shown_lists=ShownListStore(sql),
         )
 
     def close(self) -> None:

@@ -244,7 +244,30 @@ def m006_workout_sent_tracks(db: Database) -> None:
 
 
 @MIGRATIONS()
-def m007_seeds(db: Database) -> None:
+def m007_shown_tracks(db: Database) -> None:
+    """The tracks /recommend showed each listener and when: a repeated /recommend moves on."""
+    db.table("shown_tracks").create(
+        {"user_id": int, "track_id": str, "shown_at": float},
+        pk=("user_id", "track_id"),
+        foreign_keys=[("user_id", "users", "id")],
+    )
+    db.execute("create index shown_tracks_user_time on shown_tracks (user_id, shown_at)")
+
+
+@MIGRATIONS()
+def m008_shown_lists(db: Database) -> None:
+    """Long lists a chat showed a listener, kept so that its page buttons can show any page (the
+    reply as JSON: title, text, tracks with their why-lines, notes, footer, times)."""
+    db.table("shown_lists").create(
+        {"key": str, "user_id": int, "created_at": float, "reply": str},
+        pk="key",
+        foreign_keys=[("user_id", "users", "id")],
+    )
+    db.table("shown_lists").create_index(["user_id", "created_at"])
+
+
+@MIGRATIONS()
+def m009_seeds(db: Database) -> None:
     """The songs and artists a listener without a library named with /start (a cold start):
     ``kind`` "track" (``value`` the catalog track id) or "artist" (``value`` the artist's name)."""
     db.table("seeds").create(
@@ -262,5 +285,7 @@ USER_TABLES: tuple[str, ...] = (
     "oauth_states",
     "linked_accounts",
     "top_artists",
+    "shown_tracks",
+    "shown_lists",
     "seeds",
 )

@@ -82,8 +82,10 @@ def reply_pieces(
     tracks_per_piece: int = 25,
     title: bool = True,
     footer: bool = True,
+    first: int = 1,
 ) -> list[Piece]:
-    """The reply's title, text, tracks, notes and footer packed into pieces of ≤ ``limit``."""
+    """The reply's title, text, tracks, notes and footer packed into pieces of ≤ ``limit``; the
+    tracks are numbered from ``first`` (a later page of a long list goes on counting)."""
     head: list[str] = []
     if title and reply.title:
         head.append(markup.bold(markup.escape(reply.title)))
@@ -116,7 +118,7 @@ def reply_pieces(
 
     for chunk in split_text("\n".join(head), limit) if head else []:
         add(chunk)
-    for number, card in enumerate(reply.tracks, start=1):
+    for number, card in enumerate(reply.tracks, start=first):
         add(track_block(number, card, markup), (number, card))
     for chunk in split_text("\n".join(tail), limit) if tail else []:
         add(chunk)

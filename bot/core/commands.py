@@ -165,7 +165,7 @@ COMMANDS: tuple[CommandSpec, ...] = (
     ),
     CommandSpec(
         "recommend",
-        "/recommend [count] [mood:NAME] [bpm:N] [playlist:yes|NAME]",
+        "/recommend [count] [mood:NAME] [bpm:N] [playlist:yes|NAME] [fresh:no]",
         "Tracks you don't have yet that fit your taste — and the moment.",
         "taste.recommend",
         (
@@ -180,6 +180,11 @@ COMMANDS: tuple[CommandSpec, ...] = (
                 220,
             ),
             Option("playlist", 'Also post them as a private Spotify playlist: "yes", or its name'),
+            Option(
+                "fresh",
+                '"no" to show the tracks you were shown lately again (default: new ones)',
+                choices=("yes", "no"),
+            ),
         ),
         words=("count",),
         too_many="Use /recommend [count] [mood:NAME] [bpm:N], e.g. /recommend 5 mood:energetic.",
@@ -415,7 +420,9 @@ HELP_NOTES: Mapping[str, str] = {
     "Rate tracks with the 👍/👎 buttons under them, or /like N. In a group, add my username "
     "to a command (/recommend@…) so it reaches me and not another bot.",
     "discord": "Start with /import (attach your Exportify CSV), then /recommend. "
-    "Rate tracks with the 👍/👎 buttons under them. Every command also works in a direct message "
+    "Rate tracks with the 👍/👎 buttons under them. A list longer than ten tracks is one "
+    "message: turn its pages with ◀ Prev and Next ▶ (anyone may, it changes nothing). Every "
+    "command also works in a direct message "
     "with me and in private channels (group DMs): add me to your own account (Add App → Add to "
     "My Apps) to use me anywhere, even in servers I'm not in. Workout updates and the digest "
     "come as direct messages.",

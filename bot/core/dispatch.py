@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import inspect
 import logging
-import secrets
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
@@ -25,6 +24,7 @@ from bot.core.commands import (
     parse_command,
 )
 from bot.core.errors import BadInput, UserFacingError
+from bot.core.incidents import apology, log_incident
 from bot.core.metrics import FAILED, OK, REFUSED
 from bot.core.progress import Notify, silent
 from bot.core.replies import ChatUser, Reply
@@ -34,15 +34,6 @@ log = logging.getLogger(__name__)
 #: Telegram deep links (t.me/BOT?start=PAYLOAD) open a private chat with ``/start PAYLOAD``.
 DEEP_LINKS = {"link_spotify": "/link spotify", "link_pulsoid": "/link pulsoid"}
 Handler = Callable[..., Awaitable[Reply]]
-
-
-def apology(incident: str) -> Reply:
-    """What a user sees when something broke on our side."""
-    return Reply(
-        text=f"Sorry — something went wrong on my side (incident {incident}). "
-        "It has been logged; please try again in a moment.",
-        error=True,
-    )
 
 
 def front_of(user: ChatUser) -> str:
@@ -173,11 +164,4 @@ def deep_link_payload(text: str) -> str:
 
 def logged_apology(user: ChatUser) -> Reply:
     """Log the exception being handled with an incident id, and return the apology reply."""
-    incident = secrets.token_hex(3)
-    log.exception(
-        "incident %s while serving a %s user",
-        incident,
-        user.platform,
-        extra={"incident": incident},
-    )
-    return apology(incident)
+    return apology(log_incident(log, "while serving a %s user", user.platform))

@@ -31,7 +31,8 @@ def preview_text(counts: Mapping[str, int], buttons: bool = False) -> str:
         " and their charts)",
         _count(counts.get("linked_accounts", 0), "linked account", "linked accounts")
         + " (Pulsoid access is revoked)",
-        "your heart profile, your settings and your taste model",
+        "your heart profile, your settings, your taste model and the list of tracks "
+        "I showed you lately",
     ]
     return (
         "This erases everything I store about you: "

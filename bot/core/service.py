@@ -21,6 +21,7 @@ from bot.core.insight.service import InsightService
 from bot.core.lookup.service import LookupService
 from bot.core.metrics import NO_METER, Meter
 from bot.core.replies import ChatUser, Reply
+from bot.core.shown_lists import ShownLists
 from bot.core.taste.service import TasteService
 from bot.core.users import Users
 from bot.core.workout.service import WorkoutService
@@ -41,6 +42,7 @@ class BeatmatchService:
         *,
         readiness: Readiness | None = None,
         meter: Meter = NO_METER,
+        lists: ShownLists | None = None,
     ) -> None:
         self.users = users
         self.catalog = catalog
@@ -51,6 +53,7 @@ class BeatmatchService:
         self.insight = insight
         self.readiness = readiness or Readiness()  # /readyz: probes and the fronts' states
         self.meter = meter  # commands counted and timed by ``bot.core.dispatch``
+        self.lists = lists  # long lists kept for chats that page them (None: no paging)
 
     @property
     def limits(self) -> Mapping[str, int]:

@@ -25,8 +25,10 @@ from bot.core.accounts.pulsoid import (
     PulsoidUnavailable,
     TokenInfo,
 )
+from bot.core.metrics import NO_METER, Meter
 
 log = logging.getLogger(__name__)
+SERVICE = "pulsoid"  # the service label of its calls on the meter
 DEVICE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
 #: Pulsoid's error codes → what the user is told (reference/pulsoid.md).
 ERROR_CODES: dict[int, str] = {
@@ -63,7 +65,11 @@ class PulsoidClient:
         api_base: str = "https://dev.pulsoid.net/",
         oauth_base: str = "https://pulsoid.net/",
         timeout: float = 10.0,
+        meter: Meter = NO_METER,
     ) -> None:
+        """``meter``: counts every REST call by status ("network" when none came back); Pulsoid
+        calls are never retried here (the device flow and the workouts ask again on their own)."""
+        self.meter = meter
         self.client_id = client_id
         self.client_secret = client_secret
         self.api_base = api_base.rstrip("/") + "/"
@@ -109,6 +115,7 @@ class PulsoidClient:
         """POST the token endpoint; the JSON body, whatever the status (callers read ``error``)."""
         try:
             async with self.session().post(f"{self.oauth_base}oauth2/token", data=form) as resp:
+                self.meter.outside_call(SERVICE, str(resp.status))
                 body = await _json(resp)
                 if resp.status >= 500 or resp.status == 429:
                     raise PulsoidUnavailable()
@@ -116,6 +123,7 @@ class PulsoidClient:
                     body["error"] = f"http_{resp.status}"
                 return body
         except (TimeoutError, aiohttp.ClientError) as error:
+            self.meter.outside_call(SERVICE, "network")
             log.warning("Pulsoid token endpoint unreachable: %s", type(error).__name__)
             raise PulsoidUnavailable() from None
 
@@ -148,11 +156,13 @@ class PulsoidClient:
             async with self.session().post(
                 url, data={"client_id": self.client_id, "scope": SCOPE}
             ) as resp:
+                self.meter.outside_call(SERVICE, str(resp.status))
                 body = await _json(resp)
                 if resp.status != 200 or "device_code" not in body:
                     log.warning("Pulsoid device authorization answered %s", resp.status)
                     raise PulsoidUnavailable()
         except (TimeoutError, aiohttp.ClientError):
+            self.meter.outside_call(SERVICE, "network")
             raise PulsoidUnavailable() from None
         return DeviceAuthorization(
             device_code=str(body["device_code"]),
@@ -185,9 +195,11 @@ class PulsoidClient:
             async with self.session().post(
                 f"{self.api_base}oauth2/revoke", data={"token": token}
             ) as resp:
+                self.meter.outside_call(SERVICE, str(resp.status))
                 if resp.status >= 400:
                     log.warning("Pulsoid revoke answered %s", resp.status)
         except (TimeoutError, aiohttp.ClientError) as error:
+            self.meter.outside_call(SERVICE, "network")
             log.warning("Pulsoid revoke failed: %s", type(error).__name__)
 
     # -- API ---------------------------------------------------------------------------------
@@ -198,8 +210,10 @@ class PulsoidClient:
                 body = await _json(resp)
                 status = resp.status
         except (TimeoutError, aiohttp.ClientError) as error:
+            self.meter.outside_call(SERVICE, "network")
             log.warning("Pulsoid %s unreachable: %s", path, type(error).__name__)
             raise PulsoidUnavailable() from None
+        self.meter.outside_call(SERVICE, str(status))
         if status in (401, 403):
             raise PulsoidRejected(ERROR_CODES.get(int(body.get("error_code") or 0), ""))
         if status == 402:

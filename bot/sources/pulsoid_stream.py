@@ -21,7 +21,7 @@ from typing import Any
 import aiohttp
 
 from bot.core.accounts.pulsoid import PulsoidRejected, PulsoidUnavailable
-from bot.sources.pulsoid import PulsoidClient, now_ms, parse_heart_rate
+from bot.sources.pulsoid import SERVICE, PulsoidClient, now_ms, parse_heart_rate
 
 log = logging.getLogger(__name__)
 TokenSource = Callable[[], Awaitable[str]]
@@ -102,6 +102,7 @@ class PulsoidHeartStream:
             async with self.client.session().ws_connect(
                 self.client.realtime_url, headers=headers, heartbeat=self.heartbeat
             ) as ws:
+                self.client.meter.outside_call(SERVICE, "101")  # the WebSocket upgrade
                 self.connected = True
                 self.connects += 1
                 async for message in ws:
@@ -114,10 +115,12 @@ class PulsoidHeartStream:
                     self.last_measured_at = sample[0]
                     yield sample
         except aiohttp.WSServerHandshakeError as error:
+            self.client.meter.outside_call(SERVICE, str(error.status))
             log.warning(
                 "Pulsoid refused the stream of user %s: HTTP %s", self.user_id, error.status
             )
         except (TimeoutError, aiohttp.ClientError, OSError) as error:
+            self.client.meter.outside_call(SERVICE, "network")
             log.warning("Pulsoid stream of user %s failed: %s", self.user_id, type(error).__name__)
         finally:
             self.connected = False

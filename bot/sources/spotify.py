@@ -27,6 +27,7 @@ from spotipy.exceptions import SpotifyException
 
 from bot.config import SpotifyConfig
 from bot.core.errors import NeedsLink, NotFound, PlayerUnavailable, ServiceBusy, UserFacingError
+from bot.core.metrics import NO_METER, Meter
 from bot.core.ports import (
     PLAYLIST_ADD_CHUNK,
     SEARCH_LIMIT,
@@ -256,8 +257,11 @@ class SpotifyGateway:
         *,
         workers: int = WORKERS,
         refresh_margin: float | None = None,
+        meter: Meter = NO_METER,
     ) -> None:
+        """``meter``: counts every call to Spotify (Web API and accounts) by status, and retries."""
         self.config = config
+        self.meter = meter
         self.vault = vault
         self.policy = RetryPolicy(
             timeout=config.request_timeout, max_wait=config.max_backoff_seconds
@@ -267,7 +271,7 @@ class SpotifyGateway:
             config.client_id,
             config.client_secret,
             config.accounts_base,
-            http=PoliteSession("Spotify", self.policy, self.gate),
+            http=PoliteSession("Spotify", self.policy, self.gate, meter=meter),
             extra_scopes=(QUEUE_SCOPE,) if config.queue_in_workouts else (),
         )
         self.refresh_margin = refresh_margin
@@ -282,7 +286,7 @@ class SpotifyGateway:
 
     def _spotipy(self, tokens: AccessTokens) -> spotipy.Spotify:
         """A plain spotipy client on our transport (no auth manager: the session adds tokens)."""
-        http = PoliteSession("Spotify", self.policy, self.gate)
+        http = PoliteSession("Spotify", self.policy, self.gate, meter=self.meter)
         client = spotipy.Spotify(
             requests_session=SpotifySession(http, tokens), requests_timeout=self.policy.timeout
         )

@@ -72,7 +72,8 @@ def ranking_metrics(
     out: dict[str, float] = {}
     for k in KS:
         out[f"recall@{k}"] = round(float(relevant[:k].sum()) / max(n_rel, 1), 4)
-    gains = relevant[:100] / np.log2(np.arange(2, 102))
+    top = relevant[:100]  # fewer when there are fewer candidates
+    gains = top / np.log2(np.arange(2, 2 + len(top)))
     ideal = (1.0 / np.log2(np.arange(2, 2 + min(n_rel, 100)))).sum()
     out["ndcg@100"] = round(float(gains.sum() / ideal) if ideal else 0.0, 4)
     return out

@@ -5,9 +5,12 @@ It answers the REST routes beatmatch uses — login (``GET /users/@me``, the app
 (``POST /users/@me/channels``, ``POST/PATCH /channels/{id}/messages``), ``GET /users/{id}``, and
 the interaction routes (``POST /interactions/{id}/{token}/callback``, the webhook's
 ``@original`` message and follow-ups) — with JSON or multipart (``payload_json``) bodies, and
-records every request, so tests count HTTP calls and read what was sent. Knobs: users whose
-privacy settings refuse DMs (403, code 50007) and users Discord no longer knows (400, 50033).
-discord.py is pointed here by setting ``discord.http.Route.BASE`` (see ``api_base``).
+records every request, so tests count HTTP calls and read what was sent. It keeps every message
+the bot sent, by id, edits included (a PATCH, an interaction's UPDATE_MESSAGE), so a test can
+press a button under one (``component_interaction``) and read the message as a user sees it.
+Knobs: users whose privacy settings refuse DMs (403, code 50007) and users Discord no longer
+knows (400, 50033). discord.py is pointed here by setting ``discord.http.Route.BASE`` (see
+``api_base``).
 """
 
 from __future__ import annotations
@@ -70,15 +73,30 @@ class Request:
         return list((data or {}).get("embeds") or [])
 
     @property
+    def data(self) -> dict[str, Any]:
+        """The message part: an interaction callback's ``data``, else the body itself."""
+        inner = self.body.get("data")
+        return inner if isinstance(inner, dict) and "type" in self.body else self.body
+
+    @property
     def custom_ids(self) -> list[str]:
         """Every component custom_id sent with the message."""
-        data = self.body.get("data", self.body) if "type" in self.body else self.body
-        return [
-            item["custom_id"]
-            for row in (data or {}).get("components") or []
-            for item in row.get("components", [])
-            if "custom_id" in item
-        ]
+        return custom_ids(self.data)
+
+
+def custom_ids(message: dict[str, Any]) -> list[str]:
+    """Every component's custom_id in a message (or a message body), row by row."""
+    return [
+        item["custom_id"]
+        for row in message.get("components") or []
+        for item in row.get("components", [])
+        if "custom_id" in item
+    ]
+
+
+def buttons(message: dict[str, Any]) -> list[dict[str, Any]]:
+    """Every button of a message, row by row (label, custom_id, disabled…)."""
+    return [item for row in message.get("components") or [] for item in row.get("components", [])]
 
 
 @dataclass
@@ -93,6 +111,12 @@ class FakeDiscord:
     _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(10**17))
     _changed: asyncio.Condition | None = None
     _dm_of: dict[int, int] = field(default_factory=dict)  # DM channel id → recipient
+    #: Every message the bot sent, by id, as it is now (edits applied).
+    messages: dict[int, dict[str, Any]] = field(default_factory=dict)
+    #: The message each interaction answers (a pressed button's, or its own response), by
+    #: interaction id and by token (the webhook routes know only the token).
+    _by_id: dict[str, dict[str, Any]] = field(default_factory=dict)
+    _by_token: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     async def start(self) -> str:
         """Serve on a free loopback port; returns the API base (what Route.BASE becomes)."""
@@ -150,9 +174,28 @@ class FakeDiscord:
             return (json.loads(raw) if raw else {}), 0
         return {}, 0
 
+    def with_buttons(self, prefix: str) -> list[dict[str, Any]]:
+        """The messages whose buttons' custom_ids start with ``prefix``, oldest first."""
+        return [
+            m for m in self.messages.values() if any(c.startswith(prefix) for c in custom_ids(m))
+        ]
+
+    def edit(self, message: dict[str, Any], body: dict[str, Any]) -> dict[str, Any]:
+        """Apply an edit's ``body`` to a kept ``message`` (what is not given stays)."""
+        for key in ("content", "embeds", "components"):
+            if key in body:
+                message[key] = (
+                    body[key] if body[key] is not None else ("" if key == "content" else [])
+                )
+        message["edited_timestamp"] = "2026-01-01T00:00:01+00:00"
+        return message
+
     def message(self, channel_id: int, body: dict[str, Any], message_id: int = 0) -> dict[str, Any]:
-        """A message object as Discord returns it for what was sent."""
-        return {
+        """A message object as Discord returns it for what was sent (and kept, by id); an
+        existing ``message_id`` is edited."""
+        if message_id in self.messages:
+            return self.edit(self.messages[message_id], body)
+        message = {
             "id": str(message_id or self.snowflake()),
             "channel_id": str(channel_id),
             "author": BOT_USER,
@@ -169,7 +212,10 @@ class FakeDiscord:
             "pinned": False,
             "type": 0,
             "flags": int(body.get("flags") or 0),
+            "application_id": str(APP_ID),
         }
+        self.messages[int(message["id"])] = message
+        return message
 
     async def api(self, request: web.Request) -> web.Response:
         """Every route: record the request, answer as Discord does."""
@@ -228,23 +274,46 @@ class FakeDiscord:
             message_id = int(parts[3]) if len(parts) > 3 else 0
             return _json(self.message(channel, body, message_id))
         if method == "POST" and parts[0] == "interactions":
-            kind = int(body.get("type", 0))
-            flags = int((body.get("data") or {}).get("flags") or 0)
-            return _json(
-                {
-                    "interaction": {
-                        "id": parts[1],
-                        "type": 2,
-                        "response_message_id": str(self.snowflake()),
-                        "response_message_loading": kind == 5,
-                        "response_message_ephemeral": bool(flags & EPHEMERAL),
-                    },
-                    "resource": {"type": kind},
-                }
-            )
-        if parts[0] == "webhooks" and method in ("POST", "PATCH"):
-            return _json(self.message(1, body))
+            return _json(self._callback(parts[1], parts[2], body))
+        if parts[0] == "webhooks" and method in ("POST", "PATCH", "GET"):
+            return _json(self._webhook(method, parts, body))
         return _error(404, 0, f"the fake has no {method} {path}")
+
+    def _callback(self, interaction_id: str, token: str, body: dict[str, Any]) -> dict[str, Any]:
+        """An interaction response: 4/5 make the response message, 7 edits the pressed one."""
+        kind = int(body.get("type", 0))
+        data = body.get("data") or {}
+        resource: dict[str, Any] = {"type": kind}
+        if kind in (4, 5):
+            message = self.message(1, data)
+            resource["message"] = message
+            if kind == 5 or interaction_id not in self._by_id:
+                self._by_id[interaction_id] = self._by_token[token] = message
+        elif kind == 7 and interaction_id in self._by_id:
+            resource["message"] = self.edit(self._by_id[interaction_id], data)
+        return {
+            "interaction": {
+                "id": interaction_id,
+                "type": 2,
+                "response_message_id": resource.get("message", {}).get("id"),
+                "response_message_loading": kind == 5,
+                "response_message_ephemeral": bool(int(data.get("flags") or 0) & EPHEMERAL),
+            },
+            "resource": resource,
+        }
+
+    def _webhook(self, method: str, parts: list[str], body: dict[str, Any]) -> dict[str, Any]:
+        """Follow-ups (POST), the original response (``@original``) and a follow-up's edit."""
+        token = parts[2]
+        if len(parts) == 3 and method == "POST":
+            return self.message(1, body)
+        if len(parts) == 5 and parts[4] == "@original":
+            message = self._by_token.get(token) or self.message(1, {})
+            self._by_token[token] = message
+            return self.edit(message, body) if method == "PATCH" else message
+        if len(parts) == 5:
+            return self.message(1, body, int(parts[4]))
+        return self.message(1, body)
 
 
 def _json(data: object, status: int = 200) -> web.Response:
@@ -273,6 +342,49 @@ def command_interaction(
     (4), from ``user_id`` in a server (``guild_id``; the bot added to the server, or with
     ``user_install`` only to the user's account) or in the bot's DM (user install, context 1),
     as the gateway delivers it; ``group_dm``: in a group DM (a private channel, context 2)."""
+    data = {"id": str(fake.snowflake()), "name": name, "type": 1, "options": options or []}
+    return interaction(
+        fake,
+        kind,
+        data,
+        user_id=user_id,
+        guild_id=guild_id,
+        user_install=user_install,
+        group_dm=group_dm,
+    )
+
+
+def component_interaction(
+    fake: FakeDiscord,
+    message: dict[str, Any],
+    custom_id: str,
+    *,
+    user_id: int,
+    guild_id: int = 0,
+) -> dict[str, Any]:
+    """An INTERACTION_CREATE payload: ``user_id`` presses the button ``custom_id`` under the kept
+    ``message`` (type 3), in a server (``guild_id``) or a DM. The fake remembers which message
+    the interaction answers, so an UPDATE_MESSAGE response (7) edits it."""
+    assert custom_id in custom_ids(message), (custom_id, custom_ids(message))
+    data = {"custom_id": custom_id, "component_type": 2}
+    payload = interaction(fake, 3, data, user_id=user_id, guild_id=guild_id)
+    payload["message"] = message
+    fake._by_id[payload["id"]] = fake._by_token[payload["token"]] = message
+    return payload
+
+
+def interaction(
+    fake: FakeDiscord,
+    kind: int,
+    data: dict[str, Any],
+    *,
+    user_id: int,
+    guild_id: int = 0,
+    user_install: bool = False,
+    group_dm: bool = False,
+) -> dict[str, Any]:
+    """An INTERACTION_CREATE payload of ``kind`` with ``data``, from ``user_id`` in a server
+    (``guild_id``), the bot's DM or a group DM (see ``command_interaction``)."""
     user = user_payload(user_id)
     payload: dict[str, Any] = {
         "id": str(fake.snowflake()),
@@ -280,12 +392,7 @@ def command_interaction(
         "type": kind,
         "token": f"interaction-token-{fake.snowflake()}",
         "version": 1,
-        "data": {
-            "id": str(fake.snowflake()),
-            "name": name,
-            "type": 1,
-            "options": options or [],
-        },
+        "data": data,
         "locale": "en-GB",
         "app_permissions": "0",
         "entitlements": [],

@@ -153,9 +153,11 @@ def make_rig(
     store_every: float = 0.0,
     flush_every: float = 0.05,
     backoff: tuple[float, float] = (0.05, 0.2),
+    metrics: bool = False,
 ) -> PulsoidRig:
     """Everything wired against ``fake`` over ``storage`` (no simulator: unlinked users are asked
-    to link). Rigs given the same ``key`` read each other's tokens (a restart)."""
+    to link). Rigs given the same ``key`` read each other's tokens (a restart); ``metrics``:
+    ``web.metrics`` on (``app.metrics`` counts)."""
     key = key or Fernet.generate_key()
     config = rig_config(
         tmp_path,
@@ -165,6 +167,7 @@ def make_rig(
         BEATMATCH_PULSOID_OAUTH_BASE=fake.base_url,
         BEATMATCH_STORAGE_ENCRYPTION_KEY=key.decode(),
         BEATMATCH_WEB_PUBLIC_URL=public_url,
+        BEATMATCH_WEB_METRICS=str(metrics),
     )
     app = make_app(
         tmp_path, demo_state(DEMO_TRACKS), storage=storage, config=config, simulated_heart=False

@@ -2,7 +2,10 @@
 
 Interactions arrive as the gateway delivers them: the INTERACTION_CREATE payload goes through the
 ConnectionState's parser (what discord.py's gateway does with each event), so the real
-``app_commands.CommandTree`` parses options, runs checks and autocomplete, and calls the cog.
+``app_commands.CommandTree`` parses options, runs checks and autocomplete, and calls the cog, and
+a pressed button reaches discord.py's view store (the persistent ``DynamicItem``s). ``restart``
+closes the client and logs in a new one — a new bot process — over the same core and fake, so a
+test presses a button of a message sent before the restart.
 """
 
 from __future__ import annotations
@@ -17,7 +20,13 @@ import discord
 from bot.app import Beatmatch
 from bot.chat.discord import BeatmatchBot
 from bot.chat.push import PushRouter
-from tests.fakes.fake_discord import TOKEN, FakeDiscord, Request, command_interaction
+from tests.fakes.fake_discord import (
+    TOKEN,
+    FakeDiscord,
+    Request,
+    command_interaction,
+    component_interaction,
+)
 
 
 @dataclass
@@ -65,6 +74,28 @@ class DiscordRig:
         result: Request = await self.fake.wait_for(answered)
         return result
 
+    async def press(
+        self, message: dict[str, Any], custom_id: str, *, user_id: int, guild_id: int = 0
+    ) -> Request:
+        """``user_id`` presses the button ``custom_id`` under the kept ``message``; the bot's
+        interaction response (the callback request: its ``type`` says what it did)."""
+        payload = component_interaction(
+            self.fake, message, custom_id, user_id=user_id, guild_id=guild_id
+        )
+        self.gateway(payload)
+        path = f"/interactions/{payload['id']}/{payload['token']}/callback"
+
+        def answered(requests: list[Request]) -> Request | None:
+            return next((r for r in requests if r.method == "POST" and r.path == path), None)
+
+        result: Request = await self.fake.wait_for(answered)
+        return result
+
+    async def restart(self) -> None:
+        """Close this client and log in a new one (a new bot process) over the same core."""
+        await self.bot.close()
+        self.bot = await _logged_in(self.app)
+
     async def autocomplete(
         self, name: str, option: str, typed: str, *, user_id: int
     ) -> list[dict[str, Any]]:
@@ -88,14 +119,22 @@ async def discord_rig(app: Beatmatch, **fake_options: Any) -> AsyncIterator[Disc
     fake = FakeDiscord(**fake_options)
     saved = discord.http.Route.BASE
     discord.http.Route.BASE = await fake.start()
+    rig: DiscordRig | None = None
+    try:
+        rig = DiscordRig(fake, await _logged_in(app), app)
+        yield rig
+    finally:
+        if rig is not None:
+            await rig.bot.close()
+        discord.http.Route.BASE = saved
+        await fake.stop()
+
+
+async def _logged_in(app: Beatmatch) -> BeatmatchBot:
+    """A new bot logged in to the fake; the core's outbox pushes through it."""
     router = PushRouter(app.service.users)
     bot = BeatmatchBot(app.service, router)
     router.add(bot)
     app.outbox.connect(router)
-    try:
-        await bot.login(TOKEN)  # runs setup_hook: the cogs and the buttons, as on a real start
-        yield DiscordRig(fake, bot, app)
-    finally:
-        await bot.close()
-        discord.http.Route.BASE = saved
-        await fake.stop()
+    await bot.login(TOKEN)  # runs setup_hook: the cogs and the buttons, as on a real start
+    return bot

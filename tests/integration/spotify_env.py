@@ -163,10 +163,11 @@ async def spotify_env(
     rng: random.Random | None = None,
     queue_in_workouts: bool = False,
     heart_streams: HeartStreamFactory | None = None,
+    metrics: bool = False,
 ) -> AsyncIterator[SpotifyEnv]:
     """Start the fakes, build the app against them, populate a listener; clean up after.
     ``genre_dir``: where a genre model shared by several tests lives; ``heart_streams``: scripted
-    hearts for workouts."""
+    hearts for workouts; ``metrics``: ``web.metrics`` on (``app.metrics`` counts)."""
     spotify, recco = FakeSpotify(legacy=legacy), FakeReccoBeats()
     await spotify.start()
     await recco.start()
@@ -183,6 +184,7 @@ async def spotify_env(
         BEATMATCH_RECCOBEATS_API_BASE=recco.api_base,
         BEATMATCH_WEB_PUBLIC_URL=public_url,
         BEATMATCH_SPOTIFY_QUEUE_IN_WORKOUTS=str(queue_in_workouts),
+        BEATMATCH_WEB_METRICS=str(metrics),
     )
     parts: dict[str, Any] = {}
     if genre_dir is not None:

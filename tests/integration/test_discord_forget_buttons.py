@@ -7,17 +7,18 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from bot.app import Beatmatch
 from bot.core.replies import ChatUser
-from tests.fakes.fake_discord_http import FakeDiscord, custom_ids
-from tests.integration.discord_button_rig import logged_in, point_at, with_buttons
+from tests.fakes.fake_discord import Request, custom_ids
+from tests.integration.discord_rig import DiscordRig, discord_rig
 from tests.integration.telegram_rig import library_csv, make_core
 from tests.rig import settle
 
 OWNER, OTHER = 4242, 5151
+GUILD = 880000000000000100
 
 
 @pytest.fixture(scope="module")
@@ -26,84 +27,75 @@ def genre_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture
-async def app(tmp_path: Path, genre_dir: Path) -> AsyncIterator[Beatmatch]:
-    core = make_core(tmp_path, genre_dir)
-    yield core
-    await settle(core)
-    await core.shutdown()
-
-
-@pytest.fixture
-async def fake(monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[FakeDiscord]:
-    server = await FakeDiscord().start()
-    point_at(monkeypatch, server)
-    yield server
-    await server.close()
-
-
-async def _library_rows(app: Beatmatch, tmp_path: Path) -> int:
-    user = ChatUser("discord", str(OWNER))
-    data = library_csv(app.service, tmp_path / "liked.csv")
-    await app.service.taste.import_library(user, data=data)
+async def rig(tmp_path: Path, genre_dir: Path) -> AsyncIterator[DiscordRig]:
+    app = make_core(tmp_path, genre_dir)
+    async with discord_rig(app) as running:
+        yield running
     await settle(app)
-    uid = await app.service.users.uid(user)
-    return app.storage.users.user_row_counts(uid)["library"]
+    await app.shutdown()
 
 
-async def _asked(app: Beatmatch, fake: FakeDiscord) -> dict[str, object]:
-    """/forget run by OWNER: the question message, with its two buttons."""
-    async with logged_in(app, fake) as bot:
-        fake.command(bot, "forget", OWNER)
-        await fake.wait_for(lambda c: c.method == "PATCH" and bool(c.body.get("components")))
-    [question] = with_buttons(fake, "bm:forget:")
+async def _library_rows(rig: DiscordRig, tmp_path: Path) -> int:
+    user = ChatUser("discord", str(OWNER))
+    data = library_csv(rig.app.service, tmp_path / "liked.csv")
+    await rig.app.service.taste.import_library(user, data=data)
+    await settle(rig.app)
+    return await _rows(rig)
+
+
+async def _rows(rig: DiscordRig) -> int:
+    uid = await rig.app.service.users.uid(ChatUser("discord", str(OWNER)))
+    return rig.app.storage.users.user_row_counts(uid)["library"]
+
+
+async def _asked(rig: DiscordRig) -> dict[str, Any]:
+    """/forget run by OWNER in a server: the question message, with its two buttons."""
+    await rig.run("forget", user_id=OWNER, guild_id=GUILD)
+    [question] = rig.fake.with_buttons("bm:forget:")
     return question
 
 
+def _edited(text: str) -> Any:
+    def found(requests: list[Request]) -> Request | None:
+        return next((r for r in requests if r.method == "PATCH" and text in str(r.body)), None)
+
+    return found
+
+
 async def test_yes_pressed_after_a_restart_erases_and_removes_the_buttons(
-    app: Beatmatch, fake: FakeDiscord, tmp_path: Path
+    rig: DiscordRig, tmp_path: Path
 ) -> None:
-    assert await _library_rows(app, tmp_path) > 0
-    question = await _asked(app, fake)
+    assert await _library_rows(rig, tmp_path) > 0
+    question = await _asked(rig)
     assert custom_ids(question) == [f"bm:forget:yes:{OWNER}", f"bm:forget:no:{OWNER}"]
     assert "Nothing is erased until you confirm" in question["embeds"][0]["description"]
     assert "Yes, erase everything" in question["embeds"][0]["description"]
 
-    async with logged_in(app, fake) as bot:  # a new process gets the press
-        fake.press(bot, question, f"bm:forget:yes:{OWNER}", OWNER)
-        [done] = await fake.wait_for(
-            lambda c: c.method == "PATCH" and "Done: I erased" in str(c.body)
-        )
+    await rig.restart()  # a new process gets the press
+    await rig.press(question, f"bm:forget:yes:{OWNER}", user_id=OWNER, guild_id=GUILD)
+    done: Request = await rig.fake.wait_for(_edited("Done: I erased"))
     assert done.body["components"] == []
     assert question["components"] == []  # the question itself lost its buttons
-    uid = await app.service.users.uid(ChatUser("discord", str(OWNER)))
-    assert app.storage.users.user_row_counts(uid)["library"] == 0
+    assert await _rows(rig) == 0
 
 
 async def test_someone_else_pressing_is_told_privately_and_nothing_is_erased(
-    app: Beatmatch, fake: FakeDiscord, tmp_path: Path
+    rig: DiscordRig, tmp_path: Path
 ) -> None:
-    rows = await _library_rows(app, tmp_path)
-    question = await _asked(app, fake)
-    async with logged_in(app, fake) as bot:
-        mark = len(fake.calls)
-        fake.press(bot, question, f"bm:forget:yes:{OWNER}", OTHER)
-        [told] = await fake.wait_for(lambda c: c.path.startswith("/interactions/"), since=mark)
+    rows = await _library_rows(rig, tmp_path)
+    question = await _asked(rig)
+    told = await rig.press(question, f"bm:forget:yes:{OWNER}", user_id=OTHER, guild_id=GUILD)
     assert told.body["type"] == 4 and told.data["flags"] & 64  # a private message
     assert "not your button" in told.data["content"]
     assert custom_ids(question)  # the owner can still answer
-    uid = await app.service.users.uid(ChatUser("discord", str(OWNER)))
-    assert app.storage.users.user_row_counts(uid)["library"] == rows
+    assert await _rows(rig) == rows
 
 
-async def test_cancel_erases_nothing_and_says_so(
-    app: Beatmatch, fake: FakeDiscord, tmp_path: Path
-) -> None:
-    rows = await _library_rows(app, tmp_path)
-    question = await _asked(app, fake)
-    async with logged_in(app, fake) as bot:
-        fake.press(bot, question, f"bm:forget:no:{OWNER}", OWNER)
-        await fake.wait_for(lambda c: c.method == "PATCH" and "Cancelled" in str(c.body))
+async def test_cancel_erases_nothing_and_says_so(rig: DiscordRig, tmp_path: Path) -> None:
+    rows = await _library_rows(rig, tmp_path)
+    question = await _asked(rig)
+    await rig.press(question, f"bm:forget:no:{OWNER}", user_id=OWNER, guild_id=GUILD)
+    await rig.fake.wait_for(_edited("Cancelled"))
     assert question["components"] == []
     assert "Cancelled: nothing was erased." in question["embeds"][0]["description"]
-    uid = await app.service.users.uid(ChatUser("discord", str(OWNER)))
-    assert app.storage.users.user_row_counts(uid)["library"] == rows
+    assert await _rows(rig) == rows

@@ -19,6 +19,8 @@ from bot.config import load_config
 from bot.core.catalog import demo_state
 from bot.runner import Runner
 from bot.web import bound_port, start_web
+from storage.catalog_staging import import_lock
+from storage.database import Storage
 from tests.fakes.fake_telegram import FakeTelegram
 from tests.rig import make_app, settle
 
@@ -129,3 +131,21 @@ async def test_telegram_polling_that_fails_is_not_ready_until_it_recovers(tmp_pa
         runner.request_stop("test over")
         await asyncio.wait_for(task, 30)
         await fake.stop()
+
+
+async def test_the_catalog_is_not_ready_while_an_import_replaces_it(
+    served: tuple[str, Path],
+) -> None:
+    base, path = served
+    importer = Storage.open(path)  # `beatmatch import-catalog` in another process
+    try:
+        with import_lock(importer.sql):
+            status, body = await _get(f"{base}/readyz")
+            assert status == 503 and body["ok"] is False
+            catalog = body["checks"]["catalog"]
+            assert catalog["ok"] is False and "catalog import is running" in catalog["detail"]
+            assert body["checks"]["database"]["ok"] is True
+        status, body = await _get(f"{base}/readyz")
+        assert status == 200 and body["checks"]["catalog"]["ok"] is True
+    finally:
+        importer.close()

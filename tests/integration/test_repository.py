@@ -406,6 +406,7 @@ def _fill_user(storage: Storage, name: str) -> int:
     storage.workouts.add_hr_samples(wid, [(1.0, 90.0), (2.0, 91.0)])
     storage.workouts.add_workout_track(wid, 1.0, tid, name)
     storage.workouts.add_sent_tracks(wid, 1.0, [(tid, name)])
+    storage.shown_lists.keep(f"list-of-{name}", uid, "{}", 1.0)
     with storage.sql.db.conn:
         storage.sql.db.execute(
             "insert into oauth_states (state_hash, user_id, provider, verifier, "
@@ -575,3 +576,13 @@ def test_nan_values_are_stored_as_null(storage: Storage) -> None:
         storage.sql.db.execute("select energy from features where track_id = ?", [A]).fetchone()[0]
         is None
     )
+
+
+def test_only_the_latest_twenty_shown_lists_of_a_user_are_kept(storage: Storage) -> None:
+    me, other = storage.users.user_id("discord", "me"), storage.users.user_id("discord", "other")
+    storage.shown_lists.keep("other-list", other, "{}", 0.0)
+    for n in range(25):
+        storage.shown_lists.keep(f"mine-{n:02d}", me, "{}", float(n))
+    assert storage.shown_lists.count(me) == 20
+    assert storage.shown_lists.get("mine-04") is None and storage.shown_lists.get("mine-05")
+    assert storage.shown_lists.get("other-list") == "{}"  # another listener's are left alone

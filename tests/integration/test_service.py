@@ -213,6 +213,29 @@ async def test_recommend_default_count_and_string_count(
     assert len(typed.tracks) == 3
 
 
+async def test_asking_again_gives_tracks_not_shown_lately_unless_asked_for_the_same(
+    service: BeatmatchService, storage: Storage, library_csv: Path
+) -> None:
+    await _imported(service, library_csv)
+    first = await handle_text(service, ANN, "/recommend 10")
+    second = await handle_text(service, ANN, "/recommend 10")
+    first_ids = {c.track_id for c in first.tracks}
+    second_ids = {c.track_id for c in second.tracks}
+    assert len(first_ids) == len(second_ids) == 10
+    assert len(first_ids & second_ids) <= 2  # a repeated /recommend moves on
+    assert "fresh:no" in second.plain_text()  # and says how to see the same list again
+    same = await handle_text(service, ANN, "/recommend 10 fresh:no")
+    assert {c.track_id for c in same.tracks} == first_ids
+    # Shown tracks come back once they are older than recommend.fresh_days (14 by default).
+    uid = await service.users.uid(ANN)
+    storage.sql.db.execute("update shown_tracks set shown_at = shown_at - 15 * 86400")
+    assert storage.shown.since(uid, 14) == set()
+    after_a_while = await handle_text(service, ANN, "/recommend 10")
+    assert {c.track_id for c in after_a_while.tracks} == first_ids
+    wrong = await handle_text(service, ANN, "/recommend fresh:maybe")
+    assert wrong.error and "fresh takes yes or no" in wrong.text
+
+
 async def test_recommend_follows_the_taste(service: BeatmatchService, library_csv: Path) -> None:
     await _imported(service, library_csv)
     reply = await service.taste.recommend(ANN, 10)
@@ -304,7 +327,7 @@ async def test_a_restarted_service_loads_the_stored_model(
         async def note(message: str) -> None:
             notes.append(message)
 
-        after = await second.service.taste.recommend(ANN, 5, notify=note)
+        after = await second.service.taste.recommend(ANN, 5, fresh="no", notify=note)
         await settle(second)
         assert second.storage.taste.model_record(uid, "taste")["trained_at"] == trained_at
         assert [c.track_id for c in after.tracks] == [c.track_id for c in before.tracks]
@@ -418,7 +441,7 @@ async def test_forget_erases_library_model_file_and_profile(
     assert "erased" in reply.text
     assert not model_file.exists()
     assert storage.users.find_user(ANN.platform, ANN.user_id) is None
-    for table in ("library", "feedback", "models", "profiles"):
+    for table in ("library", "feedback", "models", "profiles", "shown_tracks"):
         assert storage.sql.db[table].count_where("user_id = ?", [uid]) == 0, table
     with pytest.raises(UserFacingError, match="/import"):
         await service.taste.recommend(ANN, 3)
@@ -740,8 +763,8 @@ async def test_simultaneous_requests_share_one_training_run(
     await _upload(service, library_csv, ANN)
     await _upload(service, library_csv, BOB)
     replies = await asyncio.gather(
-        service.taste.recommend(ANN, 4),
-        service.taste.recommend(ANN, 4),
+        service.taste.recommend(ANN, 4, fresh="no"),
+        service.taste.recommend(ANN, 4, fresh="no"),
         service.taste.recommend(BOB, 4),
         service.lookup.similar(BOB, service.catalog.tracks.index[0], 4),
     )
@@ -825,7 +848,7 @@ async def test_beyond_the_memory_limit_a_model_reloads_from_disk_not_retrains(
     await _imported(service, library_csv, BOB)
     await service.taste.recommend(BOB, 3)
     assert models.cached_count() == 1 and models.cached(ann) is None
-    after = await service.taste.recommend(ANN, 5)
+    after = await service.taste.recommend(ANN, 5, fresh="no")  # the same list again
     await _settle(service)
     assert [c.track_id for c in after.tracks] == [c.track_id for c in before.tracks]
     assert storage.taste.model_record(ann, "taste")["trained_at"] == trained_at

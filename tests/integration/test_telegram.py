@@ -142,6 +142,8 @@ async def test_workout_zone_changes_edit_one_status_message(rig: TelegramRig) ->
     assert first.params["chat_id"] == ANN
     edited = await rig.fake.wait_for("editMessageText")
     assert edited.params["chat_id"] == ANN and "zone" in edited.text.lower()
+    shown = TRACK_URL.findall(edited.text)
+    assert shown and all(any(t in d for d in edited.callback_data) for t in shown)  # 👍/👎 kept
     zone_messages = [c for c in rig.fake.sent("sendMessage") if _is_status(c.text)]
     assert len(zone_messages) == 1  # the later zone change edited it instead of sending anew
     assert edited.params["message_id"] == 10_000 + rig.fake.calls.index(first) + 1

@@ -189,8 +189,9 @@ def test_a_feat_track_is_skipped_when_one_of_its_artists_is_full() -> None:
         ("Summer Song", "Alpha", False),  # album and single version
         ("summer  song", "alpha", False),  # case and spaces do not make it new
         ("Summer Song", "Beta", True),  # a cover by someone else
-        ("Summer Song (Remix)", "Alpha", True),  # a different title
-        ("Summer Song", "Alpha;Beta", True),  # different artists
+        ("Summer Song (Remix)", "Alpha", False),  # a remix of the same song
+        ("Summer Song", "Gamma", True),  # different artists
+        ("Summer Song (feat. Beta)", "Alpha;Beta", False),  # the single with its guest
     ],
 )
 def test_same_title_and_artists_are_deduplicated(
@@ -270,6 +271,7 @@ def test_song_hashes_join_releases_of_one_song_and_nothing_else() -> None:
     )
     h = song_hashes(tracks)
     assert h[0] == h[1]  # case and spacing don't make another song
-    assert len({h[0], h[2], h[3]}) == 3  # other artists do
+    assert len({h[0], h[2]}) == 2  # another artist does
+    assert h[3] == h[0]  # a guest artist doesn't (the primary artist names the song)
     assert h[4] == h[5] == NO_SONG  # an untitled row matches no song
     assert (song_hashes(tracks, chunk=2) == h).all()  # keyed in chunks, the same hashes

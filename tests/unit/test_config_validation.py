@@ -35,6 +35,12 @@ def _problems(error: pytest.ExceptionInfo[ConfigError]) -> list[str]:
         ("recommend", "default_count = 60", "recommend.default_count", "recommend.max_count (50)"),
         ("recommend", "negatives_per_positive = 0", "recommend.negatives_per_positive", "1 to"),
         ("recommend", "cooldown_seconds = -1.0", "recommend.cooldown_seconds", "from 0"),
+        (
+            "recommend",
+            "recency_half_life_days = -1",
+            "recommend.recency_half_life_days",
+            "0: every like weighs the same",
+        ),
         ("catalog", "demo_size = 5", "catalog.demo_size", "from 100 to 1000000"),
         ("web", 'public_url = "http://bot.example"', "web.public_url", "https://"),
         ("web", 'public_url = "bot.example"', "web.public_url", "https://"),

@@ -17,6 +17,7 @@ from bot.chat.discord import BeatmatchBot
 from bot.chat.discord.account import AccountCog
 from bot.chat.discord.insight import InsightCog
 from bot.chat.discord.music import MusicCog
+from bot.chat.discord.pages import PageButton
 from bot.chat.discord.views import FeedbackButton
 from bot.chat.discord.workout import WorkoutCog
 from bot.chat.push import PushRouter
@@ -106,23 +107,25 @@ async def test_recommend_defers_then_shows_tracks_in_an_embed_with_buttons(
     assert sent["allowed_mentions"].to_dict() == discord.AllowedMentions.none().to_dict()
 
 
-async def test_a_long_list_continues_in_follow_ups_of_ten(
+async def test_a_long_list_is_one_message_of_ten_with_page_buttons(
     app: Beatmatch, bot: BeatmatchBot, tmp_path: Path
 ) -> None:
     await _imported(app, tmp_path)
     fake = interaction(bot)
     music = cog(bot, MusicCog)
     await music.recommend.callback(music, fake, count=25, mood=None, bpm=None, playlist=None)
-    first = TRACK_URL.findall(final(fake)["embed"].description)
-    later = [
-        TRACK_URL.findall(call.kwargs["embed"].description)
-        for call in fake.followup.send.await_args_list
+    sent = final(fake)
+    assert len(TRACK_URL.findall(sent["embed"].description)) == 10
+    fake.followup.send.assert_not_awaited()  # no second message
+    view = sent["view"]
+    assert len([b for b in view.children if isinstance(b, FeedbackButton)]) == 20
+    pages = [b for b in view.children if isinstance(b, PageButton)]
+    assert [(b.item.label, b.item.disabled) for b in pages] == [
+        ("◀ Prev", True),
+        ("1 of 3", True),
+        ("Next ▶", False),
     ]
-    assert [len(first), *map(len, later)] == [10, 10, 5]
-    for call in fake.followup.send.await_args_list:
-        assert len(call.kwargs["view"].children) == 2 * len(
-            TRACK_URL.findall(call.kwargs["embed"].description)
-        )
+    assert max(item.row or 0 for item in view.children) == 4  # Discord's five rows
 
 
 async def test_errors_from_the_core_are_shown_as_plain_text(bot: BeatmatchBot) -> None:

@@ -8,11 +8,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from recommender.context import Context
+from recommender.context import CONTEXT_FLOOR, Context
 from recommender.explain import nearest_library_tracks, reasons, sound_matrix
 from recommender.features import TasteProfile, track_artist_keys
 from recommender.ranking import (
-    CONTEXT_FLOOR,
     Selection,
     combined_scores,
     percentile_ranks,
@@ -262,11 +261,38 @@ def test_combined_scores_keep_taste_order_when_context_is_empty() -> None:
 
 
 @pytest.mark.parametrize("context", [Context(mood="calm"), Context(bpm=128), Context(energy=0.9)])
-def test_a_context_scales_taste_between_the_floor_and_one(context: Context) -> None:
+def test_a_context_scores_in_zero_one_and_keeps_a_floor_of_taste(context: Context) -> None:
     pct = percentile_ranks(TASTE)
     combined = combined_scores(CANDIDATES, TASTE, context)
-    assert (combined <= pct + 1e-12).all()
-    assert (combined >= CONTEXT_FLOOR * pct - 1e-12).all()
+    assert ((combined >= 0) & (combined <= 1)).all()
+    assert (combined >= 0.5 * CONTEXT_FLOOR * pct - 1e-12).all()
+
+
+@pytest.mark.parametrize("context", [Context(mood="energetic"), Context(bpm=128)])
+def test_a_mood_never_trades_taste_for_fit(context: Context) -> None:
+    """An all-rap library asking for energy gets its best-liked energetic rap, not the club
+    tracks its taste model rates poorly however well they fit the mood."""
+    n = 2000
+    rng = np.random.default_rng(7)
+    liked = np.arange(n) < 400  # what the taste model rates well: rap
+    rap, club = SOUNDS["rap"], SOUNDS["club"]
+    tracks = pd.DataFrame(
+        {column: np.where(liked, rap[j], club[j]) for j, column in enumerate(COLUMNS)}
+        | {
+            "name": [f"song {i}" for i in range(n)],
+            "artists": [f"{'rapper' if liked[i] else 'dj'} {i % 300}" for i in range(n)],
+            "energy": np.where(liked, rng.uniform(0.55, 0.8, n), 0.9),
+            "tempo": np.where(liked, rng.uniform(85, 100, n), 130.0),
+        },
+        index=pd.Index([f"t{i:04d}" for i in range(n)], name="track_id"),
+    )
+    tracks = normalise_tracks(tracks.assign(key=5.0, mode=1.0, time_signature=4.0))
+    taste = np.where(liked, rng.uniform(0.6, 1.0, n), rng.uniform(0.0, 0.55, n))
+    picks = select(tracks, taste, 10, library=LIBRARY, profile=None, context=context).picks
+    assert all(p.track_id in set(tracks.index[liked]) for p in picks)
+    # … and among the liked ones, the mood still chooses: the most energetic of them come first.
+    energy = tracks.loc[[p.track_id for p in picks], "energy"]
+    assert energy.mean() > tracks.loc[liked, "energy"].mean()
 
 
 def test_a_context_lifts_fitting_tracks() -> None:
@@ -382,3 +408,38 @@ def test_select_looks_past_a_shortlist_full_of_one_artist() -> None:
     taste = np.r_[np.linspace(1.0, 0.6, 400), np.linspace(0.5, 0.0, 100)]
     selection = select(candidates, taste, 10, library=LIBRARY, profile=PROFILE)
     assert len(selection.picks) == 10
+
+
+# ---------------------------------------------------------------- reasons: varied and true
+
+
+def _club_library(size: int = 10) -> pd.DataFrame:
+    """``size`` club tracks by Alpha, released 2018–2020."""
+    library = _table({f"k{i}": (f"Club {i}", "Alpha", "club") for i in range(size)})
+    return library.assign(release_year=[2018.0 + i % 3 for i in range(size)])
+
+
+def test_a_list_by_one_kept_artist_gives_varied_true_reasons() -> None:
+    library = _club_library()
+    profile = TasteProfile.from_library(library)
+    picks = _table({f"p{i}": (f"New {i}", "Alpha", "club") for i in range(4)})
+    picks = picks.assign(release_year=2019.0)
+    out = reasons(picks, library, profile, Context())
+    assert out[0] == "Alpha is on 10 tracks you like"  # the strongest reason comes first
+    assert len(set(out)) >= 3  # not the same sentence for every track
+    tempo = float(picks["tempo"].iloc[0])
+    for line in out:
+        assert line in {
+            "Alpha is on 10 tracks you like",
+            "sounds like “Club 0” by Alpha from your library",
+            "from 2019, the era most of your library is from (2018–2020)",
+            f"{tempo:.0f} bpm, the tempo your library moves at most",
+        } or line.endswith("like most of what you save"), line
+
+
+def test_an_era_is_only_claimed_when_the_track_is_from_it() -> None:
+    library = _club_library()
+    picks = _table({f"p{i}": (f"New {i}", "Zeta", "ambient") for i in range(3)})
+    out = reasons(picks.assign(release_year=1975.0), library, None, Context())
+    assert not any("era" in line for line in out)
+    assert not any("bpm, the tempo" in line for line in out)  # an ambient tempo is not club's

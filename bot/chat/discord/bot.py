@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import secrets
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -24,6 +23,7 @@ from bot.chat.discord.forget_view import ForgetButton
 from bot.chat.discord.identity import NO_MENTIONS
 from bot.chat.discord.insight import InsightCog
 from bot.chat.discord.music import MusicCog
+from bot.chat.discord.pages import PageButton
 from bot.chat.discord.render import messages
 from bot.chat.discord.views import FeedbackButton
 from bot.chat.discord.workout import WorkoutCog
@@ -33,6 +33,7 @@ from bot.core.commands import DEFAULT_LIMITS
 from bot.core.delivery import Undeliverable
 from bot.core.dispatch import apology
 from bot.core.health import FrontStatus
+from bot.core.incidents import incident_extra, log_incident
 from bot.core.replies import Reply, StatusReply
 from bot.core.service import BeatmatchService
 
@@ -118,7 +119,7 @@ class BeatmatchBot(commands.Bot):
     async def setup_hook(self) -> None:
         """Load the features, re-register the buttons, sync to the development guild if set."""
         await self.load_features()
-        self.add_dynamic_items(FeedbackButton, ForgetButton)
+        self.add_dynamic_items(FeedbackButton, ForgetButton, PageButton)
         if self.dev_guild_id:
             guild = discord.Object(id=self.dev_guild_id)
             self.tree.copy_global_to(guild=guild)
@@ -141,9 +142,8 @@ class BeatmatchBot(commands.Bot):
         self, interaction: discord.Interaction, error: app_commands.AppCommandError
     ) -> None:
         """The one place a failing command ends up: log with an incident id, apologise."""
-        incident = secrets.token_hex(3)
         name = interaction.command.qualified_name if interaction.command else "?"
-        log.error("incident %s in Discord command /%s", incident, name, exc_info=error)
+        incident = log_incident(log, "in Discord command /%s", name, error=error)
         text = apology(incident).text
         try:
             if interaction.response.is_done():
@@ -153,7 +153,11 @@ class BeatmatchBot(commands.Bot):
                     text, ephemeral=True, allowed_mentions=NO_MENTIONS
                 )
         except discord.HTTPException:
-            log.warning("incident %s: the apology could not be sent either", incident)
+            log.warning(
+                "incident %s: the apology could not be sent either",
+                incident,
+                extra=incident_extra(incident),
+            )
 
     async def push(self, user_id: str, reply: Reply) -> None:
         """A DM the bot starts (workout, link, digest); a refused DM switches them off."""

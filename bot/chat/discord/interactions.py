@@ -2,7 +2,8 @@
 
 Every command defers first (the core may train a model or call Spotify, far beyond Discord's
 3-second limit), shows progress by editing the "thinking…" message, and then replaces it with
-the first message of the reply; further pieces follow as follow-ups. Slash-command options arrive
+the first message of the reply; further pieces follow as follow-ups. A list longer than one page
+(ten tracks) is one message instead, turned with page buttons (``pages.py``). Slash-command options arrive
 typed (Discord parsed them) and go to the core's dispatch as they are, checked against the command
 registry — the adapter only collects and renders.
 """
@@ -18,6 +19,7 @@ import discord
 from discord import app_commands
 
 from bot.chat.discord.identity import NO_MENTIONS, bot_of, chat_user
+from bot.chat.discord.pages import page_message
 from bot.chat.discord.render import messages
 from bot.chat.render import shorten
 from bot.core.commands import COMMAND_NAMES
@@ -88,7 +90,14 @@ async def respond(
 
 
 async def send_reply(interaction: discord.Interaction, reply: Reply, *, ephemeral: bool) -> None:
-    """Replace the deferred response with the reply's first message; follow up with the rest."""
+    """Replace the deferred response with the reply's first message; follow up with the rest. A
+    list longer than a page is kept by the core and shown as one message with page buttons."""
+    lists = bot_of(interaction).service.lists
+    if lists is not None and lists.needs_pages(reply) and not reply.charts:
+        uid = await bot_of(interaction).service.users.uid(chat_user(interaction.user))
+        page = await lists.keep(uid, reply)
+        await interaction.edit_original_response(**page_message(page).edit_kwargs())
+        return
     outgoing = messages(reply)
     first, rest = outgoing[0], outgoing[1:]
     await interaction.edit_original_response(**first.edit_kwargs())

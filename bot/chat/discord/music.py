@@ -48,7 +48,10 @@ class MusicCog(commands.Cog, name="music"):
 
     @app_commands.command(name="recommend", description=COMMAND_NAMES["recommend"].summary)
     @app_commands.describe(**describe("recommend"))
-    @app_commands.choices(mood=[app_commands.Choice(name=m, value=m) for m in MOOD_NAMES])
+    @app_commands.choices(
+        mood=[app_commands.Choice(name=m, value=m) for m in MOOD_NAMES],
+        fresh=[app_commands.Choice(name=f, value=f) for f in ("yes", "no")],
+    )
     async def recommend(
         self,
         interaction: discord.Interaction,
@@ -56,9 +59,10 @@ class MusicCog(commands.Cog, name="music"):
         mood: str | None = None,
         bpm: app_commands.Range[int, _BPM[0], _BPM[1]] | None = None,
         playlist: app_commands.Range[str, 1, 100] | None = None,
+        fresh: str | None = None,
     ) -> None:
         """Tracks you don't have yet that fit your taste — and the moment."""
-        options = {"count": count, "mood": mood, "bpm": bpm, "playlist": playlist}
+        options = {"count": count, "mood": mood, "bpm": bpm, "playlist": playlist, "fresh": fresh}
         await respond(interaction, command("recommend", **options))
 
     @app_commands.command(name="genre", description=COMMAND_NAMES["genre"].summary)

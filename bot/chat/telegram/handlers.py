@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import secrets
 from typing import TYPE_CHECKING
 
 from telegram import CallbackQuery, Message, Update
@@ -20,7 +19,8 @@ from telegram.ext import ContextTypes
 
 from bot.chat.render import shorten
 from bot.chat.telegram.render import parse_feedback, parse_forget
-from bot.core.dispatch import apology, deep_link_payload, guarded, handle_text
+from bot.core.dispatch import deep_link_payload, guarded, handle_text
+from bot.core.incidents import apology, incident_extra, log_incident
 from bot.core.replies import ChatUser, Reply
 from bot.core.upload_limits import MAX_UPLOAD_BYTES, upload_too_large
 
@@ -150,17 +150,18 @@ async def _drop_buttons(query: CallbackQuery) -> None:
 
 async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Log the failure with an incident id first; then apologise in the chat, if there is one."""
-    incident = secrets.token_hex(3)
     kind = type(update).__name__ if update is not None else "no update"
-    log.error(
-        "incident %s while handling a Telegram update (%s)", incident, kind, exc_info=context.error
-    )
+    incident = log_incident(log, "while handling a Telegram update (%s)", kind, error=context.error)
     if not isinstance(update, Update) or update.effective_chat is None:
         return
     try:
         await context.bot.send_message(update.effective_chat.id, apology(incident).text)
     except Exception:
-        log.warning("incident %s: the apology could not be sent either", incident)
+        log.warning(
+            "incident %s: the apology could not be sent either",
+            incident,
+            extra=incident_extra(incident),
+        )
 
 
 def is_private(message: Message) -> bool:

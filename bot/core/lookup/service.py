@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 
-import numpy as np
 import pandas as pd
 
 from bot.core.cards import track_card
@@ -16,11 +15,11 @@ from bot.core.lookup.search import Suggestion
 from bot.core.lookup.tracks import TrackResolver
 from bot.core.replies import ChatUser, Reply
 from bot.core.users import Users
-from recommender.candidates import cap_per_artist
-from recommender.explain import sound_matrix
+from recommender.similar import seed_distribution, similar_tracks
 from recommender.tracks import AUDIO_FEATURES, track_row
 
-SIMILAR_GENRE_SHARE = 0.25  # a classifier's genre this likely counts as the seed's for /similar
+SIMILAR_GENRE_SHARE = 0.25  # a genre this likely is named in /similar's "also …" line
+SIMILAR_GENRES = 10  # the classifier's likeliest genres that make a seed's distribution
 
 
 class LookupService:
@@ -110,25 +109,15 @@ class LookupService:
         )
 
     def _nearest(self, track_id: str, seed: pd.DataFrame, n: int) -> list[tuple[str, str]]:
-        """The catalog tracks nearest in sound, among those sharing the seed's genre when it has
-        one (the catalog's label, else the classifier's call once it is trained): a pop song's
-        neighbours in tempo and energy are other pop songs, not pagode."""
+        """The catalog tracks nearest in sound within the seed's genre distribution (catalog
+        labels, else the classifier's probabilities once it is trained): a pop song's neighbours
+        in tempo and energy are other pop songs, not pagode (:mod:`recommender.similar`)."""
         tracks = self.catalog.tracks
-        genres = self._seed_genres(track_id, seed)
-        if genres:
-            labelled = self.catalog.genres.loc[self.catalog.genres["genre"].isin(genres)]
-            same_genre = tracks.index.isin(labelled["track_id"].unique())
-            if int(same_genre.sum()) >= max(50, 5 * n):
-                tracks = tracks[same_genre]
-            else:
-                genres = []
-        distance = ((sound_matrix(tracks) - sound_matrix(seed)[0]) ** 2).sum(axis=1)
-        order = np.argsort(distance, kind="stable")[: max(200, n * 20)]
-        ids = [t for t in tracks.index[order] if t != track_id]
-        name = str(seed.iloc[0]["name"]).lower()
-        ids = [t for t in ids if str(tracks.at[t, "name"]).lower() != name]
-        chosen = cap_per_artist(ids, tracks, n)
-        also = f"also {' / '.join(genres)}; " if genres else ""
+        distribution = self._seed_distribution(track_id, seed)
+        chosen = similar_tracks(tracks, self.catalog.genres, seed, distribution, n, track_id)
+        ranked = sorted(distribution, key=lambda g: -distribution[g])
+        main = [g for g in ranked if distribution[g] >= SIMILAR_GENRE_SHARE] or ranked[:1]
+        also = f"also {' / '.join(main)}; " if main else ""
         out = []
         for t in chosen:
             r = track_row(tracks, t)
@@ -140,11 +129,11 @@ class LookupService:
             out.append((t, also + "close in sound: " + ", ".join(b for b in bits if b)))
         return out
 
-    def _seed_genres(self, track_id: str, seed: pd.DataFrame) -> list[str]:
-        """The genres /similar keeps to: catalog labels, else the classifier's likely ones (only
-        when it is already trained: /similar never waits a minute for a genre model)."""
+    def _seed_distribution(self, track_id: str, seed: pd.DataFrame) -> dict[str, float]:
+        """The seed's genre distribution /similar keeps to: catalog labels, else the classifier's
+        probabilities (only when it is already trained: /similar never waits a minute for a genre
+        model; it ranks by sound alone meanwhile)."""
         labels = self.catalog.labels(track_id)
         if labels or not self.genres.ready:
-            return labels  # /similar never waits for the classifier: it ranks by sound alone
-        top = self.genres.top3(seed)
-        return [g for g, p in top if p >= SIMILAR_GENRE_SHARE] or [top[0][0]]
+            return seed_distribution(labels)
+        return seed_distribution([], self.genres.top_k(seed, SIMILAR_GENRES)[0])

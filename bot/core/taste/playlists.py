@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import secrets
 from collections.abc import Sequence
 
 from bot.core.errors import NeedsLink, SpotifyNotSetUp, UserFacingError
+from bot.core.incidents import log_incident
 from bot.core.ports import PLAYLIST_ADD_CHUNK, SpotifyPort
 
 log = logging.getLogger(__name__)
@@ -67,8 +67,7 @@ class Playlists:
         except UserFacingError as error:
             reason = error.message
         except Exception:
-            incident = secrets.token_hex(3)
-            log.exception("incident %s while posting a playlist for user %s", incident, uid)
+            incident = log_incident(log, "while posting a playlist for user %s", uid)
             reason = f"something went wrong on my side (incident {incident}); it has been logged."
         else:
             return f"Spotify playlist: {url}"

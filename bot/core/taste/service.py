@@ -49,6 +49,7 @@ from storage.exportify import (
     read_exportify,
     too_large,
 )
+from storage.shown_store import ShownStore
 from storage.taste_store import TasteStore
 from storage.track_store import TrackStore
 
@@ -67,6 +68,8 @@ class RecommendSettings:
 
     default_count: int = 10
     max_count: int = 50
+    #: Days a shown track stays out of the listener's next lists (0: lists may repeat).
+    fresh_days: int = 14
 
 
 class TasteService:
@@ -88,6 +91,7 @@ class TasteService:
         heart: HeartContexts | None = None,
         settings: RecommendSettings | None = None,
         find: Finder | None = None,
+        shown: ShownStore | None = None,
     ) -> None:
         self.users = users
         self.catalog = catalog
@@ -101,6 +105,7 @@ class TasteService:
         self.search = search
         self.heart = heart
         self.settings = settings or RecommendSettings()
+        self.shown = shown
         self._imports = asyncio.Semaphore(IMPORTS_AT_ONCE)
         #: /start: a first guess from named songs and artists, for a listener with no library
         self.cold = ColdStart(users, catalog, taste, models, picks, find or tracks.find_tracks)
@@ -175,10 +180,12 @@ class TasteService:
         bpm: int | None = None,
         *,
         playlist: str | None = None,
+        fresh: str | None = None,
         notify: Notify = silent,
     ) -> Reply:
         """Tracks the user doesn't have that fit their taste and the moment (optionally posted
-        as a Spotify playlist)."""
+        as a Spotify playlist). Tracks shown in the last ``fresh_days`` days are left out unless
+        ``fresh`` is "no" (the same list again)."""
         n = (
             self.settings.default_count
             if count is None
@@ -187,6 +194,7 @@ class TasteService:
         wanted_mood = _parse_mood(mood)
         wanted_bpm = None if bpm is None else check_int(bpm, "bpm", 40, 220)
         wanted_playlist = playlist_choice(playlist)
+        wants_fresh = fresh_choice(fresh)
         uid = await self.users.uid(user)
         if wanted_playlist is not None:
             await self.playlists.require_link(uid)
@@ -215,16 +223,26 @@ class TasteService:
                 label=heart.label,
             )
         excluded = await asyncio.to_thread(self._excluded, uid, trained)
+        shown = await asyncio.to_thread(self._recently_shown, uid, wants_fresh)
         extra, search_note = await searched(search, excluded)
         if extra is not None:  # Spotify search tracks the catalog lacks, each once
             extra = exclude(extra, self.catalog.tracks.index)
             extra = extra[~extra.index.duplicated()]
-        selection = await asyncio.to_thread(self._select, uid, trained, excluded, n, context, extra)
+        selection = await asyncio.to_thread(
+            self._select, uid, trained, excluded | shown, n, context, extra
+        )
+        if shown and len(selection.picks) < n:  # everything new was shown lately: repeat some
+            shown = set()
+            selection = await asyncio.to_thread(
+                self._select, uid, trained, excluded, n, context, extra
+            )
         if not selection.picks:
             raise NotFound(
                 "Nothing left to recommend: the catalog holds no track you don't already have."
             )
         self.picks.remember(uid, [p.track_id for p in selection.picks])
+        if self.shown is not None:
+            await asyncio.to_thread(self.shown.remember, uid, [p.track_id for p in selection.picks])
         cards = tuple(
             track_card(
                 p.track_id,
@@ -241,6 +259,11 @@ class TasteService:
         if heart is not None:
             header += f", following {heart.label}"
         footer = self._recommend_footer(trained, selection, current)
+        if shown:
+            footer = (
+                f"{len(shown)} tracks shown to you in the last {self.settings.fresh_days} days "
+                "are left out: /recommend fresh:no shows the same list again.\n" + footer
+            )
         notes: tuple[str, ...] = (search_note,) if search_note else ()
         if wanted_playlist is not None:  # its failure is a note: the tracks are shown anyway
             line = await self.playlists.note(uid, [c.track_id for c in cards], wanted_playlist)
@@ -263,6 +286,13 @@ class TasteService:
             return None
         guess = await bulk(self.models.seed_guess, uid)
         return False if guess is None else guess
+
+    def _recently_shown(self, uid: int, wants_fresh: bool) -> set[str]:
+        """The tracks shown to the listener lately, to be left out (none when they asked for
+        the same list again, or when the operator lets lists repeat)."""
+        if not wants_fresh or self.shown is None or self.settings.fresh_days <= 0:
+            return set()
+        return self.shown.since(uid, self.settings.fresh_days)
 
     def _excluded(self, uid: int, trained: TrainedTaste) -> set[str]:
         """What must not be recommended: the library (read afresh: a model still learning a
@@ -432,6 +462,36 @@ class TasteService:
         lock so that no late save can bring it back; the counts ``erase_rows`` returns."""
         self.picks.forget(uid)
         return await asyncio.to_thread(self.models.forget, uid, erase_rows)
+
+
+#: What ``fresh:`` takes: new tracks (the default), or the same list again.
+FRESH_WORDS: dict[str, bool] = {
+    "yes": True,
+    "y": True,
+    "on": True,
+    "true": True,
+    "new": True,
+    "no": False,
+    "n": False,
+    "off": False,
+    "false": False,
+    "again": False,
+    "same": False,
+}
+
+
+def fresh_choice(fresh: str | None) -> bool:
+    """True for new tracks (no ``fresh`` given, or "yes"), False for the same list ("no")."""
+    if fresh is None or not fresh.strip():
+        return True
+    choice = FRESH_WORDS.get(fresh.strip().lower())
+    if choice is None:
+        shown = fresh.strip()[:30]
+        raise BadInput(
+            f"fresh takes yes or no, not “{shown}”: /recommend fresh:no shows the tracks "
+            "you were shown lately again."
+        )
+    return choice
 
 
 def _parse_mood(mood: str | None) -> str | None:
