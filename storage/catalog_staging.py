@@ -87,6 +87,10 @@ TRACK_REFERENCES: tuple[tuple[str, str], ...] = (
     ("track_genres", "coalesce(source, '') != 'catalog'"),
 )
 
+#: Tables that name tracks without needing them kept: a "shown lately" record of a track that left
+#: the catalog is simply never matched again (and expires with the fresh-lists window).
+TRACK_MENTIONS: tuple[str, ...] = ("shown_tracks",)
+
 _FEATURES = ", ".join(AUDIO_FEATURES)
 _FIELDS = ", ".join(TRACK_FIELDS)
 

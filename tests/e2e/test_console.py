@@ -169,7 +169,7 @@ GARBAGE: list[str] = [
     "/import {binary}",
     "/import {missing}",
     "/import",
-    "/recommend",
+    # (a bare /recommend without a library is an invitation to /start: test_console_cold_start)
     "/recommend -5",
     "/recommend 99999",
     "/recommend abc",

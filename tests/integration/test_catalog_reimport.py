@@ -19,6 +19,7 @@ from storage.catalog_import import SOURCE_KEY, import_catalog
 from storage.catalog_staging import (
     STAGED_GENRES,
     STAGED_TRACKS,
+    TRACK_MENTIONS,
     TRACK_REFERENCES,
     CatalogStaging,
 )
@@ -206,4 +207,4 @@ def test_every_table_that_holds_a_track_id_is_known_to_the_orphan_sweep(
         for table in tables
         if any(c["name"] == "track_id" for c in storage.sql.rows(f"pragma table_info('{table}')"))
     }
-    assert holding == {table for table, _ in TRACK_REFERENCES}
+    assert holding == {table for table, _ in TRACK_REFERENCES} | set(TRACK_MENTIONS)
