@@ -299,7 +299,7 @@ class TasteModels:
             catalog_scores=scores,
             library=library,
             library_tracks=known,
-            library_songs=song_hashes(known),
+            library_songs=song_pairs(known)[0],
             trained_at=time.time(),
             quick=True,
             guess=True,
