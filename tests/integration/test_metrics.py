@@ -51,8 +51,10 @@ async def test_metrics_count_a_scripted_session(tmp_path: Path) -> None:
     got = _samples(text)
     commands = "beatmatch_commands_total"
     assert got[(commands, (("command", "help"), ("outcome", "ok")))] == 2
-    # No library yet, then a count above recommend.max_count: both refused with a message.
-    assert got[(commands, (("command", "recommend"), ("outcome", "refused")))] == 2
+    # No library yet: answered with the invitation to /start; then a count above
+    # recommend.max_count: refused with a message.
+    assert got[(commands, (("command", "recommend"), ("outcome", "ok")))] == 1
+    assert got[(commands, (("command", "recommend"), ("outcome", "refused")))] == 1
     assert got[(commands, (("command", "unknown"), ("outcome", "refused")))] == 1
     assert got[("beatmatch_command_seconds_count", (("command", "recommend"),))] == 2
     assert got[("beatmatch_training_jobs_running", ())] == 0
