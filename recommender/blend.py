@@ -24,9 +24,9 @@ import pandas as pd
 
 from recommender.candidates import MAX_PER_ARTIST, cap_per_artist
 from recommender.context import Context, context_fit
+from recommender.features import track_artist_keys
 from recommender.ranking import CONTEXT_FLOOR, percentile_ranks
 from recommender.sequencing import order_playlist
-from recommender.features import track_artist_keys
 
 #: A track serves a member when it is in their own top decile.
 TOP_DECILE = 0.9

@@ -19,6 +19,7 @@ import sqlite_utils
 
 from storage.access import Sqlite
 from storage.account_store import AccountStore
+from storage.blend_store import BlendStore
 from storage.meta_store import MetaStore
 from storage.migrations import MIGRATIONS
 from storage.taste_store import TasteStore
@@ -118,6 +119,7 @@ class Storage:
     workouts: WorkoutStore
     accounts: AccountStore
     meta: MetaStore
+    blend: BlendStore
 
     @classmethod
     def open(cls, path: str | Path) -> Storage:
@@ -133,6 +135,7 @@ class Storage:
             workouts=WorkoutStore(sql),
             accounts=AccountStore(sql),
             meta=meta,
+            blend=BlendStore(sql),
         )
 
     def close(self) -> None:

@@ -170,6 +170,48 @@ COMMANDS: tuple[CommandSpec, ...] = (
         too_many="Use /recommend [count] [mood:NAME] [bpm:N], e.g. /recommend 5 mood:energetic.",
     ),
     CommandSpec(
+        "blend",
+        "/blend [NAME …] [count] [mood:NAME] [bpm:N]",
+        "One fair list for several listeners (2–12) who allowed it: each track says whose "
+        "taste it serves; in a group with no names, everyone there who allowed blends.",
+        "blend.blend",
+        (
+            Option("members", "Who it is for: names, @handles (yourself included)", keyed=False),
+            Option("count", "How many tracks (default 10)", "int", "The count", 1, "max_count"),
+            Option("mood", "Fit a mood", choices=MOOD_NAMES),
+            Option(
+                "bpm",
+                "Pull tempos towards this many beats per minute",
+                "int",
+                "bpm",
+                40,
+                220,
+            ),
+        ),
+        words=("members...",),
+        trailing="count",
+        fronts=("console", "telegram"),  # Discord's /blend (members, ``here``) is to come
+    ),
+    CommandSpec(
+        "privacy",
+        "/privacy blend on|off",
+        "Allow (or stop) your taste being used in others' /blend lists; they see only which "
+        "tracks are for you, never your library.",
+        "blend.privacy",
+        (
+            Option("setting", "What to set: blend", choices=("blend",), keyed=False),
+            Option(
+                "state",
+                "on or off; leave it out to see the setting",
+                choices=("on", "off"),
+                keyed=False,
+            ),
+        ),
+        words=("setting", "state"),
+        too_many="Use /privacy blend on or /privacy blend off.",
+        fronts=("console", "telegram"),
+    ),
+    CommandSpec(
         "genre",
         "/genre TRACK",
         "Name the genre of a track (Spotify link, URI, id, or “title - artist”).",
