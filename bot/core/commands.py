@@ -87,6 +87,9 @@ class CommandSpec:
     words: tuple[str, ...] = ()
     #: An option taken from a last plain word that is a small number ("/similar Halo 5").
     trailing: str = ""
+    #: ``trailing`` is taken from a small number wherever it stands, even alone ("/blend 5",
+    #: "/blend 5 alice bob"): for commands whose plain words are names, never small numbers.
+    trailing_anywhere: bool = False
     #: What to say when more plain words come than ``words`` takes ("" ignores the extra ones).
     too_many: str = ""
     fronts: tuple[str, ...] = FRONTS
@@ -190,6 +193,7 @@ COMMANDS: tuple[CommandSpec, ...] = (
         ),
         words=("members...",),
         trailing="count",
+        trailing_anywhere=True,
         fronts=("console", "telegram"),  # Discord's /blend (members, ``here``) is to come
     ),
     CommandSpec(
@@ -501,9 +505,12 @@ def bind(
     (an option written ``name:value`` wins over a plain word), ints are parsed within limits."""
     words = list(parsed.words)
     texts: dict[str, str] = {}
-    small_number = len(words) > 1 and words[-1].isdigit() and len(words[-1]) < 4
-    if spec.trailing and not parsed.options.get(spec.trailing) and small_number:
-        texts[spec.trailing] = words.pop()
+    if spec.trailing and not parsed.options.get(spec.trailing):
+        numbers = [i for i, word in enumerate(words) if _small_number(word)]
+        if spec.trailing_anywhere and numbers:
+            texts[spec.trailing] = words.pop(numbers[-1])
+        elif len(words) > 1 and numbers and numbers[-1] == len(words) - 1:
+            texts[spec.trailing] = words.pop()
     for name in spec.words:
         if not words:
             break
@@ -518,6 +525,11 @@ def bind(
         if value or name not in texts:
             texts[name] = value
     return {name: spec.option(name).value(text, limits) for name, text in texts.items()}
+
+
+def _small_number(word: str) -> bool:
+    """A plain word that reads as a count (up to three digits), not as a name or a year."""
+    return word.isdigit() and len(word) < 4
 
 
 def parse_int(value: str, what: str, low: int, high: int) -> int:

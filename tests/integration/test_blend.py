@@ -126,6 +126,9 @@ async def test_a_blend_needs_two_consenting_listeners_and_forget_erases_consent(
     await _say(service, ALICE, "/privacy blend on")
     alone = await _say(service, ALICE, "/blend")
     assert alone.error and "Name who the blend is for" in alone.text
+    counted = await _say(service, ALICE, "/blend 5")  # a count, not a listener called "5"
+    assert counted.error and "Name who the blend is for" in counted.text
+    assert "I don't know 5" not in counted.text
     unknown = await _say(service, ALICE, "/blend zed")
     assert unknown.error and "at least 2 listeners" in unknown.text
     assert "I don't know zed yet." in unknown.text
