@@ -21,7 +21,7 @@ from bot.core.catalog import CatalogState
 from bot.core.commands import check_int
 from bot.core.errors import BadInput, UserFacingError
 from bot.core.progress import Notify, silent
-from bot.core.replies import ChatUser, Reply
+from bot.core.replies import Button, ChatUser, Reply
 from bot.core.taste.models import TasteModels, TrainedTaste
 from bot.core.taste.service import RecommendSettings, _parse_mood
 from bot.core.taste.training import TasteTraining
@@ -36,10 +36,18 @@ from storage.user_store import UserStore
 
 MIN_MEMBERS, MAX_MEMBERS = 2, 12
 ASK_TEXT = (
-    "{who}: your taste can join this group's blends if you allow it — send /privacy blend on "
+    "{who}: your taste can join this group's blends if you allow it — {how} "
     "(nobody sees your library, likes or genres, only which tracks are for you). "
     "/privacy blend off takes it back at any time."
 )
+TYPE_IT = "send /privacy blend on"
+PRESS_IT = "press “Allow my taste in blends” below, or send /privacy blend on"
+#: The consent button's action; its ``track_id`` holds the platform user id of the one member
+#: who may press it (the member named, never the requester).
+ALLOW = "allow-blend"
+ALLOW_LABEL = "Allow my taste in blends"
+#: The fronts that render the consent button; elsewhere the ask says to type /privacy blend on.
+BUTTON_FRONTS: tuple[str, ...] = ("telegram",)
 
 
 @dataclass(frozen=True)
@@ -152,13 +160,19 @@ class BlendService:
         notes: list[str] = [f"I don't know {word} yet." for word in unknown]
         consenting = await asyncio.to_thread(self.store.allowed, [m.uid for m in found])
         scored: list[tuple[Member, TrainedTaste]] = []
+        asked: list[tuple[Member, str]] = []  # (member, their id on the requester's platform)
         for member in found:
             if member.uid not in consenting:  # never scored
                 first = await asyncio.to_thread(self.store.ask_once, member.uid)
                 if member.uid == requester:
                     notes.append("You're not in this blend: /privacy blend on adds your taste.")
                 elif first:
-                    notes.append(ASK_TEXT.format(who=member.name))
+                    owner = await asyncio.to_thread(self._platform_id, member.uid, user.platform)
+                    button = owner is not None and user.platform in BUTTON_FRONTS
+                    how = PRESS_IT if button else TYPE_IT
+                    notes.append(ASK_TEXT.format(who=member.name, how=how))
+                    if button and owner is not None:
+                        asked.append((member, owner))
                 else:
                     notes.append(f"{member.name} hasn't allowed blends: left out.")
                 continue
@@ -167,16 +181,21 @@ class BlendService:
                 notes.append(note)
             if trained is not None:
                 scored.append((member, trained))
+        buttons = tuple(
+            Button(ALLOW_LABEL if len(asked) == 1 else f"{ALLOW_LABEL}: {m.name}", ALLOW, owner)
+            for m, owner in asked
+        )
         if len(scored) < MIN_MEMBERS:
-            raise BadInput(
-                " ".join(
-                    [
-                        f"A blend needs at least {MIN_MEMBERS} listeners who allowed it and have "
-                        f"a taste to score; I have {len(scored)}.",
-                        *notes,
-                    ]
-                )
+            text = " ".join(
+                [
+                    f"A blend needs at least {MIN_MEMBERS} listeners who allowed it and have "
+                    f"a taste to score; I have {len(scored)}.",
+                    *notes,
+                ]
             )
+            if buttons:  # the ask still needs its button: an answer, not an exception
+                return Reply(text=text, error=True, buttons=buttons)
+            raise BadInput(text)
         context = Context(mood=wanted_mood, bpm=float(wanted_bpm) if wanted_bpm else None)
         result = await asyncio.to_thread(self._blend, scored, n, context)
         names = [m.name for m, _ in scored]
@@ -201,6 +220,7 @@ class BlendService:
             tracks=cards,
             notes=tuple(notes),
             footer=self.catalog.with_note(_footer(names, result)),
+            buttons=buttons,
         )
 
     def _resolve(self, user: ChatUser, words: list[str]) -> tuple[list[Member], list[str]]:
@@ -218,6 +238,13 @@ class BlendService:
             else:
                 found.append(Member(uid, word[:40]))
         return found, unknown
+
+    def _platform_id(self, uid: int, platform: str) -> str | None:
+        """The member's user id on ``platform`` (whom a consent button is for), None elsewhere."""
+        rows = self.user_store.sql.rows(
+            "select platform_user_id from users where id = ? and platform = ?", [uid, platform]
+        )
+        return str(rows[0]["platform_user_id"]) if rows else None
 
     def _name(self, uid: int) -> str:
         rows = self.user_store.sql.rows(
