@@ -104,6 +104,8 @@ async def test_a_member_who_has_not_consented_is_asked_once_and_never_scored(
     assert not first.error, first.text
     assert "A blend for carol and alice" in first.title
     assert "bob: your taste can join this group's blends if you allow it" in first.plain_text()
+    # The console has no consent button: told what to type instead, and given no button.
+    assert "allow it — send /privacy blend on" in first.plain_text() and not first.buttons
     assert "bob" not in " ".join(c.reason for c in first.tracks) + first.footer
     second = await _say(service, CAROL, "/blend alice bob")
     assert "bob hasn't allowed blends: left out." in second.plain_text()
