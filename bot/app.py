@@ -21,6 +21,7 @@ from bot.core.accounts.pulsoid_links import PulsoidLinks
 from bot.core.accounts.service import AccountsService
 from bot.core.accounts.spotify import SpotifyAccounts
 from bot.core.accounts.spotify_links import SpotifyLinks
+from bot.core.blend import BlendService
 from bot.core.catalog import CatalogState, demo_state
 from bot.core.delivery import Outbox
 from bot.core.feature_chain import FeatureChain
@@ -363,6 +364,16 @@ def assemble(
         readiness=readiness(storage.sql.path, catalog),
         meter=meter,
         lists=ShownLists(storage.shown_lists),
+        blend=BlendService(
+            users,
+            storage.users,
+            storage.blend,
+            catalog,
+            storage.taste,
+            models,
+            training,
+            RecommendSettings(recommend.default_count, recommend.max_count),
+        ),
     )
     if metrics is not None:
         metrics.watch_workouts(lambda: len(manager.live))

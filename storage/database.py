@@ -19,6 +19,7 @@ import sqlite_utils
 
 from storage.access import Sqlite
 from storage.account_store import AccountStore
+from storage.blend_store import BlendStore
 from storage.meta_store import MetaStore
 from storage.migrations import MIGRATIONS
 from storage.shown_list_store import ShownListStore
@@ -122,6 +123,7 @@ class Storage:
     meta: MetaStore
     shown: ShownStore
     shown_lists: ShownListStore
+    blend: BlendStore
 
     @classmethod
     def open(cls, path: str | Path) -> Storage:
@@ -139,6 +141,7 @@ class Storage:
             meta=meta,
             shown=ShownStore(sql),
             shown_lists=ShownListStore(sql),
+            blend=BlendStore(sql),
         )
 
     def close(self) -> None:

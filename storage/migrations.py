@@ -276,6 +276,23 @@ def m009_seeds(db: Database) -> None:
     )
 
 
+@MIGRATIONS()
+def m010_blend_consent(db: Database) -> None:
+    """Who allowed their taste in /blend (``allowed`` NULL: asked, not answered yet), and the
+    group chats ("places") where each allowed it, so a group's /blend finds its opted-in members."""
+    db.table("blend_consent").create(
+        {"user_id": int, "allowed": int, "asked_at": float, "updated_at": float},
+        pk="user_id",
+        foreign_keys=[("user_id", "users", "id")],
+    )
+    db.table("blend_places").create(
+        {"user_id": int, "place": str, "added_at": float},
+        pk=("user_id", "place"),
+        foreign_keys=[("user_id", "users", "id")],
+    )
+    db.table("blend_places").create_index(["place"])
+
+
 #: Tables holding one user's data: /forget deletes the user's rows from each (children first).
 USER_TABLES: tuple[str, ...] = (
     "library",
@@ -288,4 +305,6 @@ USER_TABLES: tuple[str, ...] = (
     "shown_tracks",
     "shown_lists",
     "seeds",
+    "blend_consent",
+    "blend_places",
 )

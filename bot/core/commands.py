@@ -87,6 +87,9 @@ class CommandSpec:
     words: tuple[str, ...] = ()
     #: An option taken from a last plain word that is a small number ("/similar Halo 5").
     trailing: str = ""
+    #: ``trailing`` is taken from a small number wherever it stands, even alone ("/blend 5",
+    #: "/blend 5 alice bob"): for commands whose plain words are names, never small numbers.
+    trailing_anywhere: bool = False
     #: What to say when more plain words come than ``words`` takes ("" ignores the extra ones).
     too_many: str = ""
     fronts: tuple[str, ...] = FRONTS
@@ -188,6 +191,49 @@ COMMANDS: tuple[CommandSpec, ...] = (
         ),
         words=("count",),
         too_many="Use /recommend [count] [mood:NAME] [bpm:N], e.g. /recommend 5 mood:energetic.",
+    ),
+    CommandSpec(
+        "blend",
+        "/blend [NAME …] [count] [mood:NAME] [bpm:N]",
+        "One fair list for several listeners (2–12) who allowed it: each track says whose "
+        "taste it serves; in a group with no names, everyone there who allowed blends.",
+        "blend.blend",
+        (
+            Option("members", "Who it is for: names, @handles (yourself included)", keyed=False),
+            Option("count", "How many tracks (default 10)", "int", "The count", 1, "max_count"),
+            Option("mood", "Fit a mood", choices=MOOD_NAMES),
+            Option(
+                "bpm",
+                "Pull tempos towards this many beats per minute",
+                "int",
+                "bpm",
+                40,
+                220,
+            ),
+        ),
+        words=("members...",),
+        trailing="count",
+        trailing_anywhere=True,
+        fronts=("console", "telegram"),  # Discord's /blend (members, ``here``) is to come
+    ),
+    CommandSpec(
+        "privacy",
+        "/privacy blend on|off",
+        "Allow (or stop) your taste being used in others' /blend lists; they see only which "
+        "tracks are for you, never your library.",
+        "blend.privacy",
+        (
+            Option("setting", "What to set: blend", choices=("blend",), keyed=False),
+            Option(
+                "state",
+                "on or off; leave it out to see the setting",
+                choices=("on", "off"),
+                keyed=False,
+            ),
+        ),
+        words=("setting", "state"),
+        too_many="Use /privacy blend on or /privacy blend off.",
+        fronts=("console", "telegram"),
     ),
     CommandSpec(
         "genre",
@@ -482,9 +528,12 @@ def bind(
     (an option written ``name:value`` wins over a plain word), ints are parsed within limits."""
     words = list(parsed.words)
     texts: dict[str, str] = {}
-    small_number = len(words) > 1 and words[-1].isdigit() and len(words[-1]) < 4
-    if spec.trailing and not parsed.options.get(spec.trailing) and small_number:
-        texts[spec.trailing] = words.pop()
+    if spec.trailing and not parsed.options.get(spec.trailing):
+        numbers = [i for i, word in enumerate(words) if _small_number(word)]
+        if spec.trailing_anywhere and numbers:
+            texts[spec.trailing] = words.pop(numbers[-1])
+        elif len(words) > 1 and numbers and numbers[-1] == len(words) - 1:
+            texts[spec.trailing] = words.pop()
     for name in spec.words:
         if not words:
             break
@@ -499,6 +548,11 @@ def bind(
         if value or name not in texts:
             texts[name] = value
     return {name: spec.option(name).value(text, limits) for name, text in texts.items()}
+
+
+def _small_number(word: str) -> bool:
+    """A plain word that reads as a count (up to three digits), not as a name or a year."""
+    return word.isdigit() and len(word) < 4
 
 
 def parse_int(value: str, what: str, low: int, high: int) -> int:

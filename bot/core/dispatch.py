@@ -59,23 +59,33 @@ async def call(
     user: ChatUser,
     args: Mapping[str, Any],
     notify: Notify = silent,
+    place: str = "",
 ) -> Reply:
-    """Run ``spec``'s handler for ``user`` with typed ``args`` (and ``notify`` if it reports)."""
+    """Run ``spec``'s handler for ``user`` with typed ``args`` (and ``notify`` if it reports;
+    ``place``, the group chat the command was said in, if it asks where)."""
     method = handler(service, spec)
     extra: dict[str, Any] = {}
-    if "notify" in inspect.signature(method).parameters:
+    parameters = inspect.signature(method).parameters
+    if "notify" in parameters:
         extra["notify"] = notify
+    if place and "place" in parameters:
+        extra["place"] = place
     return await method(user, **args, **extra)
 
 
 async def run_command(
-    service: BeatmatchService, user: ChatUser, command: ParsedCommand, *, notify: Notify = silent
+    service: BeatmatchService,
+    user: ChatUser,
+    command: ParsedCommand,
+    *,
+    notify: Notify = silent,
+    place: str = "",
 ) -> Reply:
     """Bind a typed command's words and options, then run it."""
     spec = COMMAND_NAMES[command.name]
     if not spec.handler or front_of(user) not in spec.fronts:
         raise BadInput(f"/{spec.name} works only in the {' and '.join(spec.fronts)}.")
-    return await call(service, spec, user, bind(spec, command, service.limits), notify)
+    return await call(service, spec, user, bind(spec, command, service.limits), notify, place)
 
 
 async def run_typed(
@@ -102,10 +112,16 @@ async def run_typed(
 
 
 async def handle_text(
-    service: BeatmatchService, user: ChatUser, text: str, *, notify: Notify = silent
+    service: BeatmatchService,
+    user: ChatUser,
+    text: str,
+    *,
+    notify: Notify = silent,
+    place: str = "",
 ) -> Reply:
     """Parse and run one typed command; any failure becomes a short reply (one that can be sent:
-    what the user typed and the reply quotes may hold lone surrogates)."""
+    what the user typed and the reply quotes may hold lone surrogates). ``place`` names the group
+    chat it was said in ("telegram:<chat id>"), for the commands that ask where (/blend)."""
 
     name = "unknown"  # text that is no command of ours
 
@@ -117,7 +133,7 @@ async def handle_text(
         command = parse_command(deep_link(text))
         if command.name in COMMAND_NAMES:
             name = command.name
-        return await run_command(service, user, command, notify=notify)
+        return await run_command(service, user, command, notify=notify, place=place)
 
     started = time.perf_counter()
     reply, outcome = await outcome_of(user, run())

@@ -66,7 +66,10 @@ class Chart:
 
 @dataclass(frozen=True)
 class Button:
-    """A feedback button; ``action`` is "like" or "dislike"."""
+    """A button under a reply. ``action`` is "like" or "dislike" (``track_id`` the track), or a
+    question's answer whose ``track_id`` holds the platform user id of the only user who may press
+    it: /forget's "forget"/"keep" (``bot.core.forgetting``), /blend's "allow-blend"
+    (``bot.core.blend.ALLOW``). Fronts render the actions they know."""
 
     label: str
     action: str

@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from bot.core.accounts.service import AccountsService
+from bot.core.blend import BlendService
 from bot.core.catalog import CatalogState
 from bot.core.commands import DEFAULT_LIMITS, FRONTS, help_text
 from bot.core.forgetting import BUTTON_FRONTS, NO_WORDS, YES_WORDS, cancelled, confirmation
@@ -43,6 +44,7 @@ class BeatmatchService:
         readiness: Readiness | None = None,
         meter: Meter = NO_METER,
         lists: ShownLists | None = None,
+        blend: BlendService | None = None,
     ) -> None:
         self.users = users
         self.catalog = catalog
@@ -51,6 +53,7 @@ class BeatmatchService:
         self.accounts = accounts
         self.workout = workout
         self.insight = insight
+        self.blend = blend  # /blend and /privacy (None: not offered by this assembly)
         self.readiness = readiness or Readiness()  # /readyz: probes and the fronts' states
         self.meter = meter  # commands counted and timed by ``bot.core.dispatch``
         self.lists = lists  # long lists kept for chats that page them (None: no paging)

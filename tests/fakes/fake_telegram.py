@@ -323,9 +323,10 @@ def _error(status: int, description: str) -> web.Response:
 
 
 # -- updates as Telegram sends them ------------------------------------------------------------
-def user(user_id: int, first_name: str = "Ann") -> dict[str, Any]:
-    """A Telegram user object."""
-    return {"id": user_id, "is_bot": False, "first_name": first_name}
+def user(user_id: int, first_name: str = "Ann", username: str = "") -> dict[str, Any]:
+    """A Telegram user object (with a @username when given)."""
+    body: dict[str, Any] = {"id": user_id, "is_bot": False, "first_name": first_name}
+    return body | ({"username": username} if username else {})
 
 
 def chat(chat_id: int, kind: str = "private") -> dict[str, Any]:
@@ -339,13 +340,15 @@ def message(
     chat_id: int | None = None,
     kind: str = "private",
     message_id: int = 1,
+    first_name: str = "Ann",
+    username: str = "",
 ) -> dict[str, Any]:
     """An update with a text message (a leading /command gets its bot_command entity)."""
     body: dict[str, Any] = {
         "message_id": message_id,
         "date": int(time.time()),
         "chat": chat(chat_id if chat_id is not None else user_id, kind),
-        "from": user(user_id),
+        "from": user(user_id, first_name, username),
         "text": text,
     }
     if text.startswith("/"):
@@ -380,13 +383,15 @@ def callback(
     message_id: int = 10_001,
     chat_id: int | None = None,
     kind: str = "private",
+    first_name: str = "Ann",
+    username: str = "",
 ) -> dict[str, Any]:
     """An update for a pressed inline-keyboard button under one of the bot's messages (in the
     presser's private chat unless ``chat_id``/``kind`` say which chat the message is in)."""
     return {
         "callback_query": {
             "id": f"cb-{message_id}-{data}",
-            "from": user(user_id),
+            "from": user(user_id, first_name, username),
             "chat_instance": "ci-1",
             "data": data,
             "message": {

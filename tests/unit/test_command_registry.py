@@ -413,6 +413,11 @@ BINDINGS: list[tuple[str, dict[str, Any]]] = [
     ("/similar As It Was count:7", {"track": "As It Was", "count": 7}),
     ("/similar 1999", {"track": "1999"}),
     ("/similar Song 2021", {"track": "Song 2021"}),  # four digits: part of the title
+    ("/blend 5", {"count": 5}),  # a number alone is the count, not a listener called "5"
+    ("/blend 5 alice bob", {"members": "alice bob", "count": 5}),
+    ("/blend alice bob 8 mood:chill", {"members": "alice bob", "count": 8, "mood": "chill"}),
+    ("/blend @ann count:3", {"members": "@ann", "count": 3}),
+    ("/blend 123456789 @ann", {"members": "123456789 @ann"}),  # a platform id is a name
     ("/genre As It Was - Harry Styles", {"track": "As It Was - Harry Styles"}),
     (
         "/genre spotify:track:4LRPiXqCikLlN15c3yImP7",

@@ -38,7 +38,7 @@ from telegram.ext import (
 
 from bot.chat.push import PushRouter
 from bot.chat.render import shorten
-from bot.chat.telegram import handlers
+from bot.chat.telegram import blend, handlers
 from bot.chat.telegram.addressing import for_this_bot
 from bot.chat.telegram.polling import WatchedUpdatesRequest
 from bot.chat.telegram.progress import EDIT_EVERY_SECONDS, ProgressMessage
@@ -113,6 +113,7 @@ class TelegramFront:
             builder = builder.get_updates_request(WatchedUpdatesRequest(self.status))
         self.application = builder.build()
         self.application.bot_data[handlers.FRONT_KEY] = self
+        blend.install(self.application)  # /blend, /privacy and the consent button (group -1)
         self.application.add_handler(MessageHandler(filters.Document.ALL, handlers.on_document))
         self.application.add_handler(
             MessageHandler(

@@ -1,7 +1,7 @@
 """A Reply as Telegram messages: HTML text in pieces of ≤ 4096 characters, each with the
-like/dislike inline keyboard of the tracks it shows (and /forget's Yes/Cancel pair under the last
-one); charts go out as photos. Every button keeps all it needs in its callback data, so buttons
-keep working after a restart."""
+like/dislike inline keyboard of the tracks it shows (and /forget's Yes/Cancel pair, or /blend's
+consent button, under the last one); charts go out as photos. Every button keeps all it needs in
+its callback data, so buttons keep working after a restart."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot.chat.render import Markup, Piece, reply_pieces
+from bot.core.blend import ALLOW
 from bot.core.forgetting import CANCEL, CONFIRM
 from bot.core.replies import Button, Reply
 
@@ -29,6 +30,9 @@ FEEDBACK = re.compile(r"^fb:(?P<action>like|dislike):(?P<track>[A-Za-z0-9]{22})$
 FORGET = re.compile(r"^fg:(?P<answer>yes|no):(?P<owner>\d{1,20})$")
 FORGET_PATTERN = r"^fg:"
 FORGET_ANSWERS = {CONFIRM: "yes", CANCEL: "no"}
+#: /blend's consent button: "pv:on:<owner>", the owner the Telegram user id of the member named.
+PRIVACY = re.compile(r"^pv:on:(?P<owner>\d{1,20})$")
+PRIVACY_PATTERN = r"^pv:"
 
 
 @dataclass(frozen=True)
@@ -62,8 +66,22 @@ def parse_forget(data: str | None) -> tuple[str, str] | None:
     return (match["answer"], match["owner"]) if match else None
 
 
+def privacy_data(owner: str) -> str:
+    """The callback data of the consent button: only ``owner`` (a Telegram user id) may press it."""
+    return f"pv:on:{owner}"
+
+
+def parse_privacy(data: str | None) -> str | None:
+    """The owner's user id from a consent button's callback data, None if it is not one."""
+    match = PRIVACY.match(data or "")
+    return match["owner"] if match else None
+
+
 def callback_data(button: Button) -> str:
-    """What pressing ``button`` sends back: a /forget answer or a track's feedback."""
+    """What pressing ``button`` sends back: a /forget answer, a blend consent or a track's
+    feedback."""
+    if button.action == ALLOW:
+        return privacy_data(button.track_id)
     answer = FORGET_ANSWERS.get(button.action)
     if answer is not None:
         return forget_data(answer, button.track_id)

@@ -1,0 +1,219 @@
+"""Is /blend fair? Least misery vs the plain average vs the most active member's own list.
+
+Simulated listeners: the shared listener's library split by its main catalog genres (one listener
+per genre), and listeners made from catalog genre profiles (a sample of the catalog's tracks of two
+random genres). Each listener's taste scores the whole catalog as the bot's first guess does
+(``recommender.first_guess``: artists and sound, no training). Over 50 groups of 3–5 listeners it
+prints, for a 20-track list, the worst-served member's satisfaction (share of the list in their
+own top decile) and the members' mean, for the fair blend, the plain average of percentiles, and
+the single most active member's (largest library's) own ranking — at two bars of "serves": the
+member's own top decile (what the list optimises and the footer shows) and a stricter top 2 %.
+Then the time of one blend of 5 members over the whole catalog once their scores exist, and of the
+whole service call — ``/blend a b c d 10`` as the console types it, through the product's wiring
+and SQLite — for 5 members whose trained models are stored: the first call after a start (models
+read from disk) and warm calls.
+
+    python bench/blend.py [--catalog PATH] [--library PATH] [--groups 50] [--seed 0] [--runs 10]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bot.app import assemble
+from bot.config import load_config
+from bot.core.catalog import CatalogState
+from bot.core.dispatch import handle_text
+from bot.core.replies import ChatUser
+from recommender.blend import (
+    TOP_DECILE,
+    average_pick,
+    blend,
+    fair_pick,
+    member_percentiles,
+    single_pick,
+)
+from recommender.first_guess import GuessIndex, first_guess_scores
+from storage.catalog_csv import read_catalog
+from storage.database import Storage
+from storage.exportify import read_exportify
+
+SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
+LIST_SIZE = 20
+SPLIT_GENRES = 5  # the shared listener's main genres, one listener each
+PROFILE_LISTENERS = 12
+PROFILE_TRACKS = 80
+#: The two bars of "a track serves a member": their own top 10 % and a stricter top 2 %.
+BARS = {"top 10 %": TOP_DECILE, "top 2 %": 0.98}
+SERVICE_MEMBERS = 5
+
+
+def _entries(ids: list[str]) -> pd.DataFrame:
+    return pd.DataFrame(
+        {"track_id": ids, "source": "exportify", "rank": range(len(ids)), "added_at": 0.0}
+    )
+
+
+def listeners(
+    catalog: pd.DataFrame, genres: pd.DataFrame, library: Path, rng: np.random.Generator
+) -> list[tuple[str, pd.DataFrame, pd.DataFrame]]:
+    """(name, library entries, track table) per simulated listener."""
+    parsed = read_exportify(library)
+    own = parsed.entries["track_id"].tolist()
+    labels = genres[genres["track_id"].isin(own)]
+    out = []
+    for genre in labels["genre"].value_counts().index[:SPLIT_GENRES]:
+        ids = sorted(set(labels.loc[labels["genre"] == genre, "track_id"]))
+        out.append((f"user_a/{genre}", _entries(ids), parsed.tracks.loc[ids]))
+    names = genres["genre"].unique()
+    for i in range(PROFILE_LISTENERS):
+        pair = rng.choice(names, size=2, replace=False)
+        pool = genres.loc[genres["genre"].isin(pair), "track_id"].unique()
+        ids = list(rng.choice(pool, size=min(PROFILE_TRACKS, len(pool)), replace=False))
+        out.append((f"profile{i}/{'+'.join(pair)}", _entries(ids), catalog.loc[ids]))
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--catalog", default=str(SHARED / "spotify_tracks.csv.gz"))
+    parser.add_argument("--library", default=str(SHARED / "exportify_user_a.csv"))
+    parser.add_argument("--groups", type=int, default=50)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--runs", type=int, default=10)
+    args = parser.parse_args()
+    rng = np.random.default_rng(args.seed)
+    catalog, genres = read_catalog(args.catalog)
+    index = GuessIndex.of(catalog)
+    people = listeners(catalog, genres, Path(args.library), rng)
+    scores = np.vstack(
+        [first_guess_scores(catalog, lib, tracks, index=index)[1] for _, lib, tracks in people]
+    )
+    sizes = np.array([len(lib) for _, lib, _ in people])
+    everyone = np.arange(len(catalog))
+    figures: dict[tuple[str, str], tuple[list[float], list[float]]] = {
+        (bar, k): ([], []) for bar in BARS for k in ("fair", "average", "most active")
+    }
+    for _ in range(args.groups):
+        group = rng.choice(len(people), size=int(rng.integers(3, 6)), replace=False)
+        owned = set().union(*(set(people[g][1]["track_id"]) for g in group))
+        keep = ~catalog.index.isin(list(owned))
+        rows = everyone[keep]
+        pool = catalog.iloc[rows]
+        pct = member_percentiles(catalog, scores[group], rows)
+        active = int(np.argmax(sizes[group]))
+        lists = {
+            "fair": fair_pick(pool, pct, LIST_SIZE),
+            "average": average_pick(pool, pct, LIST_SIZE),
+            "most active": single_pick(pool, pct, active, LIST_SIZE),
+        }
+        for name, chosen in lists.items():
+            for bar, threshold in BARS.items():
+                served = (pct[:, chosen] >= threshold).mean(axis=1)
+                figures[bar, name][0].append(float(served.min()))
+                figures[bar, name][1].append(float(served.mean()))
+    print(
+        f"{len(people)} simulated listeners ({SPLIT_GENRES} from the shared library's main "
+        f"genres, {PROFILE_LISTENERS} genre profiles), {args.groups} groups of 3–5, "
+        f"{LIST_SIZE} tracks; satisfaction = share of the list in a member's own top 10 % "
+        "(or top 2 %) of the catalog"
+    )
+    print(f"{'serves =':<10} {'strategy':<12} {'worst member':>13} {'mean':>7}")
+    for (bar, name), (worst, mean) in figures.items():
+        print(f"{bar:<10} {name:<12} {statistics.mean(worst):>13.3f} {statistics.mean(mean):>7.3f}")
+    for bar in BARS:
+        fair_worst, fair_mean = (statistics.mean(v) for v in figures[bar, "fair"])
+        avg_worst, avg_mean = (statistics.mean(v) for v in figures[bar, "average"])
+        print(
+            f"fair vs average ({bar}): worst ×{fair_worst / max(avg_worst, 1e-9):.2f}, "
+            f"mean {100 * (fair_mean - avg_mean) / max(avg_mean, 1e-9):+.1f} %"
+        )
+    five = scores[:5]
+    times = []
+    for _ in range(5):
+        started = time.perf_counter()
+        blend(catalog, five, 10)
+        times.append(time.perf_counter() - started)
+    print(
+        f"blend of 5 members over {len(catalog):,} tracks (scores in memory): "
+        f"median {statistics.median(times):.3f} s (budget 1 s)"
+    )
+    with tempfile.TemporaryDirectory() as tmp:
+        first, warm = asyncio.run(
+            time_service(Path(args.catalog), Path(args.library), Path(tmp), args.runs)
+        )
+    print(
+        f"/blend of {SERVICE_MEMBERS} members, the whole service call (stored trained models): "
+        f"first after a start {first:.3f} s; warm median {statistics.median(warm):.3f} s "
+        f"(max {max(warm):.3f}, {len(warm)} runs) (budget 1 s)"
+    )
+
+
+def split_library(library: Path, out: Path) -> list[Path]:
+    """The shared listener's Exportify CSV dealt into 5 interleaved parts of ~144 tracks, one CSV
+    a member of the timed service call (the catalog knows too few of their tracks for a genre
+    split to give every member a model)."""
+    rows = pd.read_csv(library, dtype=str, keep_default_na=False, encoding="utf-8-sig")
+    paths = []
+    for i in range(SERVICE_MEMBERS):
+        path = out / f"member{i}.csv"
+        rows.iloc[i::SERVICE_MEMBERS].to_csv(path, index=False)
+        paths.append(path)
+    return paths
+
+
+async def time_service(
+    catalog_path: Path, library: Path, data_dir: Path, runs: int
+) -> tuple[float, list[float]]:
+    """The whole ``/blend`` call for 5 console members with stored models: the first call of a
+    fresh start (models on disk only), then ``runs`` warm calls."""
+    storage = Storage.open(data_dir / "bench.db")
+    tracks, genres = read_catalog(catalog_path)
+    storage.tracks.replace_catalog(tracks, genres)
+    catalog = CatalogState(*storage.tracks.load_catalog(), is_demo=False)
+    config = load_config(
+        env={"BEATMATCH_STORAGE_DATA_DIR": str(data_dir), "BEATMATCH_RECCOBEATS_ENABLED": "false"}
+    )
+    members = [ChatUser("console", f"m{i}") for i in range(SERVICE_MEMBERS)]
+    app = assemble(config, storage, catalog, cooldown=0.0)
+    try:  # each member imports their part of the library, allows blends, and is trained
+        for user, path in zip(members, split_library(library, data_dir), strict=True):
+            await app.service.taste.import_library(user, str(path))
+            await handle_text(app.service, user, "/privacy blend on")
+            await app.service.taste.training.schedule(await app.service.users.uid(user))
+        await app.service.taste.training.idle()
+    finally:
+        await app.shutdown()
+    command = "/blend " + " ".join(u.user_id for u in members[1:]) + " 10"
+    storage = Storage.open(data_dir / "bench.db")
+    app = assemble(config, storage, catalog, cooldown=0.0)  # a fresh start: models on disk
+    try:
+        started = time.perf_counter()
+        reply = await handle_text(app.service, members[0], command)
+        first = time.perf_counter() - started
+        assert not reply.error and len(reply.tracks) == 10, reply.plain_text()
+        assert "first guess" not in reply.plain_text(), "a member's model was not trained"
+        assert all(u.user_id in reply.footer for u in members), reply.plain_text()
+        warm = []
+        for _ in range(runs):
+            started = time.perf_counter()
+            await handle_text(app.service, members[0], command)
+            warm.append(time.perf_counter() - started)
+    finally:
+        await app.shutdown()
+    return first, warm
+
+
+if __name__ == "__main__":
+    main()

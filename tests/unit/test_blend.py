@@ -1,0 +1,74 @@
+"""The fair blend: least misery of the members' satisfaction, then its mean; ≤ 2 per artist."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from recommender.blend import TOP_DECILE, average_pick, blend, fair_pick, member_percentiles
+from recommender.tracks import normalise_tracks
+
+
+def _tracks(n: int, seed: int = 0, n_artists: int | None = None) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    frame = pd.DataFrame(
+        {
+            "name": [f"Song {i}" for i in range(n)],
+            "artists": [f"Artist {i % (n_artists or n)}" for i in range(n)],
+            "danceability": rng.uniform(0, 1, n),
+            "energy": rng.uniform(0, 1, n),
+            "valence": rng.uniform(0, 1, n),
+            "acousticness": rng.uniform(0, 1, n),
+            "tempo": rng.uniform(60, 190, n),
+            "loudness": rng.uniform(-30, -2, n),
+            "key": rng.integers(0, 12, n).astype(float),
+            "mode": rng.integers(0, 2, n).astype(float),
+            "time_signature": 4.0,
+        },
+        index=pd.Index([f"t{i:04d}" for i in range(n)], name="track_id"),
+    )
+    return normalise_tracks(frame)
+
+
+def _majority_and_minority(n: int, seed: int = 0) -> np.ndarray:
+    """Three members who agree with each other and one who agrees with nobody."""
+    rng = np.random.default_rng(seed)
+    shared = rng.normal(size=n)
+    alike = [shared + 0.2 * rng.normal(size=n) for _ in range(3)]
+    return np.vstack([*alike, -shared + 0.2 * rng.normal(size=n)])
+
+
+def test_the_fair_blend_serves_the_odd_one_out_where_the_average_forgets_them() -> None:
+    tracks = _tracks(3000)
+    scores = _majority_and_minority(len(tracks))
+    pct = member_percentiles(tracks, scores, np.arange(len(tracks)))
+    fair = fair_pick(tracks, pct, 20)
+    plain = average_pick(tracks, pct, 20)
+    served_fair = (pct[:, fair] >= TOP_DECILE).mean(axis=1)
+    served_plain = (pct[:, plain] >= TOP_DECILE).mean(axis=1)
+    assert served_plain[3] == 0.0  # the average of four never reaches the minority's top decile
+    assert served_fair.min() >= 0.2
+    assert served_fair.mean() >= 0.45
+
+
+def test_a_blend_keeps_two_tracks_per_artist_names_whom_each_serves_and_orders_smoothly() -> None:
+    tracks = _tracks(2000, n_artists=40)
+    scores = _majority_and_minority(len(tracks), seed=1)
+    result = blend(tracks, scores, 12)
+    assert len(result.picks) == 12
+    artists = tracks.loc[[p.track_id for p in result.picks], "artists"]
+    assert artists.value_counts().max() <= 2
+    assert all(p.serves for p in result.picks)
+    for p in result.picks:
+        assert p.serves == tuple(m for m, v in enumerate(p.percentiles) if v >= TOP_DECILE)
+    assert len(result.satisfaction) == 4
+    assert result.worst > 0
+
+
+def test_a_blend_leaves_out_what_keep_excludes() -> None:
+    tracks = _tracks(500)
+    scores = np.vstack([np.arange(500.0), np.arange(500.0)])
+    keep = np.ones(500, dtype=bool)
+    keep[-50:] = False  # the best of both
+    result = blend(tracks, scores, 5, keep=keep)
+    assert not {p.track_id for p in result.picks} & set(tracks.index[-50:])
