@@ -23,9 +23,9 @@ import numpy as np
 import pandas as pd
 
 from recommender.candidates import MAX_PER_ARTIST, cap_per_artist
-from recommender.context import Context, context_fit
+from recommender.context import Context, context_fit, within_taste
 from recommender.features import track_artist_keys
-from recommender.ranking import CONTEXT_FLOOR, percentile_ranks
+from recommender.ranking import percentile_ranks
 from recommender.sequencing import order_playlist
 
 #: A track serves a member when it is in their own top decile.
@@ -68,13 +68,15 @@ def member_percentiles(
     rows: np.ndarray,
     context: Context | None = None,
 ) -> np.ndarray:
-    """Shape (members, len(rows)): each member's own percentile of each candidate row, scaled by
-    the fit to ``context`` as ``/recommend`` scales it. ``scores`` is (members, len(candidates))."""
+    """Shape (members, len(rows)): each member's own percentile of each candidate row; with a
+    ``context``, the percentile of the member's context score as ``/recommend`` makes it (the
+    moment re-ranks what their taste rates well: :func:`recommender.context.within_taste`).
+    ``scores`` is (members, len(candidates))."""
     scores = np.atleast_2d(np.asarray(scores, dtype=float))[:, rows]
     pct = np.vstack([percentile_ranks(np.nan_to_num(s, nan=-np.inf)) for s in scores])
     if context is not None and not context.empty:
         fit = context_fit(candidates, context)[rows]
-        pct = pct * (CONTEXT_FLOOR + (1.0 - CONTEXT_FLOOR) * fit)
+        pct = np.vstack([percentile_ranks(within_taste(p, fit)) for p in pct])
     return pct
 
 

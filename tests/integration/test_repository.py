@@ -408,6 +408,7 @@ def _fill_user(storage: Storage, name: str) -> int:
     storage.workouts.add_sent_tracks(wid, 1.0, [(tid, name)])
     storage.shown_lists.keep(f"list-of-{name}", uid, "{}", 1.0)
     storage.shown.remember(uid, [tid])
+    storage.blend.set_consent(uid, True, place=f"telegram:-100{uid}")
     storage.taste.replace_seeds(uid, [("track", tid), ("artist", f"Artist {name}")])
     with storage.sql.db.conn:
         storage.sql.db.execute(
