@@ -26,6 +26,7 @@ import json
 import sys
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -122,52 +123,194 @@ def expected_calibration_error(confidence: np.ndarray, hit: np.ndarray, bins: in
     return round(float(gap), 4)
 
 
-def genre_figures(catalog: pd.DataFrame, labels: pd.DataFrame) -> dict[str, float | int]:
-    """Top-1/top-3 and ECE on unseen-artist tracks of the grouped split, ReccoBeats-only."""
-    from recommender.evaluation.genre import artist_set, split_catalog_by_track
+def reliability_table(confidence: np.ndarray, hit: np.ndarray, bins: int = 10) -> list[str]:
+    """One line per confidence bin with tracks: its range, tracks, mean confidence, hit rate."""
+    edges = np.linspace(0.0, 1.0, bins + 1)
+    which = np.clip(np.digitize(confidence, edges[1:-1]), 0, bins - 1)
+    lines = []
+    for b in range(bins):
+        inside = which == b
+        if inside.any():
+            lines.append(
+                f"{edges[b]:.1f}-{edges[b + 1]:.1f}: {int(inside.sum()):5d} tracks, "
+                f"says {confidence[inside].mean():.2f}, right {hit[inside].mean():.2f}"
+            )
+    return lines
+
+
+def _hits(
+    proba: np.ndarray, classes: list[str], truth: list[set[str]]
+) -> tuple[np.ndarray, np.ndarray]:
+    """Top-1 and top-3 hits (n,) of probabilities ``proba`` (n, k) against label sets."""
+    order = np.argsort(-proba, axis=1)[:, :3]
+    hit1 = np.array([classes[o[0]] in t for o, t in zip(order, truth, strict=True)])
+    hit3 = np.array([any(classes[j] in t for j in o) for o, t in zip(order, truth, strict=True)])
+    return hit1, hit3
+
+
+def split_model(catalog: pd.DataFrame, labels: pd.DataFrame) -> tuple[object, pd.DataFrame, dict]:
+    """The classifier fitted on the seed-0 grouped 80 % and the 20 % test tracks with labels."""
+    from recommender.evaluation.genre import split_catalog_by_track
     from recommender.genre import GenreClassifier, catalog_genres
 
     train, train_labels, test, test_labels = split_catalog_by_track(catalog, labels, 0.2, seed=0)
     model = GenreClassifier.fit(train, train_labels, seed=0)
+    truth = catalog_genres(test_labels, test.index)
+    from recommender.evaluation.genre import artist_set
+
     known_artists = artist_set(train)
     unseen = [not ({a for a in split_artists(cell)} & known_artists) for cell in test["artists"]]
     test = test[np.asarray(unseen)]
-    truth = catalog_genres(test_labels, test.index)
     test = test.loc[[t for t in test.index if t in truth]].copy()
-    out: dict[str, float | int] = {"unseen_artist_tracks": len(test)}
+    return model, test, truth
+
+
+def genre_figures(model: Any, test: pd.DataFrame, truth: dict) -> dict[str, object]:
+    """Top-1/top-3, ECE and a reliability table on unseen-artist tracks, all features and
+    ReccoBeats-only."""
+    out: dict[str, object] = {"unseen_artist_tracks": len(test)}
     for name, blank in (("full", ()), ("reccobeats", NOT_FROM_RECCOBEATS)):
         frame = test.copy()
         for column in blank:
             frame[column] = np.nan
         proba = model.predict_proba(frame)
-        order = np.argsort(-proba, axis=1)[:, :3]
-        classes = np.asarray(model.classes)
-        hit1 = np.array(
-            [classes[o[0]] in truth[t] for o, t in zip(order, frame.index, strict=True)]
-        )
-        hit3 = np.array(
-            [
-                any(classes[j] in truth[t] for j in o)
-                for o, t in zip(order, frame.index, strict=True)
-            ]
-        )
+        hit1, hit3 = _hits(proba, model.classes, [set(truth[t]) for t in frame.index])
         out[f"{name} unseen top1"] = round(float(hit1.mean()), 4)
         out[f"{name} unseen top3"] = round(float(hit3.mean()), 4)
         out[f"{name} unseen ECE"] = expected_calibration_error(proba.max(axis=1), hit1)
+        out[f"{name} unseen reliability"] = reliability_table(proba.max(axis=1), hit1)
     return out
 
 
+#: The issue's tracks outside the catalog: (title, artist) as the shared library names them.
+ISSUE_CASES = (
+    ("Ether", "Nas"),
+    ("Sofa King", "DANGERDOOM"),
+    ("Everywhere I Go", "Tay-K"),
+    ("Kanacke", "Erzin"),
+)
+#: Weights of the artist-genre evidence tried against the audio model (EVIDENCE_WEIGHT is chosen).
+EVIDENCE_WEIGHTS = (0.5, 1.0, 2.0, 4.0, 8.0)
+
+
+def artist_genre_figures(
+    model: Any, catalog: pd.DataFrame, labels: pd.DataFrame
+) -> dict[str, object]:
+    """Exportify's Genres as evidence, on the shared listener's library tracks whose artist the
+    catalog labels (truth: any of the artist's catalog genres), as if the artist were unseen:
+    the audio model with ReccoBeats-only features alone, the Spotify-genre map alone (learned
+    without the track's artist: leave-one-artist-out), and both; plus the issue's tracks."""
+    from recommender.genre.classifier import label_matrix
+    from recommender.genre.prior import CountTable, prior_keys, track_artists
+    from recommender.genre.spotify_genres import (
+        EVIDENCE_WEIGHT,
+        SpotifyGenreMap,
+        artist_genre_cells,
+        with_artist_genres,
+    )
+    from storage.exportify import read_exportify
+
+    library = read_exportify(LIBRARY)
+    tracks = library.tracks.copy()
+    for column in NOT_FROM_RECCOBEATS:
+        tracks[column] = np.nan
+    classes = model.classes
+    y, _ = label_matrix(catalog.index, labels, classes)
+    by_artist = CountTable.build(prior_keys(catalog)["artist"], y)
+    artists = track_artists(tracks)
+    first = [a[:1] for a in artists]
+    counts = by_artist.lookup(first)
+    own = [library.genres.get(t, "") for t in tracks.index]
+    from_library = artist_genre_cells(artists, own)
+    cells = [c or from_library.get(a[0], "") if a else c for c, a in zip(own, first, strict=True)]
+    rows = np.flatnonzero((counts.sum(axis=1) > 0) & np.array([bool(c) for c in cells]))
+    truth = [{classes[j] for j in np.flatnonzero(counts[i])} for i in rows]
+    audio = model.audio_proba(tracks.iloc[rows])
+    evidence = np.zeros_like(audio)
+    names = [first[i][0] for i in rows]
+    for artist in set(names):
+        others = [i for i, n in zip(rows, names, strict=True) if n != artist]
+        mapping = SpotifyGenreMap.fit([cells[i] for i in others], counts[others], classes)
+        mine = [k for k, n in enumerate(names) if n == artist]
+        evidence[mine] = mapping.evidence([cells[rows[k]] for k in mine])
+    out: dict[str, object] = {"library tracks with Genres and catalog-labelled artists": len(rows)}
+    for name, proba in (("audio only", audio), ("Genres map only", evidence)):
+        hit1, hit3 = _hits(proba, classes, truth)
+        out[f"library {name} top1/top3"] = f"{hit1.mean():.3f}/{hit3.mean():.3f}"
+    for weight in EVIDENCE_WEIGHTS:
+        proba = with_artist_genres(audio, evidence, weight)
+        hit1, hit3 = _hits(proba, classes, truth)
+        ece = expected_calibration_error(proba.max(axis=1), hit1)
+        chosen = " (chosen)" if weight == EVIDENCE_WEIGHT else ""
+        out[f"library audio + Genres x{weight:g}{chosen} top1/top3/ECE"] = (
+            f"{hit1.mean():.3f}/{hit3.mean():.3f}/{ece:.3f}"
+        )
+    proba = with_artist_genres(audio, evidence)
+    out["library audio + Genres reliability"] = reliability_table(
+        proba.max(axis=1), _hits(proba, classes, truth)[0]
+    )
+    out["issue tracks (ReccoBeats-only audio -> with Genres)"] = _issue_cases(
+        model, tracks, cells, counts, classes
+    )
+    return out
+
+
+def _issue_cases(
+    model: Any, tracks: pd.DataFrame, cells: list[str], counts: np.ndarray, classes: list[str]
+) -> list[str]:
+    """The issue's tracks: the audio model's top 3, then with the listener's Genres mapped
+    (the map learned from every library artist but the track's own)."""
+    from recommender.genre.prior import track_artists
+    from recommender.genre.spotify_genres import SpotifyGenreMap, with_artist_genres
+
+    artists = track_artists(tracks)
+    lines = []
+    for title, artist in ISSUE_CASES:
+        where = [
+            i
+            for i, (n, a) in enumerate(zip(tracks["name"], artists, strict=True))
+            if n.casefold() == title.casefold() and artist.casefold() in a
+        ]
+        if not where:
+            lines.append(f"{artist} - {title}: not in the library")
+            continue
+        i = where[0]
+        others = [
+            j
+            for j, a in enumerate(artists)
+            if counts[j].any() and cells[j] and artist.casefold() not in a
+        ]
+        mapping = SpotifyGenreMap.fit([cells[j] for j in others], counts[others], classes)
+        audio = model.audio_proba(tracks.iloc[[i]])
+        both = with_artist_genres(audio, mapping.evidence([cells[i]]))
+        lines.append(
+            f"{artist} - {title} [{cells[i] or 'no Genres'}]: {_top3(audio[0], classes)}"
+            f" -> {_top3(both[0], classes)}"
+        )
+    return lines
+
+
+def _top3(p: np.ndarray, classes: list[str]) -> str:
+    return ", ".join(f"{classes[j]} {p[j]:.0%}" for j in np.argsort(-p)[:3])
+
+
 def report(
-    *, genre: bool = True, catalog: pd.DataFrame | None = None, labels: pd.DataFrame | None = None
+    *,
+    genre: bool = True,
+    moods: bool = True,
+    catalog: pd.DataFrame | None = None,
+    labels: pd.DataFrame | None = None,
 ) -> dict[str, object]:
     """Every figure of this bench as one dict (``genre=False`` skips the classifier's)."""
     if catalog is None or labels is None:
         from storage.catalog_csv import read_catalog
 
         catalog, labels = read_catalog(CATALOG)
-    out = mood_shares(catalog, labels)
+    out = mood_shares(catalog, labels) if moods else {}
     if genre:
-        out.update(genre_figures(catalog, labels))
+        model, test, truth = split_model(catalog, labels)
+        out.update(genre_figures(model, test, truth))
+        out.update(artist_genre_figures(model, catalog, labels))
     return out
 
 
@@ -175,9 +318,10 @@ def main() -> int:
     """Print the figures (or one JSON object with ``--json``)."""
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--skip-genre", action="store_true")
+    parser.add_argument("--skip-moods", action="store_true")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
-    figures = report(genre=not args.skip_genre)
+    figures = report(genre=not args.skip_genre, moods=not args.skip_moods)
     if args.json:
         print(json.dumps(figures))
         return 0
