@@ -190,7 +190,8 @@ ISSUE_CASES = (
     ("Kanacke", "Erzin"),
 )
 #: Weights of the artist-genre evidence tried against the audio model (EVIDENCE_WEIGHT is chosen).
-EVIDENCE_WEIGHTS = (0.5, 1.0, 2.0, 4.0, 8.0)
+EVIDENCE_WEIGHTS = (1.0, 2.0, 4.0)
+EVIDENCE_TEMPERATURES = (0.4, 0.6, 1.0)
 
 
 def artist_genre_figures(
@@ -203,6 +204,7 @@ def artist_genre_figures(
     from recommender.genre.classifier import label_matrix
     from recommender.genre.prior import CountTable, prior_keys, track_artists
     from recommender.genre.spotify_genres import (
+        EVIDENCE_TEMPERATURE,
         EVIDENCE_WEIGHT,
         SpotifyGenreMap,
         artist_genre_cells,
@@ -238,13 +240,15 @@ def artist_genre_figures(
         hit1, hit3 = _hits(proba, classes, truth)
         out[f"library {name} top1/top3"] = f"{hit1.mean():.3f}/{hit3.mean():.3f}"
     for weight in EVIDENCE_WEIGHTS:
-        proba = with_artist_genres(audio, evidence, weight)
-        hit1, hit3 = _hits(proba, classes, truth)
-        ece = expected_calibration_error(proba.max(axis=1), hit1)
-        chosen = " (chosen)" if weight == EVIDENCE_WEIGHT else ""
-        out[f"library audio + Genres x{weight:g}{chosen} top1/top3/ECE"] = (
-            f"{hit1.mean():.3f}/{hit3.mean():.3f}/{ece:.3f}"
-        )
+        for temperature in EVIDENCE_TEMPERATURES:
+            proba = with_artist_genres(audio, evidence, weight, temperature)
+            hit1, hit3 = _hits(proba, classes, truth)
+            ece = expected_calibration_error(proba.max(axis=1), hit1)
+            chosen = (weight, temperature) == (EVIDENCE_WEIGHT, EVIDENCE_TEMPERATURE)
+            out[
+                f"library audio + Genres x{weight:g} T{temperature:g}"
+                f"{' (chosen)' if chosen else ''} top1/top3/ECE"
+            ] = f"{hit1.mean():.3f}/{hit3.mean():.3f}/{ece:.3f}"
     proba = with_artist_genres(audio, evidence)
     out["library audio + Genres reliability"] = reliability_table(
         proba.max(axis=1), _hits(proba, classes, truth)[0]

@@ -17,13 +17,18 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from recommender.genre.calibration import sharpen
+
 #: Pseudo-count a catalog genre gets when its name's words occur in a Spotify genre.
 NAME_MATCH = 0.5
 #: Pseudo-counts of the label-frequency prior mixed into every learnt row (smoothing).
 SMOOTHING = 0.2
 #: How many times the audio model's probabilities the artist-genre evidence weighs (tuned on the
 #: shared listener's library, leave-one-artist-out: ``bench/quality_genre.py``).
-EVIDENCE_WEIGHT = 2.0
+EVIDENCE_WEIGHT = 1.0
+#: The soft vote of two opinions is less sure than it should be: its log-probabilities are scaled
+#: by 1 / this (below 1 sharpens), chosen for the lowest calibration error on the same tracks.
+EVIDENCE_TEMPERATURE = 0.6
 _WORD = re.compile(r"[a-z0-9]+")
 
 
@@ -107,15 +112,22 @@ class SpotifyGenreMap:
 
 
 def with_artist_genres(
-    audio: np.ndarray, evidence: np.ndarray, weight: float = EVIDENCE_WEIGHT
+    audio: np.ndarray,
+    evidence: np.ndarray,
+    weight: float = EVIDENCE_WEIGHT,
+    temperature: float = EVIDENCE_TEMPERATURE,
 ) -> np.ndarray:
     """The audio model's probabilities (n, k) moved towards artist-genre ``evidence`` (n, k).
 
-    A soft vote: ``weight`` parts evidence to one part audio, rows without evidence unchanged.
+    A soft vote, ``weight`` parts evidence to one part audio, sharpened by ``temperature``; rows
+    without evidence are unchanged.
     """
     has = evidence.sum(axis=1) > 0
-    mixed = np.where(has[:, None], audio + weight * evidence, audio)
-    return mixed / mixed.sum(axis=1, keepdims=True)
+    out = audio / audio.sum(axis=1, keepdims=True)
+    if has.any():
+        mixed = audio[has] + weight * evidence[has]
+        out[has] = sharpen(mixed / mixed.sum(axis=1, keepdims=True), temperature)
+    return out
 
 
 def artist_genre_cells(artists: Sequence[Sequence[str]], cells: Sequence[object]) -> dict[str, str]:

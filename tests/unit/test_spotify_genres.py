@@ -58,7 +58,8 @@ def test_an_unseen_rapper_with_spotify_rap_genres_is_named_hip_hop() -> None:
 
 
 def test_german_rap_is_german_hip_hop_not_hardstyle() -> None:
-    audio = np.array([[0.05, 0.10, 0.10, 0.14, 0.61]])  # the Erzin: hardstyle 61 %
+    # Erzin "Kanacke" with ReccoBeats-only features: hardstyle 29 %, german 22 % (the rest spread)
+    audio = np.array([[0.05, 0.05, 0.22, 0.10, 0.29]])
     mixed = with_artist_genres(audio, _taught().evidence(["german hip hop"]))
     top2 = {CLASSES[j] for j in np.argsort(-mixed[0])[:2]}
     assert top2 == {"german", "hip-hop"}
