@@ -28,6 +28,7 @@ from bot.core.insight.digest import Digest
 from bot.core.insight.service import InsightService
 from bot.core.last_picks import LastPicks
 from bot.core.lookup.genre_models import GenreModels
+from bot.core.lookup.search import TrackFinder
 from bot.core.lookup.service import LookupService
 from bot.core.lookup.tracks import TrackResolver
 from bot.core.metrics import NO_METER, Meter
@@ -323,6 +324,7 @@ def assemble(
             recommend.default_count, recommend.max_count, recommend.fresh_days
         ),
         shown=storage.shown,
+        find=TrackFinder(catalog, storage.tracks).find,
     )
     genres = GenreModels(catalog, genre_dir or data_dir / "models", work, n_jobs=genre_jobs)
     lookup = LookupService(

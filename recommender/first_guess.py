@@ -11,18 +11,24 @@ On the shared listener's next likes (means of seeds 0–4, R@50/R@100/R@500/NDCG
 0.076/0.153/0.326/0.206, against 0.124/0.210/0.424/0.323 for the quick first model, 0.200/0.283/
 0.481/0.487 for the full one and 0.056/0.101/0.319/0.153 for the best baseline (a plain RF+XGB
 fitted per call). Sound weights 0, 0.3, 1, 2 and 4 gave R@100 0.104, 0.104, 0.125, 0.153, 0.139.
+
+A listener with no library at all is guessed from SEEDS instead (:func:`seed_scores`): the 3–5
+songs or artists they named (an artist stands for their most popular catalog tracks) and the
+tracks they rated 👍/👎, read as a tiny library by the same guess; a 👎 also pulls down what sounds
+like it. ``bench/cold_start.py`` measures it.
 """
 
 from __future__ import annotations
 
 import warnings
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
 
-from recommender.features import ArtistIndex, TasteProfile, affinity_features
+from recommender.features import ArtistIndex, TasteProfile, affinity_features, artist_key
+from recommender.genre_sound import GenreSound
 from recommender.taste import taste_weights
 from recommender.tracks import AUDIO_FEATURES
 
@@ -31,6 +37,13 @@ SOUND_ANCHORS = 64
 #: How much sound counts beside artists (whose term is log(1 + weight), ~0.4 for one library track).
 SOUND_WEIGHT = 2.0
 _SOUND_COLUMNS = [c for c in AUDIO_FEATURES if c not in ("key", "mode", "time_signature")]
+#: The most popular catalog tracks a named artist stands for in a seeded guess.
+SEED_ARTIST_TRACKS = 5
+#: How much sounding like a 👎-rated track pulls a seeded guess's score down.
+DISLIKE_WEIGHT = 1.0
+#: How much sounding typical of the seeds' catalog genres counts in a seeded guess (a log ratio,
+#: see :mod:`recommender.genre_sound`).
+GENRE_WEIGHT = 1.0
 
 
 def first_guess_profile(
@@ -136,3 +149,85 @@ def _narrowed(index: GuessIndex, kept: list[int]) -> GuessIndex:
         points=points,
         norms=(points**2).sum(axis=1),
     )
+
+
+def artist_rows(index: GuessIndex, name: str) -> np.ndarray:
+    """The catalog rows (positions) credited to the artist ``name`` (case and spaces ignored)."""
+    code = index.artists.keys.get(artist_key(name))
+    if code is None:
+        return np.zeros(0, dtype=np.int64)
+    cell_of = np.repeat(np.arange(len(index.artists.sizes)), index.artists.sizes)
+    cells = cell_of[index.artists.key_codes == code]
+    return np.flatnonzero(np.isin(index.artists.rows, cells))
+
+
+def seed_library(
+    catalog: pd.DataFrame,
+    tracks: Sequence[str],
+    artists: Sequence[str],
+    index: GuessIndex,
+    per_artist: int = SEED_ARTIST_TRACKS,
+) -> list[str]:
+    """The catalog track ids a listener's seeds stand for: the tracks they named, then each
+    named artist's ``per_artist`` most popular tracks (one release of a title each)."""
+    out = [t for t in tracks if t in catalog.index]
+    popularity = (
+        catalog["popularity"].to_numpy(dtype=np.float64) if "popularity" in catalog else None
+    )
+    for name in artists:
+        rows = artist_rows(index, name)
+        if popularity is not None and len(rows):
+            rows = rows[np.argsort(-np.nan_to_num(popularity[rows], nan=0.0), kind="stable")]
+        titles: set[str] = set()
+        taken = 0
+        for row in rows:
+            title = str(catalog["name"].iat[row]).strip().lower()
+            if title in titles:
+                continue
+            titles.add(title)
+            out.append(str(catalog.index[row]))
+            taken += 1
+            if taken == per_artist:
+                break
+    return list(dict.fromkeys(out))
+
+
+def seed_scores(
+    catalog: pd.DataFrame,
+    tracks: Sequence[str],
+    artists: Sequence[str] = (),
+    ratings: Mapping[str, int] | None = None,
+    index: GuessIndex | None = None,
+    genres: GenreSound | None = None,
+) -> tuple[TasteProfile, np.ndarray, list[str]]:
+    """(profile, one score per ``catalog`` row, the seed library's track ids) for a listener known
+    only by named ``tracks`` (catalog ids), named ``artists`` and 👍/👎 ``ratings`` (+1/-1 per
+    track id): the first guess over that tiny library, less what sounds like a 👎, plus (with
+    ``genres``, the catalog's :class:`GenreSound`) how typical a track sounds of the genres of the
+    seeds and the 👍-rated tracks."""
+    index = index or GuessIndex.of(catalog)
+    ratings = dict(ratings or {})
+    seeds = seed_library(catalog, tracks, artists, index)
+    rated = [t for t in ratings if t in catalog.index]
+    known = catalog.loc[list(dict.fromkeys(seeds + rated))]
+    library = pd.DataFrame(
+        {
+            "track_id": seeds,
+            "source": "seeds",
+            "rank": np.arange(1, len(seeds) + 1),
+            "added_at": "",
+        }
+    )
+    top = pd.DataFrame(
+        {"artist": list(artists), "time_range": "long", "rank": np.arange(1, len(artists) + 1)}
+    )
+    profile, scores = first_guess_scores(catalog, library, known, ratings, top, index)
+    disliked = [t for t in rated if ratings[t] < 0]
+    if disliked:
+        weights = pd.Series(1.0, index=pd.Index(disliked))
+        scores = scores - DISLIKE_WEIGHT * _sound(index, known, weights).astype(np.float32)
+    if genres is not None:
+        liked = [t for t in rated if ratings[t] > 0]
+        mix = genres.mix(seeds + liked)
+        scores = scores + GENRE_WEIGHT * genres.score(catalog, mix).astype(np.float32)
+    return profile, scores.astype(np.float32), seeds

@@ -266,6 +266,16 @@ def m008_shown_lists(db: Database) -> None:
     db.table("shown_lists").create_index(["user_id", "created_at"])
 
 
+@MIGRATIONS()
+def m009_seeds(db: Database) -> None:
+    """The songs and artists a listener without a library named with /start (a cold start):
+    ``kind`` "track" (``value`` the catalog track id) or "artist" (``value`` the artist's name)."""
+    db.table("seeds").create(
+        {"user_id": int, "position": int, "kind": str, "value": str, "created_at": float},
+        pk=("user_id", "position"),
+    )
+
+
 #: Tables holding one user's data: /forget deletes the user's rows from each (children first).
 USER_TABLES: tuple[str, ...] = (
     "library",
@@ -277,4 +287,5 @@ USER_TABLES: tuple[str, ...] = (
     "top_artists",
     "shown_tracks",
     "shown_lists",
+    "seeds",
 )

@@ -27,7 +27,7 @@ def _row_key(row: Sequence[Any]) -> tuple[str, float, str]:
 
 
 class TasteStore:
-    """The library, feedback, top_artists and models tables."""
+    """The library, feedback, top_artists, seeds and models tables."""
 
     def __init__(self, sql: Sqlite) -> None:
         self.sql = sql
@@ -91,6 +91,23 @@ class TasteStore:
         """track_id → +1/-1 for the user's feedback."""
         rows = self.sql.rows("select track_id, value from feedback where user_id = ?", [user_id])
         return {r["track_id"]: int(r["value"]) for r in rows}
+
+    def replace_seeds(self, user_id: int, seeds: Sequence[tuple[str, str]]) -> None:
+        """Replace the user's /start seeds with ``seeds``: (kind "track"|"artist", value)."""
+        now = time.time()
+        with self.sql.tx() as db:
+            db.execute("delete from seeds where user_id = ?", [user_id])
+            db.conn.executemany(
+                "insert into seeds (user_id, position, kind, value, created_at) values (?,?,?,?,?)",
+                [(user_id, i, kind, value, now) for i, (kind, value) in enumerate(seeds)],
+            )
+
+    def seeds(self, user_id: int) -> list[tuple[str, str]]:
+        """The user's /start seeds, (kind, value) in the order named; [] when none."""
+        rows = self.sql.rows(
+            "select kind, value from seeds where user_id = ? order by position", [user_id]
+        )
+        return [(str(r["kind"]), str(r["value"])) for r in rows]
 
     def _bump_taste_version(self, db: sqlite_utils.Database, user_id: int) -> None:
         rows = list(db.query("select settings from users where id = ?", [user_id]))

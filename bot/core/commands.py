@@ -149,6 +149,21 @@ COMMANDS: tuple[CommandSpec, ...] = (
         },
     ),
     CommandSpec(
+        "start",
+        "/start SONG OR ARTIST, SONG OR ARTIST, …",
+        "No library yet? Name 3–5 songs or artists you love (commas between) for a first guess.",
+        "taste.cold.start",
+        (
+            Option(
+                "seeds",
+                "3–5 songs or artists you love, separated by commas (suggestions appear)",
+                keyed=False,
+            ),
+        ),
+        words=("seeds...",),
+        fronts=("console", "telegram"),  # Discord: its slash command with autocomplete is to come
+    ),
+    CommandSpec(
         "recommend",
         "/recommend [count] [mood:NAME] [bpm:N] [playlist:yes|NAME] [fresh:no]",
         "Tracks you don't have yet that fit your taste — and the moment.",
@@ -389,7 +404,6 @@ COMMANDS: tuple[CommandSpec, ...] = (
 )
 COMMAND_NAMES: Mapping[str, CommandSpec] = {c.name: c for c in COMMANDS}
 ALIASES: Mapping[str, str] = {
-    "start": "help",
     "rec": "recommend",
     "recs": "recommend",
     "exit": "quit",
@@ -399,8 +413,10 @@ ALIASES: Mapping[str, str] = {
 }
 #: What a front's help adds below the commands it offers.
 HELP_NOTES: Mapping[str, str] = {
-    "console": "Start with /import (an Exportify CSV), then /recommend.",
-    "telegram": "Start by sending your Exportify CSV as a file, then /recommend. "
+    "console": "Start with /import (an Exportify CSV), then /recommend. No library? "
+    "/start Daft Punk, Kendrick Lamar, As It Was gives a first guess from what you name.",
+    "telegram": "Start by sending your Exportify CSV as a file, then /recommend — or, with no "
+    "library, /start and 3–5 songs or artists you love (commas between). "
     "Rate tracks with the 👍/👎 buttons under them, or /like N. In a group, add my username "
     "to a command (/recommend@…) so it reaches me and not another bot.",
     "discord": "Start with /import (attach your Exportify CSV), then /recommend. "

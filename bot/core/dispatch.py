@@ -145,11 +145,12 @@ async def outcome_of(user: ChatUser, call: Awaitable[Reply]) -> tuple[Reply, str
 
 
 def deep_link(text: str) -> str:
-    """``/start PAYLOAD`` (a Telegram deep link) as the command it stands for; other text as is."""
+    """``/start PAYLOAD`` (a Telegram deep link) as the command it stands for; other text as is
+    (``/start`` with songs and artists is the cold start's own command)."""
     head, _, payload = text.strip().partition(" ")
     if head.split("@", 1)[0].lower() != "/start" or not payload.strip():
         return text
-    return DEEP_LINKS.get(payload.strip(), "/help")
+    return DEEP_LINKS.get(payload.strip(), text)
 
 
 def deep_link_payload(text: str) -> str:

@@ -407,6 +407,8 @@ def _fill_user(storage: Storage, name: str) -> int:
     storage.workouts.add_workout_track(wid, 1.0, tid, name)
     storage.workouts.add_sent_tracks(wid, 1.0, [(tid, name)])
     storage.shown_lists.keep(f"list-of-{name}", uid, "{}", 1.0)
+    storage.shown.remember(uid, [tid])
+    storage.taste.replace_seeds(uid, [("track", tid), ("artist", f"Artist {name}")])
     with storage.sql.db.conn:
         storage.sql.db.execute(
             "insert into oauth_states (state_hash, user_id, provider, verifier, "

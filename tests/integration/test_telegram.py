@@ -124,8 +124,8 @@ async def test_a_stale_button_is_answered_not_crashed(rig: TelegramRig) -> None:
 async def test_deep_link_start_payload_runs_the_link_command(rig: TelegramRig) -> None:
     reply = await rig.reply_to("/start link_spotify", "Spotify")
     assert "isn't set up" in reply.text  # /link spotify ran (no Spotify app on this bot)
-    plain = await rig.reply_to("/start", "Commands")
-    assert "/recommend" in plain.text
+    plain = await rig.reply_to("/start", "3–5 songs or artists")  # a new listener is invited
+    assert "/import" in plain.text
 
 
 def _is_status(text: str) -> bool:

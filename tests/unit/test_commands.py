@@ -69,7 +69,7 @@ def test_telegram_botname_suffix_is_dropped(text: str) -> None:
 
 
 def test_alias_with_botname() -> None:
-    assert parse_command("/start@beatmatch_bot").name == "help"
+    assert parse_command("/start@beatmatch_bot").name == "start"
 
 
 @pytest.mark.parametrize("text", ["recommend 5", "hello", "!recommend", " "])

@@ -28,7 +28,7 @@ from bot.core.errors import UserFacingError
 from bot.core.model_jobs import TasteJob, TrainedFile
 from recommender.candidates import song_hashes
 from recommender.ensemble import TasteEnsemble
-from recommender.first_guess import first_guess_scores
+from recommender.first_guess import first_guess_scores, seed_scores
 from recommender.model_file import UNREADABLE_MODEL, set_aside
 from recommender.taste import MIN_POSITIVES, TasteModel, TasteSettings, with_audio_features
 from storage.taste_store import TasteStore
@@ -71,6 +71,7 @@ class TrainedTaste:
     trained_at: float
     quick: bool = False  # a first, lighter model served while the full one trains
     guess: bool = False  # no model: a first guess from artists and sound, while models queue
+    seeds: int = 0  # a guess from this many songs and artists named with /start (no library)
 
 
 class TasteModels:
@@ -270,6 +271,39 @@ class TasteModels:
             trained_at=time.time(),
             quick=True,
             guess=True,
+        )
+
+    def seed_guess(self, user_id: int) -> TrainedTaste | None:
+        """A first guess from the songs and artists the user named with /start and every 👍/👎
+        since (``recommender.first_guess.seed_scores``); None without seeds. Never stored."""
+        seeds = self.taste.seeds(user_id)
+        if not seeds:
+            return None
+        tracks = [value for kind, value in seeds if kind == "track"]
+        artists = [value for kind, value in seeds if kind == "artist"]
+        profile, scores, ids = seed_scores(
+            self.catalog.tracks,
+            tracks,
+            artists,
+            self.taste.feedback(user_id),
+            self.catalog.guess_index(),
+            self.catalog.genre_sound(),
+        )
+        known = self.catalog.tracks.loc[ids]
+        library = pd.DataFrame(
+            {"track_id": ids, "source": "seeds", "rank": range(1, len(ids) + 1), "added_at": ""}
+        )
+        return TrainedTaste(
+            model=TasteModel(profile=profile, ensemble=TasteEnsemble(), trained_on=len(ids)),
+            fingerprint=self.fingerprint(user_id),
+            catalog_scores=scores,
+            library=library,
+            library_tracks=known,
+            library_songs=song_hashes(known),
+            trained_at=time.time(),
+            quick=True,
+            guess=True,
+            seeds=len(seeds),
         )
 
     def adopt(self, job: TasteJob, answer: TrainedFile) -> TrainedTaste:

@@ -23,6 +23,13 @@ from bot.core.offload import bulk
 from bot.core.ports import HeartContexts
 from bot.core.progress import Notify, silent
 from bot.core.replies import ChatUser, Reply
+from bot.core.taste.cold_start import (
+    ColdStart,
+    Finder,
+    has_no_library,
+    invitation,
+    seeded_reason,
+)
 from bot.core.taste.models import TasteModels, TrainedTaste
 from bot.core.taste.playlists import Playlists, playlist_choice
 from bot.core.taste.spotify_library import SpotifyLibrary
@@ -83,6 +90,7 @@ class TasteService:
         search: SpotifySearch | None = None,
         heart: HeartContexts | None = None,
         settings: RecommendSettings | None = None,
+        find: Finder | None = None,
         shown: ShownStore | None = None,
     ) -> None:
         self.users = users
@@ -99,6 +107,8 @@ class TasteService:
         self.settings = settings or RecommendSettings()
         self.shown = shown
         self._imports = asyncio.Semaphore(IMPORTS_AT_ONCE)
+        #: /start: a first guess from named songs and artists, for a listener with no library
+        self.cold = ColdStart(users, catalog, taste, models, picks, find or tracks.find_tracks)
 
     # -- /import --------------------------------------------------------------------------------
     async def import_library(
@@ -193,9 +203,15 @@ class TasteService:
         if self.library is not None:
             await self.library.wait(uid, notify)
             await self.library.refresh_if_due(uid)  # in the background; this answer doesn't wait
-        if self.search is not None:
+        seeded = await self._seeded(uid)
+        if seeded is False:
+            return invitation()
+        if self.search is not None and seeded is None:
             search = self.search.start(uid)  # random Spotify tracks, while the model loads
-        trained, current = await self.training.serve(uid, notify)
+        if isinstance(seeded, TrainedTaste):
+            trained, current = seeded, True
+        else:
+            trained, current = await self.training.serve(uid, notify)
         context = Context(mood=wanted_mood, bpm=float(wanted_bpm) if wanted_bpm else None)
         heart = self.heart.context(uid) if self.heart is not None else None
         if heart is not None:
@@ -228,7 +244,11 @@ class TasteService:
         if self.shown is not None:
             await asyncio.to_thread(self.shown.remember, uid, [p.track_id for p in selection.picks])
         cards = tuple(
-            track_card(p.track_id, self._pick_row(p.track_id, extra), p.reason)
+            track_card(
+                p.track_id,
+                self._pick_row(p.track_id, extra),
+                seeded_reason(p.reason) if trained.seeds else p.reason,
+            )
             for p in selection.picks
         )
         header = f"{len(cards)} tracks for you"
@@ -258,6 +278,14 @@ class TasteService:
             buttons=feedback_buttons(cards),
             notes=notes,
         )
+
+    async def _seeded(self, uid: int) -> TrainedTaste | bool | None:
+        """For a listener with no library: their seeded first guess, or False when they named
+        no seeds either (they are invited to /start); None when they have a library."""
+        if not await asyncio.to_thread(has_no_library, self.taste, uid):
+            return None
+        guess = await bulk(self.models.seed_guess, uid)
+        return False if guess is None else guess
 
     def _recently_shown(self, uid: int, wants_fresh: bool) -> set[str]:
         """The tracks shown to the listener lately, to be left out (none when they asked for
@@ -325,7 +353,12 @@ class TasteService:
                 "0 = random order)"
             )
         weight = trained.model.ensemble.weight
-        if trained.guess:
+        if trained.seeds:
+            parts.append(
+                f"a first guess from the {trained.seeds} songs and artists you named with /start "
+                "and your ratings: /import or /link spotify for a taste model of your own"
+            )
+        elif trained.guess:
             parts.append(
                 f"a first guess from the artists and sound of your {trained.model.trained_on} "
                 "tracks: your taste model is waiting its turn to train"
@@ -366,9 +399,16 @@ class TasteService:
             number = parse_int(ref, "The track number", 1, len(picks))
             track_id = picks[number - 1]
         await asyncio.to_thread(self.taste.set_feedback, uid, track_id, value)
-        await self.training.schedule(uid)
         name = self.catalog.describe(track_id)
         verb = "liked" if value > 0 else "disliked"
+        if not await asyncio.to_thread(self.taste.library_size, uid):
+            # No library: a model can't be trained from ratings alone (its job would only fail
+            # with NoLibrary), but the seeded first guess reads every rating at once.
+            return Reply(
+                text=f"Noted: you {verb} {name}. Your first guess takes it into account now; "
+                "/import an Exportify file or /link spotify for a taste model of your own."
+            )
+        await self.training.schedule(uid)
         return Reply(
             text=f"Noted: you {verb} {name}. Your next recommendations will take it into account."
         )
