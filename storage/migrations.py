@@ -276,6 +276,17 @@ def m009_seeds(db: Database) -> None:
     )
 
 
+@MIGRATIONS()
+def m011_library_genres(db: Database) -> None:
+    """Spotify's artist genres of each library track as the listener's Exportify file gave them
+    (its "Genres" cell, comma-separated): evidence of genre for artists the catalog doesn't know."""
+    db.table("library_genres").create(
+        {"user_id": int, "track_id": str, "genres": str},
+        pk=("user_id", "track_id"),
+        foreign_keys=[("user_id", "users", "id")],
+    )
+
+
 #: Tables holding one user's data: /forget deletes the user's rows from each (children first).
 USER_TABLES: tuple[str, ...] = (
     "library",
@@ -288,4 +299,5 @@ USER_TABLES: tuple[str, ...] = (
     "shown_tracks",
     "shown_lists",
     "seeds",
+    "library_genres",
 )
