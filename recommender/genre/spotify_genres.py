@@ -23,6 +23,25 @@ from recommender.genre.calibration import sharpen
 NAME_MATCH = 0.5
 #: Pseudo-counts of the label-frequency prior mixed into every learnt row (smoothing).
 SMOOTHING = 0.2
+#: How much a Spotify genre read only through its words (never seen whole, no catalog genre named
+#: in it) counts against one learnt whole: words are a guess ("emo" of "emo rap" or "emo punk").
+WORD_WEIGHT = 0.3
+#: Spotify words that name a catalog genre by another name. They count as that name, and are never
+#: read through what a library taught: a listener's rappers may be labelled "club" in the catalog,
+#: which must not make every "… rap" club (the issue's Tay-K, "cloud rap" → club 77 %).
+ALIASES: dict[tuple[str, ...], str] = {
+    ("rap",): "hip-hop",
+    ("trap",): "hip-hop",
+    ("drill",): "hip-hop",
+    ("r", "b"): "r-n-b",
+    ("rnb",): "r-n-b",
+    ("dnb",): "drum-and-bass",
+}
+#: Words that say nothing of a genre on their own: not read through what a library taught.
+GENERIC_WORDS = frozenset(
+    {"modern", "classic", "contemporary", "underground", "new", "old", "school", "music"}
+    | {word for alias in ALIASES for word in alias}
+)
 #: How many times the audio model's probabilities the artist-genre evidence weighs (tuned on the
 #: shared listener's library, leave-one-artist-out: ``bench/quality_genre.py``).
 EVIDENCE_WEIGHT = 1.0
@@ -86,28 +105,49 @@ class SpotifyGenreMap:
         return cls(list(classes), by_genre, by_word, prior / prior.sum())
 
     def _name_matches(self, genre: str) -> np.ndarray:
-        """Pseudo-counts for the catalog genres named inside a Spotify genre's words."""
+        """Pseudo-counts for the catalog genres named inside a Spotify genre's words (or by an
+        alias: "rap" → hip-hop); a name inside a longer one that matched ("pop" in "k-pop") does
+        not count."""
         words = _words(genre)
-        return np.array([NAME_MATCH if _contains(words, _words(c)) else 0.0 for c in self.classes])
+        named = {c for c in self.classes if _contains(words, _words(c))}
+        named |= {
+            c for alias, c in ALIASES.items() if c in self.classes and _contains(words, alias)
+        }
+        longest = {
+            c for c in named if not any(o != c and _contains(_words(o), _words(c)) for o in named)
+        }
+        return np.array([NAME_MATCH if c in longest else 0.0 for c in self.classes])
 
-    def _one(self, genre: str) -> np.ndarray:
-        """Label counts for one Spotify genre: learnt, else its words', plus name matches."""
+    def _one(self, genre: str) -> tuple[np.ndarray, float]:
+        """Label counts for one Spotify genre and how much they count: learnt whole (1), else its
+        telling words' (``WORD_WEIGHT``, or 1 when a catalog genre is named in it), plus name
+        matches."""
+        names = self._name_matches(genre)
         counts = self.by_genre.get(genre)
-        if counts is None:
-            rows = [self.by_word[w] for w in _words(genre) if w in self.by_word]
-            counts = np.mean(rows, axis=0) if rows else np.zeros(len(self.classes))
-        return counts + self._name_matches(genre)
+        if counts is not None:
+            return counts + names, 1.0
+        rows = [
+            self.by_word[w] for w in _words(genre) if w in self.by_word and w not in GENERIC_WORDS
+        ]
+        words = np.mean(rows, axis=0) if rows else np.zeros(len(self.classes))
+        return words + names, 1.0 if names.any() else WORD_WEIGHT
 
     def evidence(self, cells: Sequence[object]) -> np.ndarray:
-        """Label distributions (n, n_classes) for "Genres" cells; a row of zeros when a cell says
-        nothing the map can read (empty, or no genre, word or name it knows)."""
+        """Label distributions (n, n_classes) for "Genres" cells, each Spotify genre a share by
+        how much it counts; a row sums to less than 1 when the cell is read only through words,
+        and is all zeros when a cell says nothing the map can read (empty, or no genre, word or
+        name it knows)."""
         out = np.zeros((len(cells), len(self.classes)))
         for i, cell in enumerate(cells):
-            names = split_genres(cell)
-            counts = sum((self._one(g) for g in names), np.zeros(len(self.classes)))
-            if counts.sum() > 0:
-                counts = counts + SMOOTHING * self.prior
-                out[i] = counts / counts.sum()
+            total, weights = np.zeros(len(self.classes)), 0.0
+            for genre in split_genres(cell):
+                counts, weight = self._one(genre)
+                if counts.sum() > 0:
+                    counts = counts + SMOOTHING * self.prior
+                    total += weight * counts / counts.sum()
+                    weights += weight
+            if weights > 0:
+                out[i] = total / total.sum() * min(1.0, weights)
         return out
 
 

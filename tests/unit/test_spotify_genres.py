@@ -104,3 +104,43 @@ def test_the_shared_export_carries_genres_for_384_tracks() -> None:
         pytest.skip(f"{source} is absent")
     library = parse_exportify(source.read_bytes())
     assert sum(bool(g) for g in library.genres.values()) == 384
+
+
+CLUB = ["club", "hip-hop", "pop", "k-pop", "metal"]
+
+
+def _row(*pairs: tuple[str, float]) -> np.ndarray:
+    row = np.zeros(len(CLUB))
+    for genre, weight in pairs:
+        row[CLUB.index(genre)] = weight
+    return row
+
+
+def test_a_generic_word_like_rap_means_hip_hop_not_what_a_library_happened_to_teach() -> None:
+    # The catalog calls many of a listener's pop-rap artists "club": the word "rap" learned club,
+    # and Tay-K ("cloud rap", never seen whole) came out club 77 %.
+    cells = ["pop rap", "pop rap,dance pop", "melodic rap", "pop rap"]
+    y = np.vstack([_row(("club", 1))] * 3 + [_row(("club", 1), ("pop", 1))])
+    mapping = SpotifyGenreMap.fit(cells, y, CLUB)
+    evidence = mapping.evidence(["cloud rap"])[0]
+    assert CLUB[int(np.argmax(evidence))] == "hip-hop", dict(
+        zip(CLUB, evidence.round(2), strict=True)
+    )
+
+
+def test_a_genre_learned_whole_weighs_more_than_one_guessed_from_its_words() -> None:
+    # "dark trap" is known whole (metal, one track); "emo" never occurs whole, only as a word
+    # of three club-labelled genres: the whole-genre match must lead.
+    cells = ["dark trap", "emo club", "emo dance", "emo party"]
+    y = np.vstack([_row(("metal", 1))] + [_row(("club", 1))] * 3)
+    mapping = SpotifyGenreMap.fit(cells, y, CLUB)
+    evidence = mapping.evidence(["dark trap,emo"])[0]
+    assert CLUB[int(np.argmax(evidence))] == "metal", dict(
+        zip(CLUB, evidence.round(2), strict=True)
+    )
+
+
+def test_the_longest_catalog_name_inside_a_spotify_genre_wins() -> None:
+    empty = SpotifyGenreMap.fit([], np.zeros((0, len(CLUB))), CLUB)
+    evidence = empty.evidence(["k-pop"])[0]
+    assert evidence[CLUB.index("k-pop")] > 3 * evidence[CLUB.index("pop")]
