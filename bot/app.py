@@ -29,6 +29,7 @@ from bot.core.insight.digest import Digest
 from bot.core.insight.service import InsightService
 from bot.core.last_picks import LastPicks
 from bot.core.lookup.genre_models import GenreModels
+from bot.core.lookup.listener_genres import ListenerGenres
 from bot.core.lookup.search import TrackFinder
 from bot.core.lookup.service import LookupService
 from bot.core.lookup.tracks import TrackResolver
@@ -336,7 +337,11 @@ def assemble(
     )
     genres = GenreModels(catalog, genre_dir or data_dir / "models", work, n_jobs=genre_jobs)
     lookup = LookupService(
-        users, catalog, TrackResolver(catalog, storage.tracks, chain, gateway), genres
+        users,
+        catalog,
+        TrackResolver(catalog, storage.tracks, chain, gateway),
+        genres,
+        ListenerGenres(genres, storage.taste, storage.tracks),
     )
     links = (
         SpotifyLinks(gateway, states, config.spotify.redirect_port, config.web.public_url)

@@ -88,8 +88,9 @@ TRACK_REFERENCES: tuple[tuple[str, str], ...] = (
 )
 
 #: Tables that name tracks without needing them kept: a "shown lately" record of a track that left
-#: the catalog is simply never matched again (and expires with the fresh-lists window).
-TRACK_MENTIONS: tuple[str, ...] = ("shown_tracks",)
+#: the catalog is simply never matched again (and expires with the fresh-lists window); a library
+#: track's Exportify genres go with its library row, which keeps the track already.
+TRACK_MENTIONS: tuple[str, ...] = ("shown_tracks", "library_genres")
 
 _FEATURES = ", ".join(AUDIO_FEATURES)
 _FIELDS = ", ".join(TRACK_FIELDS)

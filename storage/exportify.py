@@ -57,6 +57,9 @@ class ExportifyLibrary:
     skipped_local: int = 0  # local files and podcast episodes
     duplicates: int = 0
     warnings: list[str] = field(default_factory=list)
+    #: Spotify's genres of each track's artists at export time ("Genres": comma-separated, "" when
+    #: the export has none), by track id: evidence of genre for artists the catalog does not know.
+    genres: dict[str, str] = field(default_factory=dict)
 
 
 def _decode(raw: bytes, name: str) -> str:
@@ -115,6 +118,7 @@ def parse_exportify(raw: bytes, name: str = "the file") -> ExportifyLibrary:
     records: list[dict[str, object]] = []
     entries: list[tuple[str, int, str | None]] = []
     seen: set[str] = set()
+    genres: dict[str, str] = {}
     local = duplicates = rows = 0
     row_number = 1
     try:
@@ -160,6 +164,7 @@ def parse_exportify(raw: bytes, name: str = "the file") -> ExportifyLibrary:
             year = _YEAR.match(cell("Release Date"))
             record["release_year"] = float(year.group(1)) if year else np.nan
             records.append(record)
+            genres[track_id] = cell("Genres").strip()
             entries.append((track_id, len(entries) + 1, cell("Added At").strip() or None))
     except csv.Error as error:
         raise ImportFormatError(f"Row {row_number}: the CSV is malformed ({error}).") from None
@@ -178,6 +183,7 @@ def parse_exportify(raw: bytes, name: str = "the file") -> ExportifyLibrary:
         skipped_local=local,
         duplicates=duplicates,
         warnings=warnings,
+        genres=genres,
     )
 
 

@@ -293,6 +293,17 @@ def m010_blend_consent(db: Database) -> None:
     db.table("blend_places").create_index(["place"])
 
 
+@MIGRATIONS()
+def m011_library_genres(db: Database) -> None:
+    """Spotify's artist genres of each library track as the listener's Exportify file gave them
+    (its "Genres" cell, comma-separated): evidence of genre for artists the catalog doesn't know."""
+    db.table("library_genres").create(
+        {"user_id": int, "track_id": str, "genres": str},
+        pk=("user_id", "track_id"),
+        foreign_keys=[("user_id", "users", "id")],
+    )
+
+
 #: Tables holding one user's data: /forget deletes the user's rows from each (children first).
 USER_TABLES: tuple[str, ...] = (
     "library",
@@ -307,4 +318,5 @@ USER_TABLES: tuple[str, ...] = (
     "seeds",
     "blend_consent",
     "blend_places",
+    "library_genres",
 )

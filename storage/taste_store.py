@@ -27,7 +27,7 @@ def _row_key(row: Sequence[Any]) -> tuple[str, float, str]:
 
 
 class TasteStore:
-    """The library, feedback, top_artists, seeds and models tables."""
+    """The library, library_genres, feedback, top_artists, seeds and models tables."""
 
     def __init__(self, sql: Sqlite) -> None:
         self.sql = sql
@@ -62,6 +62,24 @@ class TasteStore:
             "where user_id = ? order by source, rank",
             [user_id],
         )
+
+    def replace_library_genres(self, user_id: int, genres: dict[str, str]) -> None:
+        """Replace the user's library genres (track_id → Exportify "Genres" cell; empty cells are
+        not kept)."""
+        rows = [(user_id, track_id, cell) for track_id, cell in genres.items() if cell]
+        with self.sql.tx() as db:
+            db.execute("delete from library_genres where user_id = ?", [user_id])
+            db.conn.executemany(
+                "insert into library_genres (user_id, track_id, genres) values (?,?,?)", rows
+            )
+
+    def library_genres(self, user_id: int) -> dict[str, str]:
+        """track_id → Spotify's artist genres (comma-separated) of the user's library tracks that
+        had them in the Exportify file."""
+        rows = self.sql.rows(
+            "select track_id, genres from library_genres where user_id = ?", [user_id]
+        )
+        return {str(r["track_id"]): str(r["genres"]) for r in rows}
 
     def library_size(self, user_id: int) -> int:
         """Distinct tracks in the user's library."""

@@ -31,6 +31,8 @@ class Blend:
     release_weight: float = 1.0
     recording_weight: float = 1.0
     known_temperature: float = 1.0
+    reccobeats_forest_share: float = 0.3  # the same two, for rows ReccoBeats-only features
+    reccobeats_temperature: float = 1.0
 
     def as_dict(self) -> dict[str, float]:
         """The weights as a JSON-ready dict."""

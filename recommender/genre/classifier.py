@@ -143,6 +143,7 @@ class GenreClassifier:
     blend: Blend
     settings: GenreSettings
     report: dict[str, float]
+    reccobeats: xgb.Booster | None = None  # the booster for rows without popularity/duration/metre
 
     @classmethod
     def fit(
@@ -179,6 +180,7 @@ class GenreClassifier:
             blend=parts.blend,
             settings=settings,
             report=parts.report,
+            reccobeats=parts.reccobeats,
         )
 
     @property
@@ -191,7 +193,9 @@ class GenreClassifier:
         if len(tracks) == 0:
             return np.zeros((0, len(self.class_names)))
         z = stack_features(numeric_matrix(tracks), self.name_model.log_proba(text_matrix(tracks)))
-        return audio_probabilities(self.forest, self.booster, self.evidence, z, self.blend)
+        return audio_probabilities(
+            self.forest, self.booster, self.evidence, z, self.blend, self.reccobeats
+        )
 
     def predict_proba(self, tracks: pd.DataFrame) -> np.ndarray:
         """Genre probabilities, (n_tracks, n_classes) float64; every row sums to 1."""
@@ -234,6 +238,9 @@ class GenreClassifier:
             **self.evidence.to_arrays("evidence__"),
             **self.forest.to_arrays("forest__"),
         }
+        if self.reccobeats is not None:
+            raw = bytes(self.reccobeats.save_raw("ubj"))
+            arrays["booster_reccobeats"] = np.frombuffer(raw, dtype=np.uint8)
         for name, table in self.priors.items():
             arrays.update(table.to_arrays(f"prior_{name}__"))
         meta = {
@@ -261,6 +268,11 @@ class GenreClassifier:
         booster = xgb.Booster()
         booster.load_model(bytearray(arrays["booster"].tobytes()))
         booster.set_param({"nthread": settings.n_jobs})
+        reccobeats = None
+        if "booster_reccobeats" in arrays:  # absent from models trained before it existed
+            reccobeats = xgb.Booster()
+            reccobeats.load_model(bytearray(arrays["booster_reccobeats"].tobytes()))
+            reccobeats.set_param({"nthread": settings.n_jobs})
         return cls(
             class_names=classes,
             name_model=NameModel.from_arrays(arrays, "name__"),
@@ -273,4 +285,5 @@ class GenreClassifier:
             blend=Blend(**meta["blend"]),
             settings=settings,
             report={str(k): float(v) for k, v in meta["report"].items()},
+            reccobeats=reccobeats,
         )

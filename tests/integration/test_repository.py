@@ -410,6 +410,7 @@ def _fill_user(storage: Storage, name: str) -> int:
     storage.shown.remember(uid, [tid])
     storage.blend.set_consent(uid, True, place=f"telegram:-100{uid}")
     storage.taste.replace_seeds(uid, [("track", tid), ("artist", f"Artist {name}")])
+    storage.taste.replace_library_genres(uid, {tid: "east coast hip hop, hip hop"})
     with storage.sql.db.conn:
         storage.sql.db.execute(
             "insert into oauth_states (state_hash, user_id, provider, verifier, "

@@ -164,6 +164,13 @@ class GenreModels:
             raise GenreNotReady
         return model.predict_top_k(tracks, k=k)
 
+    def model(self) -> GenreClassifier:
+        """The classifier in memory; GenreNotReady until it is there."""
+        model = self._model
+        if model is None:
+            raise GenreNotReady
+        return model
+
     def top3(self, tracks: pd.DataFrame) -> list[tuple[str, float]]:
         """The classifier's three likeliest genres of the first track in ``tracks``."""
         return self.top_k(tracks, k=3)[0]

@@ -154,6 +154,7 @@ class TasteService:
     def _store_library(self, uid: int, parsed: ExportifyLibrary) -> str:
         self.tracks.upsert_tracks(parsed.tracks, "exportify")
         count = self.taste.replace_library(uid, "exportify", parsed.entries)
+        self.taste.replace_library_genres(uid, parsed.genres)
         in_catalog = int(parsed.tracks.index.isin(self.catalog.tracks.index).sum())
         with_features = int(parsed.tracks[list(AUDIO_FEATURES)].notna().any(axis=1).sum())
         lines = [
