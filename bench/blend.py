@@ -8,12 +8,16 @@ prints, for a 20-track list, the worst-served member's satisfaction (share of th
 own top decile) and the members' mean, for the fair blend, the plain average of percentiles, and
 the single most active member's (largest library's) own ranking — at two bars of "serves": the
 member's own top decile (what the list optimises and the footer shows) and a stricter top 2 %.
+Then the same, reported separately, for 20 *minority* groups where averaging fails: 4 listeners
+each from a random genre and one of its closest genres (by mean standardised sound) and a fifth
+from a genre among the 10 % most distant from it.
 Then the time of one blend of 5 members over the whole catalog once their scores exist, and of the
 whole service call — ``/blend a b c d 10`` as the console types it, through the product's wiring
 and SQLite — for 5 members whose trained models are stored: the first call after a start (models
 read from disk) and warm calls.
 
-    python bench/blend.py [--catalog PATH] [--library PATH] [--groups 50] [--seed 0] [--runs 10]
+    python bench/blend.py [--catalog PATH] [--library PATH] [--groups 50] [--minority-groups 20]
+                          [--seed 0] [--runs 10]
 """
 
 from __future__ import annotations
