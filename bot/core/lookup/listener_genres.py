@@ -14,19 +14,17 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
 from bot.core.lookup.genre_models import GenreModels
-from recommender.genre.prior import track_artists
-from recommender.genre.spotify_genres import (
-    SpotifyGenreMap,
-    artist_genre_cells,
-    with_artist_genres,
-)
 from storage.taste_store import TasteStore
 from storage.track_store import TrackStore
+
+if TYPE_CHECKING:  # recommender.genre loads xgboost: imported where a genre is asked, not at start
+    from recommender.genre.spotify_genres import SpotifyGenreMap
 
 #: Listeners whose fitted map is kept in memory (a fit costs a few milliseconds).
 KEPT_LISTENERS = 256
@@ -68,6 +66,9 @@ class ListenerGenres:
     def answer(self, uid: int, track_id: str, seed: pd.DataFrame) -> Answer:
         """Genre probabilities of the one track in ``seed`` for listener ``uid`` (blocking;
         GenreNotReady until the classifier is in memory)."""
+        from recommender.genre.prior import track_artists
+        from recommender.genre.spotify_genres import with_artist_genres
+
         model = self.genres.model()
         proba = model.predict_proba(seed)
         fitted = self._fit(uid)
@@ -85,6 +86,9 @@ class ListenerGenres:
     def _fit(self, uid: int) -> _Fitted | None:
         """The listener's map, fitted again only when their Genres cells (or the classifier)
         changed; None when their library carries no Genres."""
+        from recommender.genre.prior import track_artists
+        from recommender.genre.spotify_genres import SpotifyGenreMap, artist_genre_cells
+
         cells = self.taste.library_genres(uid)
         if not cells:
             return None
