@@ -8,12 +8,16 @@ prints, for a 20-track list, the worst-served member's satisfaction (share of th
 own top decile) and the members' mean, for the fair blend, the plain average of percentiles, and
 the single most active member's (largest library's) own ranking — at two bars of "serves": the
 member's own top decile (what the list optimises and the footer shows) and a stricter top 2 %.
+Then the same, reported separately, for 20 *minority* groups where averaging fails: 4 listeners
+each from a random genre and one of its closest genres (by mean standardised sound) and a fifth
+from a genre among the 10 % most distant from it.
 Then the time of one blend of 5 members over the whole catalog once their scores exist, and of the
 whole service call — ``/blend a b c d 10`` as the console types it, through the product's wiring
 and SQLite — for 5 members whose trained models are stored: the first call after a start (models
 read from disk) and warm calls.
 
-    python bench/blend.py [--catalog PATH] [--library PATH] [--groups 50] [--seed 0] [--runs 10]
+    python bench/blend.py [--catalog PATH] [--library PATH] [--groups 50] [--minority-groups 20]
+                          [--seed 0] [--runs 10]
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -45,6 +50,7 @@ from recommender.blend import (
     single_pick,
 )
 from recommender.first_guess import GuessIndex, first_guess_scores
+from recommender.tracks import AUDIO_FEATURES
 from storage.catalog_csv import read_catalog
 from storage.database import Storage
 from storage.exportify import read_exportify
@@ -54,9 +60,15 @@ LIST_SIZE = 20
 SPLIT_GENRES = 5  # the shared listener's main genres, one listener each
 PROFILE_LISTENERS = 12
 PROFILE_TRACKS = 80
+#: Groups where averaging fails: 4 listeners from close genres and 1 from a distant one.
+MINORITY_GROUPS = 20
+CLOSE_GENRES = 4
 #: The two bars of "a track serves a member": their own top 10 % and a stricter top 2 %.
 BARS = {"top 10 %": TOP_DECILE, "top 2 %": 0.98}
 SERVICE_MEMBERS = 5
+_SOUND = [c for c in AUDIO_FEATURES if c not in ("key", "mode", "time_signature")]
+STRATEGIES = ("fair", "average", "most active")
+Figures = dict[tuple[str, str], tuple[list[float], list[float]]]
 
 
 def _entries(ids: list[str]) -> pd.DataFrame:
@@ -79,10 +91,47 @@ def listeners(
     names = genres["genre"].unique()
     for i in range(PROFILE_LISTENERS):
         pair = rng.choice(names, size=2, replace=False)
-        pool = genres.loc[genres["genre"].isin(pair), "track_id"].unique()
-        ids = list(rng.choice(pool, size=min(PROFILE_TRACKS, len(pool)), replace=False))
-        out.append((f"profile{i}/{'+'.join(pair)}", _entries(ids), catalog.loc[ids]))
+        lib, tracks = profile(catalog, genres, pair, rng)
+        out.append((f"profile{i}/{'+'.join(pair)}", lib, tracks))
     return out
+
+
+def genre_distances(catalog: pd.DataFrame, genres: pd.DataFrame) -> pd.DataFrame:
+    """Distance between catalog genres: their mean standardised sound (genre × genre)."""
+    columns = [c for c in _SOUND if c in catalog.columns]
+    sound = catalog[columns].astype(float)
+    sound = (sound - sound.mean()) / sound.std().replace(0, 1)
+    centres = sound.loc[genres["track_id"]].groupby(genres["genre"].to_numpy()).mean()
+    values = centres.to_numpy()
+    gaps = np.sqrt(((values[:, None, :] - values[None, :, :]) ** 2).sum(axis=2))
+    return pd.DataFrame(gaps, index=centres.index, columns=centres.index)
+
+
+def profile(
+    catalog: pd.DataFrame, genres: pd.DataFrame, pair: Sequence[str], rng: np.random.Generator
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """A listener made of a sample of the catalog's tracks of the genres in ``pair``."""
+    pool = genres.loc[genres["genre"].isin(list(pair)), "track_id"].unique()
+    ids = list(rng.choice(pool, size=min(PROFILE_TRACKS, len(pool)), replace=False))
+    return _entries(ids), catalog.loc[ids]
+
+
+def minority_group(
+    catalog: pd.DataFrame, genres: pd.DataFrame, gaps: pd.DataFrame, rng: np.random.Generator
+) -> list[tuple[str, pd.DataFrame, pd.DataFrame]]:
+    """A group where the average forgets someone: 4 listeners each from a random genre and one
+    of its close neighbours, and a fifth from a genre among the most distant from it."""
+    home = str(rng.choice(gaps.index))
+    near = gaps[home].drop(home).nsmallest(CLOSE_GENRES).index
+    far = gaps[home].nlargest(len(gaps) // 10).index
+    group = []
+    for neighbour in near:
+        lib, tracks = profile(catalog, genres, (home, str(neighbour)), rng)
+        group.append((f"{home}+{neighbour}", lib, tracks))
+    odd = str(rng.choice(far))
+    lib, tracks = profile(catalog, genres, (odd,), rng)
+    group.append((odd, lib, tracks))
+    return group
 
 
 def main() -> None:
@@ -92,6 +141,7 @@ def main() -> None:
     parser.add_argument("--groups", type=int, default=50)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--runs", type=int, default=10)
+    parser.add_argument("--minority-groups", type=int, default=MINORITY_GROUPS)
     args = parser.parse_args()
     rng = np.random.default_rng(args.seed)
     catalog, genres = read_catalog(args.catalog)
@@ -101,44 +151,42 @@ def main() -> None:
         [first_guess_scores(catalog, lib, tracks, index=index)[1] for _, lib, tracks in people]
     )
     sizes = np.array([len(lib) for _, lib, _ in people])
-    everyone = np.arange(len(catalog))
-    figures: dict[tuple[str, str], tuple[list[float], list[float]]] = {
-        (bar, k): ([], []) for bar in BARS for k in ("fair", "average", "most active")
-    }
+    random_groups = Figures()
+    for bar in BARS:
+        for name in STRATEGIES:
+            random_groups[bar, name] = ([], [])
     for _ in range(args.groups):
         group = rng.choice(len(people), size=int(rng.integers(3, 6)), replace=False)
         owned = set().union(*(set(people[g][1]["track_id"]) for g in group))
-        keep = ~catalog.index.isin(list(owned))
-        rows = everyone[keep]
-        pool = catalog.iloc[rows]
-        pct = member_percentiles(catalog, scores[group], rows)
-        active = int(np.argmax(sizes[group]))
-        lists = {
-            "fair": fair_pick(pool, pct, LIST_SIZE),
-            "average": average_pick(pool, pct, LIST_SIZE),
-            "most active": single_pick(pool, pct, active, LIST_SIZE),
-        }
-        for name, chosen in lists.items():
-            for bar, threshold in BARS.items():
-                served = (pct[:, chosen] >= threshold).mean(axis=1)
-                figures[bar, name][0].append(float(served.min()))
-                figures[bar, name][1].append(float(served.mean()))
+        measure(catalog, scores[group], sizes[group], owned, random_groups)
+    gaps = genre_distances(catalog, genres)
+    minority = Figures()
+    for bar in BARS:
+        for name in STRATEGIES:
+            minority[bar, name] = ([], [])
+    odd_ones = []
+    for _ in range(args.minority_groups):
+        members = minority_group(catalog, genres, gaps, rng)
+        odd_ones.append(members[-1][0])
+        group_scores = np.vstack(
+            [first_guess_scores(catalog, lib, tracks, index=index)[1] for _, lib, tracks in members]
+        )
+        owned = set().union(*(set(lib["track_id"]) for _, lib, _ in members))
+        group_sizes = np.array([len(lib) for _, lib, _ in members])
+        measure(catalog, group_scores, group_sizes, owned, minority)
     print(
         f"{len(people)} simulated listeners ({SPLIT_GENRES} from the shared library's main "
         f"genres, {PROFILE_LISTENERS} genre profiles), {args.groups} groups of 3–5, "
         f"{LIST_SIZE} tracks; satisfaction = share of the list in a member's own top 10 % "
         "(or top 2 %) of the catalog"
     )
-    print(f"{'serves =':<10} {'strategy':<12} {'worst member':>13} {'mean':>7}")
-    for (bar, name), (worst, mean) in figures.items():
-        print(f"{bar:<10} {name:<12} {statistics.mean(worst):>13.3f} {statistics.mean(mean):>7.3f}")
-    for bar in BARS:
-        fair_worst, fair_mean = (statistics.mean(v) for v in figures[bar, "fair"])
-        avg_worst, avg_mean = (statistics.mean(v) for v in figures[bar, "average"])
-        print(
-            f"fair vs average ({bar}): worst ×{fair_worst / max(avg_worst, 1e-9):.2f}, "
-            f"mean {100 * (fair_mean - avg_mean) / max(avg_mean, 1e-9):+.1f} %"
-        )
+    report(random_groups)
+    print(
+        f"\n{args.minority_groups} minority groups: {CLOSE_GENRES} listeners from a genre and its "
+        "close neighbours (by mean sound) + 1 from a distant genre "
+        f"(e.g. {', '.join(sorted(set(odd_ones))[:4])})"
+    )
+    report(minority)
     five = scores[:5]
     times = []
     for _ in range(5):
@@ -158,6 +206,40 @@ def main() -> None:
         f"first after a start {first:.3f} s; warm median {statistics.median(warm):.3f} s "
         f"(max {max(warm):.3f}, {len(warm)} runs) (budget 1 s)"
     )
+
+
+def measure(
+    catalog: pd.DataFrame, scores: np.ndarray, sizes: np.ndarray, owned: set[str], out: Figures
+) -> None:
+    """One group's worst and mean satisfaction per strategy and bar, appended to ``out``."""
+    keep = ~catalog.index.isin(list(owned))
+    rows = np.flatnonzero(keep)
+    pool = catalog.iloc[rows]
+    pct = member_percentiles(catalog, scores, rows)
+    lists = {
+        "fair": fair_pick(pool, pct, LIST_SIZE),
+        "average": average_pick(pool, pct, LIST_SIZE),
+        "most active": single_pick(pool, pct, int(np.argmax(sizes)), LIST_SIZE),
+    }
+    for name, chosen in lists.items():
+        for bar, threshold in BARS.items():
+            served = (pct[:, chosen] >= threshold).mean(axis=1)
+            out[bar, name][0].append(float(served.min()))
+            out[bar, name][1].append(float(served.mean()))
+
+
+def report(figures: Figures) -> None:
+    """The table of worst and mean satisfaction, and fair against average at each bar."""
+    print(f"{'serves =':<10} {'strategy':<12} {'worst member':>13} {'mean':>7}")
+    for (bar, name), (worst, mean) in figures.items():
+        print(f"{bar:<10} {name:<12} {statistics.mean(worst):>13.3f} {statistics.mean(mean):>7.3f}")
+    for bar in BARS:
+        fair_worst, fair_mean = (statistics.mean(v) for v in figures[bar, "fair"])
+        avg_worst, avg_mean = (statistics.mean(v) for v in figures[bar, "average"])
+        print(
+            f"fair vs average ({bar}): worst ×{fair_worst / max(avg_worst, 1e-9):.2f}, "
+            f"mean {100 * (fair_mean - avg_mean) / max(avg_mean, 1e-9):+.1f} %"
+        )
 
 
 def split_library(library: Path, out: Path) -> list[Path]:

@@ -5,7 +5,14 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from recommender.blend import TOP_DECILE, average_pick, blend, fair_pick, member_percentiles
+from recommender.blend import (
+    TOP_DECILE,
+    TOP_TWO_PERCENT,
+    average_pick,
+    blend,
+    fair_pick,
+    member_percentiles,
+)
 from recommender.tracks import normalise_tracks
 
 
@@ -49,6 +56,23 @@ def test_the_fair_blend_serves_the_odd_one_out_where_the_average_forgets_them() 
     assert served_plain[3] == 0.0  # the average of four never reaches the minority's top decile
     assert served_fair.min() >= 0.2
     assert served_fair.mean() >= 0.45
+
+
+def test_the_odd_one_out_is_served_at_the_stricter_top_2_percent_bar_too() -> None:
+    """Among tracks equal on top-decile counts, the fair list takes those in each member's own
+    top 2 %: the minority (and the worst member) gets more of their very best than with the
+    average, at both bars."""
+    tracks = _tracks(3000, seed=2)
+    scores = _majority_and_minority(len(tracks), seed=2)
+    pct = member_percentiles(tracks, scores, np.arange(len(tracks)))
+    fair = fair_pick(tracks, pct, 20)
+    plain = average_pick(tracks, pct, 20)
+    for bar in (TOP_DECILE, TOP_TWO_PERCENT):
+        served_fair = (pct[:, fair] >= bar).mean(axis=1)
+        served_plain = (pct[:, plain] >= bar).mean(axis=1)
+        assert served_fair[3] > served_plain[3]
+        assert served_fair.min() > served_plain.min()
+    assert (pct[:, fair] >= TOP_TWO_PERCENT).mean(axis=1).min() >= 0.4
 
 
 def test_a_blend_keeps_two_tracks_per_artist_names_whom_each_serves_and_orders_smoothly() -> None:
