@@ -93,3 +93,28 @@ async def test_start_offers_catalog_seeds_and_takes_typed_artists(rig: DiscordRi
     ]
     answer = await rig.run("start", options, user_id=ANN)
     assert "Your first guess" in str(answer.body), answer.body
+
+
+async def test_a_long_blend_keeps_its_consent_button(rig: DiscordRig, tmp_path: Path) -> None:
+    # 15 tracks is more than a page: a list with a consent ask is sent whole, not as pages that
+    # would carry only the 👍/👎.
+    await _libraries(rig, tmp_path)
+    rig.guild(GUILD, {VOICE: [ANN, BEA, CAL]})
+    for user_id in (ANN, BEA):
+        await rig.run(
+            "privacy",
+            [
+                {"name": "setting", "type": 3, "value": "blend"},
+                {"name": "state", "type": 3, "value": "on"},
+            ],
+            user_id=user_id,
+            guild_id=GUILD,
+        )
+    await rig.run(
+        "blend",
+        [{"name": "here", "type": 3, "value": "yes"}, {"name": "count", "type": 4, "value": 15}],
+        user_id=ANN,
+        guild_id=GUILD,
+    )
+    [asked] = rig.fake.with_buttons("bm:pv:on:")
+    assert custom_ids(asked) == [f"bm:pv:on:{CAL}"]
