@@ -47,7 +47,7 @@ PRESS_IT = "press “Allow my taste in blends” below, or send /privacy blend o
 ALLOW = "allow-blend"
 ALLOW_LABEL = "Allow my taste in blends"
 #: The fronts that render the consent button; elsewhere the ask says to type /privacy blend on.
-BUTTON_FRONTS: tuple[str, ...] = ("telegram",)
+BUTTON_FRONTS: tuple[str, ...] = ("telegram", "discord")
 
 
 @dataclass(frozen=True)

@@ -35,8 +35,9 @@ class Option:
 
     name: str
     summary: str
-    #: "int" (a whole number within low–high), "zone" (1–5 or its name), "text", or "file" (an
-    #: attachment: fronts that take files offer it; typed commands never bind it)
+    #: "int" (a whole number within low–high), "zone" (1–5 or its name), "text", "file" (an
+    #: attachment: fronts that take files offer it; typed commands never bind it), or "user" (a
+    #: chat member picked in a front's ``FrontOptions``: the front resolves them itself)
     kind: str = "text"
     label: str = ""  # how an error names it ("The count"); the name when empty
     low: int | None = None
@@ -75,6 +76,16 @@ class Option:
 
 
 @dataclass(frozen=True)
+class FrontOptions:
+    """Options a front offers in place of one registry option, folded back into that option
+    before the core sees them (Discord's five ``seed`` pickers with autocomplete for /start's
+    ``seeds``; its member pickers and ``here`` for /blend's ``members``)."""
+
+    replaces: str
+    options: tuple[Option, ...]
+
+
+@dataclass(frozen=True)
 class CommandSpec:
     """One command, declared once for every front."""
 
@@ -95,6 +106,8 @@ class CommandSpec:
     fronts: tuple[str, ...] = FRONTS
     #: The usage line where a front offers the command differently (Discord's attachment).
     usage_on: Mapping[str, str] = field(default_factory=dict)
+    #: Options a front offers instead of one of ``options`` (see ``FrontOptions``).
+    front_options: Mapping[str, FrontOptions] = field(default_factory=dict)
 
     @property
     def console_only(self) -> bool:
@@ -103,10 +116,23 @@ class CommandSpec:
 
     def option(self, name: str) -> Option:
         """The option called ``name`` (KeyError if there is none)."""
-        for option in self.options:
+        for option in self.options + tuple(
+            o for front in self.front_options.values() for o in front.options
+        ):
             if option.name == name:
                 return option
         raise KeyError(name)
+
+    def options_on(self, front: str) -> tuple[Option, ...]:
+        """The options ``front`` offers: the registry's, with ``front_options`` in place of the
+        one they replace."""
+        instead = self.front_options.get(front)
+        if instead is None:
+            return self.options
+        out: list[Option] = []
+        for option in self.options:
+            out.extend(instead.options if option.name == instead.replaces else (option,))
+        return tuple(out)
 
     @property
     def keyed(self) -> tuple[str, ...]:
@@ -164,7 +190,19 @@ COMMANDS: tuple[CommandSpec, ...] = (
             ),
         ),
         words=("seeds...",),
-        fronts=("console", "telegram"),  # Discord: its slash command with autocomplete is to come
+        usage_on={"discord": "/start seed1:SONG OR ARTIST … seed5:… (suggestions appear)"},
+        front_options={
+            "discord": FrontOptions(
+                "seeds",
+                tuple(
+                    Option(
+                        f"seed{n}",
+                        f"Song or artist {n} you love (3–5 in all; pick a suggestion or type)",
+                    )
+                    for n in range(1, 6)
+                ),
+            )
+        },
     ),
     CommandSpec(
         "recommend",
@@ -195,8 +233,7 @@ COMMANDS: tuple[CommandSpec, ...] = (
     CommandSpec(
         "blend",
         "/blend [NAME …] [count] [mood:NAME] [bpm:N]",
-        "One fair list for several listeners (2–12) who allowed it: each track says whose "
-        "taste it serves; in a group with no names, everyone there who allowed blends.",
+        "One fair list for 2–12 listeners who allowed it (no names in a group: all who did).",
         "blend.blend",
         (
             Option("members", "Who it is for: names, @handles (yourself included)", keyed=False),
@@ -214,13 +251,31 @@ COMMANDS: tuple[CommandSpec, ...] = (
         words=("members...",),
         trailing="count",
         trailing_anywhere=True,
-        fronts=("console", "telegram"),  # Discord's /blend (members, ``here``) is to come
+        usage_on={
+            "discord": "/blend [member1:@A …] [here:yes] [count] [mood:NAME] [bpm:N]",
+        },
+        front_options={
+            "discord": FrontOptions(
+                "members",
+                (
+                    *(
+                        Option(f"member{n}", f"Listener {n} the blend is for", "user")
+                        for n in range(1, 7)
+                    ),
+                    Option(
+                        "here",
+                        "yes: everyone in your voice channel (in a server)",
+                        choices=("yes", "no"),
+                    ),
+                ),
+            )
+        },
     ),
     CommandSpec(
         "privacy",
         "/privacy blend on|off",
-        "Allow (or stop) your taste being used in others' /blend lists; they see only which "
-        "tracks are for you, never your library.",
+        "Allow (or stop) your taste in others' /blend lists: they see only which tracks are "
+        "for you.",
         "blend.privacy",
         (
             Option("setting", "What to set: blend", choices=("blend",), keyed=False),
@@ -233,7 +288,6 @@ COMMANDS: tuple[CommandSpec, ...] = (
         ),
         words=("setting", "state"),
         too_many="Use /privacy blend on or /privacy blend off.",
-        fronts=("console", "telegram"),
     ),
     CommandSpec(
         "genre",

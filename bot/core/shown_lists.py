@@ -98,8 +98,10 @@ class ShownLists:
         self.per_page = per_page
 
     def needs_pages(self, reply: Reply) -> bool:
-        """Whether ``reply`` has more tracks than one page shows."""
-        return not reply.error and len(reply.tracks) > self.per_page
+        """Whether ``reply`` has more tracks than one page shows (a reply with buttons other than
+        its tracks' 👍/👎 — a blend's consent ask — is sent whole: pages carry only those)."""
+        others = any(b.action not in ("like", "dislike") for b in reply.buttons)
+        return not reply.error and not others and len(reply.tracks) > self.per_page
 
     async def keep(self, uid: int, reply: Reply) -> ListPage:
         """Keep ``reply`` for listener ``uid``; its first page."""

@@ -444,3 +444,62 @@ def interaction(
             "context": 2 if group_dm else 1,
         }
     return payload
+
+
+def guild_payload(guild_id: int, voice: dict[int, list[int]]) -> dict[str, Any]:
+    """A GUILD_CREATE payload: a server with one voice channel per key of ``voice`` and the users
+    listed in it connected there (their member objects and voice states)."""
+    users = [u for ids in voice.values() for u in ids]
+    member = {
+        "roles": [],
+        "joined_at": "2025-01-01T00:00:00+00:00",
+        "deaf": False,
+        "mute": False,
+        "flags": 0,
+    }
+    return {
+        "id": str(guild_id),
+        "name": "listening party",
+        "icon": None,
+        "owner_id": str(users[0] if users else 1),
+        "unavailable": False,
+        "member_count": len(users),
+        "roles": [],
+        "emojis": [],
+        "stickers": [],
+        "features": [],
+        "threads": [],
+        "stage_instances": [],
+        "guild_scheduled_events": [],
+        "presences": [],
+        "channels": [
+            {
+                "id": str(channel),
+                "type": 2,
+                "name": f"voice {n}",
+                "position": n,
+                "permission_overwrites": [],
+                "bitrate": 64000,
+                "user_limit": 0,
+                "parent_id": None,
+            }
+            for n, channel in enumerate(voice)
+        ],
+        "members": [member | {"user": user_payload(u, f"User{u}")} for u in users],
+        "voice_states": [
+            {
+                "user_id": str(u),
+                "channel_id": str(channel),
+                "session_id": f"s{u}",
+                "deaf": False,
+                "mute": False,
+                "self_deaf": False,
+                "self_mute": False,
+                "self_video": False,
+                "suppress": False,
+                "request_to_speak_timestamp": None,
+            }
+            for channel, ids in voice.items()
+            for u in ids
+        ],
+    }

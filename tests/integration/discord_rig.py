@@ -26,6 +26,7 @@ from tests.fakes.fake_discord import (
     Request,
     command_interaction,
     component_interaction,
+    guild_payload,
 )
 
 
@@ -40,6 +41,12 @@ class DiscordRig:
     def gateway(self, payload: dict[str, Any]) -> None:
         """Deliver a gateway event's payload as discord.py's gateway does."""
         self.bot._connection.parsers["INTERACTION_CREATE"](payload)
+
+    def guild(self, guild_id: int, voice: dict[int, list[int]]) -> None:
+        """Deliver a GUILD_CREATE for ``guild_id`` with voice channels (id → the user ids in it)
+        and those members' voice states, as the gateway sends it to a bot with the guilds and
+        voice_states intents."""
+        self.bot._connection.parsers["GUILD_CREATE"](guild_payload(guild_id, voice))
 
     async def run(
         self,

@@ -60,6 +60,7 @@ DISCORD_TYPES = {
     "zone": discord.AppCommandOptionType.integer,
     "text": discord.AppCommandOptionType.string,
     "file": discord.AppCommandOptionType.attachment,
+    "user": discord.AppCommandOptionType.user,
 }
 #: A command mentioned in a help text (not a path like pulsoid.net/ui/keys).
 MENTION = re.compile(r"(?<![\w./])/([a-z_]+)")
@@ -188,7 +189,9 @@ async def test_each_slash_commands_options_are_its_registry_options() -> None:
         spec = COMMAND_NAMES[name]
         if name == "workout":
             continue  # subcommands: the next test
-        wanted = {o.name for o in spec.options} - {o for c, o in NOT_ON_DISCORD if c == name}
+        wanted = {o.name for o in spec.options_on("discord")} - {
+            o for c, o in NOT_ON_DISCORD if c == name
+        }
         assert {o["name"] for o in payload.get("options", [])} == wanted, name
         for option in payload.get("options", []):
             _check_discord_option(spec, option)
@@ -237,6 +240,10 @@ def _sample(parameter: app_commands.Parameter) -> Any:
         attachment.filename, attachment.size = "liked.csv", 3
         attachment.read.return_value = b"csv"
         return attachment
+    if parameter.type is discord.AppCommandOptionType.user:
+        member = mock.create_autospec(discord.Member, instance=True)
+        member.id, member.bot, member.display_name = 7007, False, "Bea"
+        return member
     return "Halo"
 
 
@@ -252,7 +259,10 @@ async def test_every_slash_command_reaches_the_handler_the_registry_names(
         for leaf in leaves:
             assert isinstance(leaf, app_commands.Command)
             args = {p.name: _sample(p) for p in leaf.parameters}
+            if leaf.name == "blend":
+                args["here"] = "no"  # "yes" needs a voice channel (tests/integration)
             fake = _interaction(bot)
+            fake.guild_id = None
             before = len(calls)
             await leaf.callback(leaf.binding, fake, **args)
             assert len(calls) == before + 1, leaf.qualified_name  # one handler, called once
@@ -263,6 +273,15 @@ async def test_every_slash_command_reaches_the_handler_the_registry_names(
                 assert got["data"] == b"csv" and got["filename"] == "liked.csv"
             elif isinstance(command, app_commands.Group):
                 assert got == {"action": leaf.name, **args}
+            elif command.name == "start":  # five seed pickers, one comma-separated "seeds"
+                assert got == {"seeds": ", ".join(["Halo"] * 5)}
+            elif command.name == "blend":  # the members picked, as chat users
+                assert [u.user_id for u in got.pop("named")] == ["7007"]
+                assert got == {"count": args["count"], "mood": args["mood"], "bpm": args["bpm"]} | {
+                    "place": ""
+                }
+            elif command.name == "privacy":
+                assert got == {**args, "place": ""}
             else:
                 assert got == args, name
             reached.add(name)

@@ -3,7 +3,7 @@
 Every slash command can be used in servers, in the bot's DMs and in private channels, whether the
 bot was added to a server or to a listener's own account (user install). Slash commands are synced to the development guild (``discord.dev_guild_id``) on start, when one
 is configured, and globally only on demand (``beatmatch sync-commands``): never on every start.
-It needs no privileged intent. ``DiscordFront`` runs it inside the bot's loop (``start``, not
+It needs no privileged intent (guilds, and voice states for ``/blend here``). ``DiscordFront`` runs it inside the bot's loop (``start``, not
 ``run``).
 """
 
@@ -19,12 +19,15 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.chat.discord.account import AccountCog
+from bot.chat.discord.blend import BlendCog
+from bot.chat.discord.consent_view import ConsentButton
 from bot.chat.discord.forget_view import ForgetButton
 from bot.chat.discord.identity import NO_MENTIONS
 from bot.chat.discord.insight import InsightCog
 from bot.chat.discord.music import MusicCog
 from bot.chat.discord.pages import PageButton
 from bot.chat.discord.render import messages
+from bot.chat.discord.start import StartCog
 from bot.chat.discord.views import FeedbackButton
 from bot.chat.discord.workout import WorkoutCog
 from bot.chat.push import PushRouter
@@ -38,7 +41,14 @@ from bot.core.replies import Reply, StatusReply
 from bot.core.service import BeatmatchService
 
 log = logging.getLogger(__name__)
-FEATURES: tuple[type[commands.Cog], ...] = (MusicCog, AccountCog, WorkoutCog, InsightCog)
+FEATURES: tuple[type[commands.Cog], ...] = (
+    MusicCog,
+    StartCog,
+    BlendCog,
+    AccountCog,
+    WorkoutCog,
+    InsightCog,
+)
 STATUS_MESSAGES_KEPT = 2000
 DM_CHANNELS_KEPT = 100_000  # DM channel ids remembered (a few MB at most)
 
@@ -51,14 +61,16 @@ discord.VoiceClient.warn_dave = False
 #: Installable to a server and to a listener's own account (Discord's "User Install").
 INSTALLS = app_commands.AppInstallationType(guild=True, user=True)
 #: Usable in servers, in the bot's DMs and in private channels (group DMs, other people's DMs)
-#: — every command: none needs server members or a voice channel.
+#: — every command (``/blend here`` alone needs a server and says so elsewhere).
 CONTEXTS = app_commands.AppCommandContext(guild=True, dm_channel=True, private_channel=True)
 
 
 def intents() -> discord.Intents:
-    """Only the guilds intent (for slash commands in channels); nothing privileged."""
+    """The guilds intent (for slash commands in channels) and voice states (who is in the
+    requester's voice channel, for ``/blend here``); nothing privileged."""
     chosen = discord.Intents.none()
     chosen.guilds = True
+    chosen.voice_states = True
     return chosen
 
 
@@ -119,7 +131,7 @@ class BeatmatchBot(commands.Bot):
     async def setup_hook(self) -> None:
         """Load the features, re-register the buttons, sync to the development guild if set."""
         await self.load_features()
-        self.add_dynamic_items(FeedbackButton, ForgetButton, PageButton)
+        self.add_dynamic_items(FeedbackButton, ForgetButton, PageButton, ConsentButton)
         if self.dev_guild_id:
             guild = discord.Object(id=self.dev_guild_id)
             self.tree.copy_global_to(guild=guild)

@@ -42,8 +42,9 @@ def command(name: str, /, **options: object) -> Call:
 
 
 def describe(name: str) -> dict[str, str]:
-    """The registry's description of each option of ``name`` (for ``app_commands.describe``)."""
-    return {option.name: option.summary for option in COMMAND_NAMES[name].options}
+    """The registry's description of each option of ``name`` as Discord offers it (for
+    ``app_commands.describe``)."""
+    return {option.name: option.summary for option in COMMAND_NAMES[name].options_on("discord")}
 
 
 def limits(name: str, option: str) -> tuple[int, int]:

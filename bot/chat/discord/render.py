@@ -10,6 +10,7 @@ from typing import Any
 import discord
 from discord.utils import escape_markdown
 
+from bot.chat.discord.consent_view import consent_view
 from bot.chat.discord.forget_view import forget_view
 from bot.chat.discord.timestamps import local_times
 from bot.chat.discord.views import feedback_view
@@ -83,6 +84,13 @@ def messages(reply: Reply) -> list[Outgoing]:
         view = feedback_view(piece, reply.buttons) or (
             forget_view(reply.buttons) if index == 0 else None
         )
+        if index == 0:  # /blend's consent buttons, under the first message
+            asked = consent_view(reply.buttons)
+            if view is None:
+                view = asked
+            elif asked is not None:
+                for item in asked.children[: 25 - len(view.children)]:
+                    view.add_item(item)
         out.append(Outgoing(embed=embed, view=view))
     last = out[-1]
     if reply.footer and last.embed is not None:

@@ -17,6 +17,7 @@ if TYPE_CHECKING:
 
 TEMPLATE = r"bm:fb:(?P<action>like|dislike):(?P<track>[A-Za-z0-9]{22})"
 TRACKS_PER_ROW = 2
+ACTIONS = ("like", "dislike")
 
 
 def custom_id(action: str, track_id: str) -> str:
@@ -65,7 +66,8 @@ class FeedbackButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=TE
 def feedback_view(piece: Piece, buttons: tuple[Button, ...]) -> discord.ui.View | None:
     """A view with the feedback buttons of the tracks in ``piece`` (≤ 5 rows of 2 tracks)."""
     numbers = {card.track_id: number for number, card in piece.tracks}
-    wanted = [b for b in buttons if b.track_id in numbers]
+    # Only 👍/👎 are feedback: another Button (forget, blend consent) is never drawn as one.
+    wanted = [b for b in buttons if b.action in ACTIONS and b.track_id in numbers]
     if not wanted:
         return None
     view = discord.ui.View(timeout=60.0)  # the DynamicItem registry answers after that
