@@ -33,14 +33,15 @@ lint: $(VENV)/.installed-dev
 	$(BIN)/mypy
 
 # pytest exits 5 when it collected nothing: that must fail, not pass silently. The suite runs on
-# both cores (pytest-xdist). The Redis tests run a real redis-server (Debian's package): installed
+# both cores (pytest-xdist; idle workers steal queued tests, and the slow ones start first). The
+# Redis tests run a real redis-server (Debian's package): installed
 # here when missing (CI runs as root on a fresh machine); apt's chatter goes to a log, shown only
 # when the install fails.
 test: lint
 	@command -v redis-server >/dev/null || { echo "installing redis-server (for the Redis tests)…"; \
 		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server) \
 		> $(VENV)/apt.log 2>&1 || { cat $(VENV)/apt.log; echo "could not install redis-server"; exit 1; }; }
-	@$(BIN)/python -m pytest -q -n auto --dist load $(PYTEST_ARGS); rc=$$?; \
+	@$(BIN)/python -m pytest -q -n auto --dist worksteal $(PYTEST_ARGS); rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "pytest collected no tests: failing"; exit 1; fi; exit $$rc
 
 # requirements.lock: every runtime dependency of pyproject.toml pinned with its hashes, for the

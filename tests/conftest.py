@@ -304,3 +304,9 @@ def storage(tmp_path: Path) -> Iterator[Storage]:
 def config(tmp_path: Path) -> Config:
     """The default configuration with its data directory under ``tmp_path``."""
     return load_config(env={"BEATMATCH_STORAGE_DATA_DIR": str(tmp_path / "data")})
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The minutes-long tests first: on two workers (``make test``: xdist, work stealing) the
+    longest one then runs beside the rest instead of alone at the end."""
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
