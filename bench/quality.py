@@ -129,7 +129,18 @@ def other_sections() -> None:
         except ModuleNotFoundError:
             print(f"   skipped: {module_name} is not in this checkout yet")
             continue
-        module.report()
+        figures = (
+            module.report(LIBRARY, CATALOG)
+            if module_name == "bench.quality_lists"
+            else module.report()
+        )
+        for key, value in figures.items():
+            if isinstance(value, list):
+                print(f"   {key}:")
+                for item in value:
+                    print(f"      {item}")
+            else:
+                print(f"   {key}: {value}")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
