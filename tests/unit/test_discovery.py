@@ -7,6 +7,7 @@ from dataclasses import replace
 import numpy as np
 import pandas as pd
 
+from recommender.context import Context
 from recommender.features import TasteProfile
 from recommender.ranking import select
 from recommender.taste import TasteModel, TasteSettings
@@ -68,3 +69,14 @@ def test_without_discovery_slots_known_artists_fill_the_list() -> None:
     tracks, taste = _ranked_catalog()
     chosen = select(tracks, taste, 10, library=tracks.iloc[0:0], profile=KEEPER, discovery=0.0)
     assert all(tracks.at[p.track_id, "artists"].startswith("Known") for p in chosen.picks)
+
+
+def test_a_mood_keeps_to_what_the_taste_model_rates_best_for_it() -> None:
+    # Newcomers given slots for a moment strayed outside the listener's genres: when a mood (or a
+    # tempo, or the heart) asks for something, the list is the one without discovery slots.
+    tracks, taste = _ranked_catalog()
+    mood = Context(mood="energetic")
+    common = {"library": tracks.iloc[0:0], "profile": KEEPER, "context": mood}
+    asked = select(tracks, taste, 10, **common)
+    plain = select(tracks, taste, 10, **common, discovery=0.0)
+    assert [p.track_id for p in asked.picks] == [p.track_id for p in plain.picks]
