@@ -378,6 +378,7 @@ def assemble(
             models,
             training,
             RecommendSettings(recommend.default_count, recommend.max_count),
+            taste.playlists,
         ),
     )
     if metrics is not None:

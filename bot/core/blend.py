@@ -6,7 +6,8 @@ allowed it (``/privacy blend on``) is never scored — they are asked once, and 
 member's own stored model scores the catalog (never a training inside the command: a member
 whose model is not trained yet gets a first guess from their library, or is left out when they
 have none). The reply names only which member each track serves and each member's satisfaction;
-nobody's library, likes or genres are shown.
+nobody's library, likes or genres are shown. With ``playlist:yes`` the list is also posted as one
+private playlist on the requester's own linked Spotify (never a member's account).
 """
 
 from __future__ import annotations
@@ -19,10 +20,11 @@ import numpy as np
 from bot.core.cards import track_card
 from bot.core.catalog import CatalogState
 from bot.core.commands import check_int
-from bot.core.errors import BadInput, UserFacingError
+from bot.core.errors import BadInput, SpotifyNotSetUp, UserFacingError
 from bot.core.progress import Notify, silent
 from bot.core.replies import Button, ChatUser, Reply
 from bot.core.taste.models import TasteModels, TrainedTaste
+from bot.core.taste.playlists import Playlists, playlist_choice
 from bot.core.taste.service import RecommendSettings, _parse_mood
 from bot.core.taste.training import TasteTraining
 from bot.core.users import Users
@@ -48,6 +50,8 @@ ALLOW = "allow-blend"
 ALLOW_LABEL = "Allow my taste in blends"
 #: The fronts that render the consent button; elsewhere the ask says to type /privacy blend on.
 BUTTON_FRONTS: tuple[str, ...] = ("telegram", "discord")
+PLAYLIST_DESCRIPTION = "A beatmatch blend: one fair list for several listeners."
+PLAYLIST_AGAIN = "Once that's sorted, ask for the blend again with playlist:yes."
 
 
 @dataclass(frozen=True)
@@ -71,6 +75,7 @@ class BlendService:
         models: TasteModels,
         training: TasteTraining,
         settings: RecommendSettings | None = None,
+        playlists: Playlists | None = None,
     ) -> None:
         self.users = users
         self.user_store = user_store
@@ -80,6 +85,7 @@ class BlendService:
         self.models = models
         self.training = training
         self.settings = settings or RecommendSettings()
+        self.playlists = playlists
 
     # -- /privacy -------------------------------------------------------------------------------
     async def privacy(
@@ -128,12 +134,14 @@ class BlendService:
         mood: str | None = None,
         bpm: int | None = None,
         *,
+        playlist: str | None = None,
         place: str = "",
         named: tuple[ChatUser, ...] = (),
         notify: Notify = silent,
     ) -> Reply:
         """One list for the members named in ``members`` (and ``named``, chat users a front
-        resolved itself, e.g. Discord's voice channel), or for the group's opted-in members."""
+        resolved itself, e.g. Discord's voice channel), or for the group's opted-in members;
+        ``playlist`` ("yes" or a name) also posts it to the requester's linked Spotify."""
         n = (
             self.settings.default_count
             if count is None
@@ -141,7 +149,12 @@ class BlendService:
         )
         wanted_mood = _parse_mood(mood)
         wanted_bpm = None if bpm is None else check_int(bpm, "bpm", 40, 220)
+        wanted_playlist = playlist_choice(playlist)
         requester = await self.users.uid(user)
+        if wanted_playlist is not None:  # checked before any work: the link is the requester's
+            if self.playlists is None:
+                raise SpotifyNotSetUp
+            await self.playlists.require_link(requester)
         self.users.cooldown(requester, "recommend")
         found, unknown = await asyncio.to_thread(self._resolve, user, members.split())
         for other in named:
@@ -214,6 +227,16 @@ class BlendService:
             title += f", mood “{wanted_mood}”"
         if wanted_bpm:
             title += f", around {wanted_bpm} bpm"
+        if wanted_playlist is not None and self.playlists is not None:  # a failure is a note
+            notes.append(
+                await self.playlists.note(
+                    requester,
+                    [c.track_id for c in cards],
+                    wanted_playlist or playlist_name(names),
+                    PLAYLIST_DESCRIPTION,
+                    PLAYLIST_AGAIN,
+                )
+            )
         return Reply(
             title=title,
             text="",
@@ -288,6 +311,12 @@ class BlendService:
         keep = allowed(tracks.index, excluded) & ~self.catalog.same_songs(songs)
         scores = np.vstack([np.asarray(t.catalog_scores, dtype=float) for _, t in members])
         return blend(tracks, scores, n, keep=keep, context=context)
+
+
+def playlist_name(names: list[str]) -> str:
+    """The blend playlist's default name: "beatmatch blend — Ann, Bob, Cal" (names shown only)."""
+    name = "beatmatch blend — " + ", ".join(names)
+    return name if len(name) <= 100 else name[:99] + "…"
 
 
 def _joined(names: list[str]) -> str:

@@ -232,7 +232,7 @@ COMMANDS: tuple[CommandSpec, ...] = (
     ),
     CommandSpec(
         "blend",
-        "/blend [NAME …] [count] [mood:NAME] [bpm:N]",
+        "/blend [NAME …] [count] [mood:NAME] [bpm:N] [playlist:yes|NAME]",
         "One fair list for 2–12 listeners who allowed it (no names in a group: all who did).",
         "blend.blend",
         (
@@ -247,12 +247,18 @@ COMMANDS: tuple[CommandSpec, ...] = (
                 40,
                 220,
             ),
+            Option(
+                "playlist",
+                'Also post it as a private playlist on your linked Spotify: "yes", or its name',
+            ),
         ),
         words=("members...",),
         trailing="count",
         trailing_anywhere=True,
         usage_on={
-            "discord": "/blend [member1:@A …] [here:yes] [count] [mood:NAME] [bpm:N]",
+            "discord": (
+                "/blend [member1:@A …] [here:yes] [count] [mood:NAME] [bpm:N] [playlist:yes|NAME]"
+            ),
         },
         front_options={
             "discord": FrontOptions(

@@ -277,9 +277,8 @@ async def test_every_slash_command_reaches_the_handler_the_registry_names(
                 assert got == {"seeds": ", ".join(["Halo"] * 5)}
             elif command.name == "blend":  # the members picked, as chat users
                 assert [u.user_id for u in got.pop("named")] == ["7007"]
-                assert got == {"count": args["count"], "mood": args["mood"], "bpm": args["bpm"]} | {
-                    "place": ""
-                }
+                keys = ("count", "mood", "bpm", "playlist")
+                assert got == {k: args[k] for k in keys} | {"place": ""}
             elif command.name == "privacy":
                 assert got == {**args, "place": ""}
             else:
@@ -436,6 +435,7 @@ BINDINGS: list[tuple[str, dict[str, Any]]] = [
     ("/blend 5 alice bob", {"members": "alice bob", "count": 5}),
     ("/blend alice bob 8 mood:chill", {"members": "alice bob", "count": 8, "mood": "chill"}),
     ("/blend @ann count:3", {"members": "@ann", "count": 3}),
+    ("/blend alice bob playlist:yes", {"members": "alice bob", "playlist": "yes"}),
     ("/blend 123456789 @ann", {"members": "123456789 @ann"}),  # a platform id is a name
     ("/genre As It Was - Harry Styles", {"track": "As It Was - Harry Styles"}),
     (

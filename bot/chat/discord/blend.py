@@ -55,6 +55,7 @@ def blend_call(
     count: int | None,
     mood: str | None,
     bpm: int | None,
+    playlist: str | None = None,
 ) -> Call:
     """The core's /blend for the members picked (and the voice channel's, with ``here``)."""
 
@@ -72,6 +73,7 @@ def blend_call(
             count=count,
             mood=mood,
             bpm=bpm,
+            playlist=playlist,
             place=place_of(interaction),
             named=named,
             notify=notify,
@@ -106,10 +108,11 @@ class BlendCog(commands.Cog, name="blend"):
         count: app_commands.Range[int, _COUNT[0], _COUNT[1]] | None = None,
         mood: str | None = None,
         bpm: app_commands.Range[int, _BPM[0], _BPM[1]] | None = None,
+        playlist: app_commands.Range[str, 1, 100] | None = None,
     ) -> None:
         """One fair list for several listeners who allowed it."""
         picked = [m for m in (member1, member2, member3, member4, member5, member6) if m]
-        call = blend_call(interaction, picked, here == "yes", count, mood, bpm)
+        call = blend_call(interaction, picked, here == "yes", count, mood, bpm, playlist)
         await respond(interaction, call)
 
     @app_commands.command(name="privacy", description=COMMAND_NAMES["privacy"].summary)

@@ -12,6 +12,8 @@ from bot.core.ports import PLAYLIST_ADD_CHUNK, SpotifyPort
 
 log = logging.getLogger(__name__)
 YES = ("yes", "y", "true", "1", "on")
+DESCRIPTION = "Picked by beatmatch from your taste, ordered for smooth transitions."
+AGAIN = "Once that's sorted, /playlist makes it from these tracks."
 NO = ("no", "n", "false", "0", "off", "")
 
 
@@ -45,13 +47,13 @@ class Playlists:
                 "Playlists go to your Spotify account: link it first with /link spotify."
             )
 
-    async def post(self, uid: int, track_ids: Sequence[str], name: str = "") -> str:
+    async def post(
+        self, uid: int, track_ids: Sequence[str], name: str = "", description: str = DESCRIPTION
+    ) -> str:
         """Create a private playlist of ``track_ids`` in their order; its link."""
         account = await self._gateway().account(uid)
         title = name or f"beatmatch · {dt.date.today():%Y-%m-%d}"
-        playlist = await account.create_playlist(
-            title, "Picked by beatmatch from your taste, ordered for smooth transitions.", False
-        )
+        playlist = await account.create_playlist(title, description, False)
         uris = [f"spotify:track:{t}" for t in track_ids]
         for start in range(0, len(uris), PLAYLIST_ADD_CHUNK):
             await account.add_to_playlist(
@@ -59,11 +61,18 @@ class Playlists:
             )
         return playlist.url
 
-    async def note(self, uid: int, track_ids: Sequence[str], name: str = "") -> str:
+    async def note(
+        self,
+        uid: int,
+        track_ids: Sequence[str],
+        name: str = "",
+        description: str = DESCRIPTION,
+        again: str = AGAIN,
+    ) -> str:
         """``post``, as a line under recommendations already made: the playlist's link, or why
-        it couldn't be made — the recommendations are shown either way."""
+        it couldn't be made (and ``again``, how to retry) — the tracks are shown either way."""
         try:
-            url = await self.post(uid, track_ids, name)
+            url = await self.post(uid, track_ids, name, description)
         except UserFacingError as error:
             reason = error.message
         except Exception:
@@ -71,7 +80,4 @@ class Playlists:
             reason = f"something went wrong on my side (incident {incident}); it has been logged."
         else:
             return f"Spotify playlist: {url}"
-        return (
-            f"Couldn't make the Spotify playlist: {reason} "
-            "Once that's sorted, /playlist makes it from these tracks."
-        )
+        return f"Couldn't make the Spotify playlist: {reason} {again}"
