@@ -10,7 +10,7 @@ from typing import Any
 
 import discord
 
-from bot.chat.discord.identity import NO_MENTIONS, chat_user, service_of
+from bot.chat.discord.identity import NO_MENTIONS, chat_user, pressed_by, service_of
 from bot.core.blend import ALLOW, ALLOW_LABEL
 from bot.core.dispatch import guarded
 from bot.core.replies import Button, Reply
@@ -50,12 +50,7 @@ class ConsentButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=TEM
 
     async def interaction_check(self, interaction: discord.Interaction) -> bool:
         """Only the member named may allow it; anyone else is told so privately."""
-        if str(interaction.user.id) == self.owner:
-            return True
-        await interaction.response.send_message(
-            NOT_YOURS, ephemeral=True, allowed_mentions=NO_MENTIONS
-        )
-        return False
+        return await pressed_by(interaction, self.owner, NOT_YOURS)
 
     async def callback(self, interaction: discord.Interaction) -> None:
         """``/privacy blend on`` for the presser; the button leaves the message; the answer is

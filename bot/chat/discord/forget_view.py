@@ -9,7 +9,7 @@ from typing import Any
 
 import discord
 
-from bot.chat.discord.identity import NO_MENTIONS, chat_user, service_of
+from bot.chat.discord.identity import NO_MENTIONS, chat_user, pressed_by, service_of
 from bot.core.dispatch import guarded
 from bot.core.forgetting import CANCEL, CONFIRM
 from bot.core.replies import Button
@@ -52,12 +52,7 @@ class ForgetButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=TEMP
 
     async def interaction_check(self, interaction: discord.Interaction) -> bool:
         """Only the owner may answer; anyone else is told so privately."""
-        if str(interaction.user.id) == self.owner:
-            return True
-        await interaction.response.send_message(
-            NOT_YOURS, ephemeral=True, allowed_mentions=NO_MENTIONS
-        )
-        return False
+        return await pressed_by(interaction, self.owner, NOT_YOURS)
 
     async def callback(self, interaction: discord.Interaction) -> None:
         """Erase (through the same core path as ``/forget yes``) or cancel; the question loses

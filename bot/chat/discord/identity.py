@@ -34,3 +34,12 @@ def bot_of(interaction: discord.Interaction) -> BeatmatchBot:
 def service_of(interaction: discord.Interaction) -> BeatmatchService:
     """The core service behind the bot that received ``interaction``."""
     return bot_of(interaction).service
+
+
+async def pressed_by(interaction: discord.Interaction, owner: str, refusal: str) -> bool:
+    """Whether the button's ``owner`` pressed it; anyone else is told ``refusal`` privately (the
+    ``interaction_check`` of every owner-only button)."""
+    if str(interaction.user.id) == owner:
+        return True
+    await interaction.response.send_message(refusal, ephemeral=True, allowed_mentions=NO_MENTIONS)
+    return False
