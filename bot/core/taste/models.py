@@ -28,6 +28,7 @@ from bot.core.errors import UserFacingError
 from bot.core.model_jobs import TasteJob, TrainedFile
 from recommender.candidates import song_pairs
 from recommender.ensemble import TasteEnsemble
+from recommender.features import TasteProfile
 from recommender.first_guess import first_guess_scores, seed_scores
 from recommender.model_file import UNREADABLE_MODEL, set_aside
 from recommender.taste import MIN_POSITIVES, TasteModel, TasteSettings, with_audio_features
@@ -261,17 +262,7 @@ class TasteModels:
             self.taste.top_artists(user_id),
             self.catalog.guess_index(),
         )
-        return TrainedTaste(
-            model=TasteModel(profile=profile, ensemble=TasteEnsemble(), trained_on=len(tracks)),
-            fingerprint=self.fingerprint(user_id),
-            catalog_scores=scores,
-            library=library,
-            library_tracks=tracks,
-            library_songs=song_pairs(tracks)[0],
-            trained_at=time.time(),
-            quick=True,
-            guess=True,
-        )
+        return self._guess(user_id, profile, scores, library, tracks)
 
     def seed_guess(self, user_id: int) -> TrainedTaste | None:
         """A first guess from the songs and artists the user named with /start and every 👍/👎
@@ -293,17 +284,30 @@ class TasteModels:
         library = pd.DataFrame(
             {"track_id": ids, "source": "seeds", "rank": range(1, len(ids) + 1), "added_at": ""}
         )
+        return self._guess(user_id, profile, scores, library, known, seeds=len(seeds))
+
+    def _guess(
+        self,
+        user_id: int,
+        profile: TasteProfile,
+        scores: np.ndarray,
+        library: pd.DataFrame,
+        tracks: pd.DataFrame,
+        seeds: int = 0,
+    ) -> TrainedTaste:
+        """A first guess served as a taste (no ensemble, never stored): from a library, or from
+        ``seeds`` named with /start."""
         return TrainedTaste(
-            model=TasteModel(profile=profile, ensemble=TasteEnsemble(), trained_on=len(ids)),
+            model=TasteModel(profile=profile, ensemble=TasteEnsemble(), trained_on=len(tracks)),
             fingerprint=self.fingerprint(user_id),
             catalog_scores=scores,
             library=library,
-            library_tracks=known,
-            library_songs=song_pairs(known)[0],
+            library_tracks=tracks,
+            library_songs=song_pairs(tracks)[0],
             trained_at=time.time(),
             quick=True,
             guess=True,
-            seeds=len(seeds),
+            seeds=seeds,
         )
 
     def adopt(self, job: TasteJob, answer: TrainedFile) -> TrainedTaste:
