@@ -19,13 +19,12 @@ import numpy as np
 
 from bot.core.cards import track_card
 from bot.core.catalog import CatalogState
-from bot.core.commands import check_int
 from bot.core.errors import BadInput, SpotifyNotSetUp, UserFacingError
 from bot.core.progress import Notify, silent
 from bot.core.replies import Button, ChatUser, Reply
 from bot.core.taste.models import TasteModels, TrainedTaste
 from bot.core.taste.playlists import Playlists, playlist_choice
-from bot.core.taste.service import RecommendSettings, _parse_mood
+from bot.core.taste.service import RecommendSettings, list_asked
 from bot.core.taste.training import TasteTraining
 from bot.core.users import Users
 from recommender.blend import TOP_DECILE, Blend, blend
@@ -142,13 +141,7 @@ class BlendService:
         """One list for the members named in ``members`` (and ``named``, chat users a front
         resolved itself, e.g. Discord's voice channel), or for the group's opted-in members;
         ``playlist`` ("yes" or a name) also posts it to the requester's linked Spotify."""
-        n = (
-            self.settings.default_count
-            if count is None
-            else check_int(count, "The count", 1, self.settings.max_count)
-        )
-        wanted_mood = _parse_mood(mood)
-        wanted_bpm = None if bpm is None else check_int(bpm, "bpm", 40, 220)
+        n, wanted_mood, wanted_bpm = list_asked(self.settings, count, mood, bpm)
         wanted_playlist = playlist_choice(playlist)
         requester = await self.users.uid(user)
         if wanted_playlist is not None:  # checked before any work: the link is the requester's

@@ -187,13 +187,7 @@ class TasteService:
         """Tracks the user doesn't have that fit their taste and the moment (optionally posted
         as a Spotify playlist). Tracks shown in the last ``fresh_days`` days are left out unless
         ``fresh`` is "no" (the same list again)."""
-        n = (
-            self.settings.default_count
-            if count is None
-            else check_int(count, "The count", 1, self.settings.max_count)
-        )
-        wanted_mood = _parse_mood(mood)
-        wanted_bpm = None if bpm is None else check_int(bpm, "bpm", 40, 220)
+        n, wanted_mood, wanted_bpm = list_asked(self.settings, count, mood, bpm)
         wanted_playlist = playlist_choice(playlist)
         wants_fresh = fresh_choice(fresh)
         uid = await self.users.uid(user)
@@ -493,6 +487,18 @@ def fresh_choice(fresh: str | None) -> bool:
             "you were shown lately again."
         )
     return choice
+
+
+def list_asked(
+    settings: RecommendSettings, count: int | None, mood: str | None, bpm: int | None
+) -> tuple[int, str | None, int | None]:
+    """A list's count (the default when not given), mood and bpm, checked (/recommend, /blend)."""
+    n = (
+        settings.default_count
+        if count is None
+        else check_int(count, "The count", 1, settings.max_count)
+    )
+    return n, _parse_mood(mood), None if bpm is None else check_int(bpm, "bpm", 40, 220)
 
 
 def _parse_mood(mood: str | None) -> str | None:
