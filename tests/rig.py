@@ -69,7 +69,10 @@ def make_app(
     storage = storage or Storage.open(tmp_path / "db" / "beatmatch.db")
     parts.setdefault("taste_settings", FAST)
     parts.setdefault("genre_jobs", 1)
-    return assemble(config, storage, catalog or demo_state(600), cooldown=cooldown, **parts)
+    catalog = catalog or demo_state(600)
+    if "runner" not in parts and not config.training.redis_url:
+        parts["runner"] = ThreadRunner(catalog)
+    return assemble(config, storage, catalog, cooldown=cooldown, **parts)
 
 
 async def settle(app: Beatmatch) -> None:

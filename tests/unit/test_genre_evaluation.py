@@ -102,6 +102,12 @@ def test_evaluate_genre_names_calm_tracks_calm() -> None:
     assert result["top1"] == 1.0  # test-calm-1 hits on its second label
 
 
+#: Lighter than the product's (200 boosting rounds, stopped early near 60; 20 trees): a third of
+#: the time. The product's settings score 0.922 / 0.506 / 0.705 on this split
+#: (``bench/genre_budget.py``, ``beatmatch eval genre``); these 0.919 / 0.474 / 0.676.
+LIGHT = GenreSettings(boost_rounds=20, forest_trees=6)
+
+
 @pytest.mark.slow
 @pytest.mark.shared_data
 def test_targets_on_the_shared_catalog() -> None:
@@ -111,7 +117,7 @@ def test_targets_on_the_shared_catalog() -> None:
     from storage.catalog_csv import read_catalog
 
     tracks, labels = read_catalog(source)
-    result = evaluate_genre(*split_catalog_by_track(tracks, labels, 0.2, seed=0))
+    result = evaluate_genre(*split_catalog_by_track(tracks, labels, 0.2, seed=0), settings=LIGHT)
     assert result["top1"] >= 0.90
     assert result["unseen_artist_top1"] >= 0.45
     assert result["unseen_artist_top3"] >= 0.65
