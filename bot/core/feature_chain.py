@@ -27,6 +27,9 @@ from storage.track_store import TrackStore
 
 log = logging.getLogger(__name__)
 MISS_TTL_SECONDS = 30 * 86400.0
+#: Track fields a source may give beside the features (ReccoBeats: popularity, duration); a
+#: blank never replaces a stored value.
+TRACK_DETAILS = ("popularity", "duration_ms")
 PROGRESS_EVERY_SECONDS = 2.0
 
 
@@ -70,7 +73,7 @@ def track_frame(tracks: Sequence[SpotifyTrack]) -> pd.DataFrame:
             "duration_ms": [t.duration_ms for t in unique.values()],
             "explicit": [t.explicit for t in unique.values()],
             "release_year": [t.release_year for t in unique.values()],
-            "popularity": np.nan,  # no longer given to Development-Mode apps
+            "popularity": np.nan,  # no longer given by Spotify (ReccoBeats fills it in)
         },
         index=pd.Index(list(unique), name="track_id"),
     )
@@ -246,8 +249,9 @@ class FeatureChain:
         self, source: str, hits: Mapping[str, Mapping[str, float]], misses: list[str]
     ) -> None:
         if hits:
+            columns = (*AUDIO_FEATURES, *TRACK_DETAILS)
             frame = pd.DataFrame.from_dict(
-                {t: {c: v.get(c) for c in AUDIO_FEATURES} for t, v in hits.items()}, orient="index"
+                {t: {c: v.get(c) for c in columns} for t, v in hits.items()}, orient="index"
             )
             frame.index.name = "track_id"
             known = self.tracks.stored_track_ids(frame.index)

@@ -65,8 +65,9 @@ class GenreSettings:
     blank_reccobeats: float = 0.08  # share of fit rows without popularity/duration/time signature
     blank_audio: float = 0.04  # share of fit rows without any audio feature
     blank_names: float = 0.02  # share of fit rows whose names say nothing
-    # a second XGBoost fitted without popularity/duration/metre: ReccoBeats-only unseen top-1
-    # 0.350 -> 0.365 on the shared split, for ~12 % more training time (off: the time budget)
+    # a second XGBoost fitted without popularity/duration/metre: audio-features-only unseen top-1
+    # 0.350 -> 0.365 on the shared split, for ~12 % more training time (off: the time budget, and
+    # ReccoBeats' /track now gives popularity and duration: 0.503 without it)
     reccobeats_booster: bool = False
 
 

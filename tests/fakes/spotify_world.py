@@ -52,6 +52,12 @@ def _features(row: pd.Series, rng: np.random.Generator) -> dict[str, float]:
     return out
 
 
+def _details(row: pd.Series) -> dict[str, float]:
+    """The popularity and duration ReccoBeats' /track gives, taken from a catalog row."""
+    pairs = (("popularity", "popularity"), ("durationMs", "duration_ms"))
+    return {ours: float(row[theirs]) for ours, theirs in pairs if pd.notna(row.get(theirs))}
+
+
 def populate(
     spotify: FakeSpotify,
     recco: FakeReccoBeats,
@@ -90,6 +96,7 @@ def populate(
             if share < in_catalog + in_reccobeats:
                 template = templates.iloc[i % len(templates)]
                 recco.features[track_id] = _features(template, rng)
+                recco.details[track_id] = _details(template)
                 spotify.catalog.features[track_id] = recco.features[track_id]
                 world.in_reccobeats.append(track_id)
             else:
@@ -124,6 +131,8 @@ def populate(
     for i in range(search_only):
         track_id = spotify_id(f"search-{seed}-{i}")
         spotify.catalog.add(track_object(track_id, f"Search Song {i}", [f"Search Artist {i % 7}"]))
-        recco.features[track_id] = _features(templates.iloc[(i * 7) % len(templates)], rng)
+        template = templates.iloc[(i * 7) % len(templates)]
+        recco.features[track_id] = _features(template, rng)
+        recco.details[track_id] = _details(template)
         world.search_only.append(track_id)
     return world

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.integration.spotify_env import ANN, BOB, SpotifyEnv, spotify_env
+from tests.integration.spotify_env import ANN, BOB, SpotifyEnv, quick_retries, spotify_env
 from tests.rig import genre_ready
 
 LINK = "https://open.spotify.com/track/"
@@ -87,3 +87,41 @@ async def test_title_and_artist_are_searched_on_spotify_when_nothing_here_has_th
     assert 'track:"Search Song 3" artist:"Search Artist 3"' in searched
     wrong = await env.say(ANN, "/genre Search Song 3 - Nobody At All")
     assert wrong.error and "No track matches" in wrong.text
+
+
+def _stored(env: SpotifyEnv, track: str) -> dict[str, float]:
+    row = env.storage.tracks.get_tracks([track]).loc[track]
+    return {"popularity": row["popularity"], "duration_ms": row["duration_ms"]}
+
+
+async def test_reccobeats_gives_the_popularity_and_length_spotify_no_longer_gives(
+    env: SpotifyEnv,
+) -> None:
+    """Popularity tells genres apart the best after the sound (bench/quality_genre.py); Spotify
+    dropped it, ReccoBeats' /track has it."""
+    await env.link(ANN)
+    track = env.world.search_only[4]
+    reply = await env.say(ANN, f"/genre {LINK}{track}")
+    assert not reply.error, reply.text
+    assert [track] in env.recco.track_requests
+    details = env.recco.details[track]
+    assert _stored(env, track) == {
+        "popularity": pytest.approx(details["popularity"]),
+        "duration_ms": pytest.approx(details["durationMs"]),
+    }
+
+
+async def test_without_reccobeats_track_details_the_features_still_answer(
+    env: SpotifyEnv,
+) -> None:
+    first, second, third = env.world.search_only[5:8]
+    env.recco.fail_tracks(times=1000)  # /track down: every retry fails
+    quick_retries(env)
+    reply = await env.say(BOB, f"/genre {first}")
+    assert not reply.error and "Classifier's top 3:" in reply.text, reply.text
+    assert _stored(env, first)["popularity"] != _stored(env, first)["popularity"]  # NaN: unknown
+    env.recco.tracks_endpoint = False  # a ReccoBeats without /track: asked once, then not again
+    for track in (second, third):
+        reply = await env.say(BOB, f"/genre {track}")
+        assert not reply.error and "Classifier's top 3:" in reply.text, reply.text
+    assert [r for r in env.recco.track_requests if second in r or third in r] == [[second]]
