@@ -10,7 +10,9 @@ stands for each by their most popular tracks, as the bot does). The seeded first
 (``recommender.first_guess.seed_scores``) ranks the candidates; what the seeds stand for is left
 out of the ranking, as /recommend leaves it out. Each guess is measured twice: from the seeds
 alone, and after the 8 ratings /start asks for (the guess's top 8 over the catalog, at most one
-per artist, rated 👍 when the listener has the track in their first 80 %, 👎 otherwise). Prints
+per artist, rated 👍 when the listener has the track in their first 80 %, 👎 otherwise); beside
+it, the real taste model trained on those seeds and 👍 (the 👎 as hard negatives), which is what
+serving a trained model instead of the guess would give such a listener. Prints
 Recall@50/100/500 and NDCG@100, mean of ``--draws`` draws, beside the popularity baseline, the
 popularity within the seeds' catalog genres, and the full taste model trained on the whole first
 80 % (mean of ``--full-runs`` training seeds; 0 leaves it out).
@@ -40,6 +42,7 @@ from recommender.evaluation.next_likes import (  # noqa: E402
 )
 from recommender.first_guess import GuessIndex, seed_library, seed_scores  # noqa: E402
 from recommender.genre_sound import GenreSound  # noqa: E402
+from recommender.taste import TasteModel, TasteSettings  # noqa: E402
 from recommender.tracks import split_artists  # noqa: E402
 from storage.catalog_csv import read_catalog  # noqa: E402
 from storage.exportify import read_exportify  # noqa: E402
@@ -51,12 +54,17 @@ OFFERED = 8
 
 
 def draw_seeds(
-    split: NextLikesSplit, catalog: pd.DataFrame, kind: str, rng: np.random.Generator
+    split: NextLikesSplit,
+    catalog: pd.DataFrame,
+    kind: str,
+    rng: np.random.Generator,
+    n_tracks: int = 5,
 ) -> tuple[list[str], list[str]]:
-    """(tracks, artists) a listener names: 5 catalog tracks or 3 artists of the first 80 %."""
+    """(tracks, artists) a listener names: ``n_tracks`` catalog tracks or 3 artists of the first
+    80 %."""
     seen = [t for t in split.train["track_id"] if t in catalog.index]
     if kind == "tracks":
-        return list(rng.choice(seen, size=5, replace=False)), []
+        return list(rng.choice(seen, size=n_tracks, replace=False)), []
     artists = sorted({a for t in seen for a in split_artists(catalog.at[t, "artists"])[:1]})
     return [], list(rng.choice(artists, size=3, replace=False))
 
@@ -109,6 +117,34 @@ def simulated_ratings(
     return ratings
 
 
+def trained_on_seeds(
+    split: NextLikesSplit,
+    catalog: pd.DataFrame,
+    seeds: list[str],
+    artists: list[str],
+    ratings: dict[str, int],
+    seed: int,
+) -> np.ndarray:
+    """What training the real taste model on the seeds and the 👍-rated tracks (the 👎 as hard
+    negatives) would rank: the alternative to the guess for a listener with no library."""
+    liked = [t for t, v in ratings.items() if v > 0]
+    ids = list(dict.fromkeys([*seeds, *liked]))
+    library = pd.DataFrame(
+        {"track_id": ids, "source": "seeds", "rank": np.arange(1, len(ids) + 1), "added_at": ""}
+    )
+    top = pd.DataFrame(
+        {"artist": artists, "time_range": "long", "rank": np.arange(1, len(artists) + 1)}
+    )
+    known = catalog.loc[list(dict.fromkeys([*ids, *ratings]))]
+    pool = catalog.drop(index=known.index)
+    model = TasteModel.fit(
+        library, known, pool, ratings, top_artists=top, settings=TasteSettings(seed=seed)
+    )
+    scores = model.score(split.candidates).astype(np.float64)
+    scores[np.isin(split.candidates.index, [*seeds, *ratings])] = -np.inf
+    return scores
+
+
 def popular_in_seed_genres(
     split: NextLikesSplit, catalog: pd.DataFrame, genres: GenreSound, seeds: list[str]
 ) -> np.ndarray:
@@ -134,6 +170,13 @@ def main() -> None:
     parser.add_argument("--library", default=str(SHARED / "exportify_user_a.csv"))
     parser.add_argument("--draws", type=int, default=10)
     parser.add_argument("--full-runs", type=int, default=1)
+    parser.add_argument(
+        "--seed-tracks",
+        type=int,
+        default=5,
+        help="tracks a listener names (more: a listener who has since liked that many)",
+    )
+    parser.add_argument("--kinds", nargs="+", default=["tracks", "artists"])
     args = parser.parse_args()
 
     catalog, labels = read_catalog(args.catalog)
@@ -149,13 +192,13 @@ def main() -> None:
         f"{len(ids):,} candidates"
     )
     rows: dict[str, dict[str, float]] = {}
-    for kind in ("tracks", "artists"):
-        label = "5 tracks" if kind == "tracks" else "3 artists"
+    for kind in args.kinds:
+        label = f"{args.seed_tracks} tracks" if kind == "tracks" else "3 artists"
         runs: dict[str, list[dict[str, float]]] = {}
         seconds, thumbs = [], []
         for draw in range(args.draws):
             rng = np.random.default_rng(draw)
-            tracks, artists = draw_seeds(split, catalog, kind, rng)
+            tracks, artists = draw_seeds(split, catalog, kind, rng, args.seed_tracks)
             seeds = seed_library(catalog, tracks, artists, index)
 
             def measure(
@@ -178,6 +221,10 @@ def main() -> None:
             measure(
                 f"seeds: {label} + 8 ratings",
                 seeded(split, catalog, index, genres, tracks, artists, rated),
+            )
+            measure(
+                f"model trained on {label} + 👍",
+                trained_on_seeds(split, catalog, seeds, artists, rated, draw),
             )
             if genres is not None:
                 measure(

@@ -119,6 +119,7 @@ class TasteStore:
                 "insert into seeds (user_id, position, kind, value, created_at) values (?,?,?,?,?)",
                 [(user_id, i, kind, value, now) for i, (kind, value) in enumerate(seeds)],
             )
+            self._bump_taste_version(db, user_id)  # a model learned from the old seeds is stale
 
     def seeds(self, user_id: int) -> list[tuple[str, str]]:
         """The user's /start seeds, (kind, value) in the order named; [] when none."""

@@ -49,3 +49,28 @@ async def test_start_with_songs_then_rate_with_buttons_then_a_first_guess(
     assert "first guess from the 3 songs and artists you named" in guess.text
     offered = TRACK_URL.findall(guess.text)
     assert len(offered) == 5 and not {ids[0], ids[1]} & set(offered)
+
+
+async def test_enough_songs_named_and_liked_train_a_model_of_their_own(rig: TelegramRig) -> None:
+    """3 songs named and 7 liked: from the 10th song on, /recommend is answered by a taste model
+    trained on them through the queue, no longer by the first guess."""
+    tracks = rig.service.catalog.tracks
+    named = [f"{tracks['name'].iat[i]} - {tracks['artists'].iat[i]}" for i in range(3)]
+    offer = await rig.reply_to("/start " + ", ".join(named), "Got it")
+    ids = TRACK_URL.findall(offer.text)
+    answers = []
+    for track_id in ids[:7]:
+        mark = len(rig.fake.calls)
+        await rig.fake.send_update(callback(f"fb:like:{track_id}", user_id=ANN))
+        answered = await rig.fake.wait_for("answerCallbackQuery", after=mark)
+        answers.append(answered.params["text"])
+    assert "like 1 more song " in answers[5]  # 3 named + 6 liked
+    assert "your own taste model is learning from the 10 songs you named and liked" in answers[6]
+    await rig.settle()
+    reply = await rig.reply_to("/recommend 5", "tracks for you")
+    assert "first guess" not in reply.text
+    assert "your taste model, learned from" in reply.text
+    offered = TRACK_URL.findall(reply.text)
+    assert len(offered) == 5 and not set(ids[:7]) & set(offered)
+    uid = await rig.service.users.uid(ChatUser("telegram", str(ANN)))
+    assert rig.app.storage.taste.model_record(uid, "taste")  # stored: it survives a restart

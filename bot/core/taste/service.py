@@ -30,7 +30,7 @@ from bot.core.taste.cold_start import (
     invitation,
     seeded_reason,
 )
-from bot.core.taste.models import TasteModels, TrainedTaste
+from bot.core.taste.models import SEED_SONGS_TO_TRAIN, TasteModels, TrainedTaste
 from bot.core.taste.playlists import Playlists, playlist_choice
 from bot.core.taste.spotify_library import SpotifyLibrary
 from bot.core.taste.spotify_search import SpotifySearch, searched
@@ -242,7 +242,7 @@ class TasteService:
             track_card(
                 p.track_id,
                 self._pick_row(p.track_id, extra),
-                seeded_reason(p.reason) if trained.seeds else p.reason,
+                seeded_reason(p.reason) if trained.from_seeds else p.reason,
             )
             for p in selection.picks
         )
@@ -276,9 +276,16 @@ class TasteService:
 
     async def _seeded(self, uid: int) -> TrainedTaste | bool | None:
         """For a listener with no library: their seeded first guess, or False when they named
-        no seeds either (they are invited to /start); None when they have a library."""
+        no seeds either (they are invited to /start); None when they have a library, or a model
+        trained on the songs they named and liked (``SEED_SONGS_TO_TRAIN``), which then answers."""
         if not await asyncio.to_thread(has_no_library, self.taste, uid):
             return None
+        if await asyncio.to_thread(self.models.seed_songs, uid) >= SEED_SONGS_TO_TRAIN:
+            if self.models.cached(uid) is not None or await asyncio.to_thread(
+                self.models.has_stored, uid, False
+            ):
+                return None  # their model answers (and learns what changed since, if anything)
+            await self.training.schedule(uid)  # the guess answers until it is there
         guess = await bulk(self.models.seed_guess, uid)
         return False if guess is None else guess
 
@@ -358,6 +365,12 @@ class TasteService:
                 f"a first guess from the artists and sound of your {trained.model.trained_on} "
                 "tracks: your taste model is waiting its turn to train"
             )
+        elif trained.from_seeds:
+            parts.append(
+                f"your taste model, learned from {trained.model.trained_on} tracks (the songs "
+                "and artists you named, the songs you liked): /import or /link spotify to teach "
+                "it your whole library"
+            )
         else:
             parts.append(
                 f"taste model: {trained.model.trained_on} tracks, "
@@ -397,11 +410,20 @@ class TasteService:
         name = self.catalog.describe(track_id)
         verb = "liked" if value > 0 else "disliked"
         if not await asyncio.to_thread(self.taste.library_size, uid):
-            # No library: a model can't be trained from ratings alone (its job would only fail
-            # with NoLibrary), but the seeded first guess reads every rating at once.
+            # No library: the seeded first guess reads every rating at once; a model is trained
+            # on the songs named and liked once there are enough of them.
+            songs = await asyncio.to_thread(self.models.seed_songs, uid)
+            if songs < SEED_SONGS_TO_TRAIN:
+                more = SEED_SONGS_TO_TRAIN - songs
+                return Reply(
+                    text=f"Noted: you {verb} {name}. Your first guess takes it into account "
+                    f"now; like {more} more song{'s' if more > 1 else ''} (or /import an "
+                    "Exportify file, or /link spotify) for a taste model of your own."
+                )
+            await self.training.schedule(uid)
             return Reply(
-                text=f"Noted: you {verb} {name}. Your first guess takes it into account now; "
-                "/import an Exportify file or /link spotify for a taste model of your own."
+                text=f"Noted: you {verb} {name}. Your first guess takes it into account now, "
+                f"and your own taste model is learning from the {songs} songs you named and liked."
             )
         await self.training.schedule(uid)
         return Reply(
