@@ -197,10 +197,26 @@ def _max_depth(roots: np.ndarray, left: np.ndarray, right: np.ndarray) -> int:
 
 
 class RawBooster:
-    """A fitted binary XGBoost model (``binary:logistic``) held as an ``xgboost.Booster``."""
+    """A fitted binary XGBoost model (``binary:logistic``) held as an ``xgboost.Booster``.
 
-    def __init__(self, booster: Any) -> None:
-        self.booster = booster
+    One read from a file stays raw bytes until it first predicts: a stored model whose catalog
+    scores are stored too (all /recommend and /blend need) never loads XGBoost, which costs ~2 s
+    of imports the first time. The file's integrity is checked when it is read (its zip CRCs);
+    bytes XGBoost still cannot parse raise ValueError at that first prediction.
+    """
+
+    def __init__(self, booster: Any = None, raw: np.ndarray | None = None, n_jobs: int = 1) -> None:
+        self._booster = booster
+        self._raw = raw
+        self._n_jobs = n_jobs
+
+    @property
+    def booster(self) -> Any:
+        """The ``xgboost.Booster`` (parsed from the raw bytes on first use)."""
+        if self._booster is None:
+            self._booster = _parse_booster(self._raw, self._n_jobs)
+            self._raw = None
+        return self._booster
 
     @classmethod
     def of(cls, member: Any) -> RawBooster:
@@ -214,17 +230,29 @@ class RawBooster:
 
     def to_array(self) -> np.ndarray:
         """The model as raw UBJSON bytes, (n_bytes,) uint8."""
+        if self._booster is None and self._raw is not None:
+            return self._raw
         return np.frombuffer(bytes(self.booster.save_raw("ubj")), dtype=np.uint8)
 
     @classmethod
     def from_array(cls, raw: np.ndarray, n_jobs: int) -> RawBooster:
-        """Read a model written by :meth:`to_array`; ValueError if XGBoost cannot."""
-        import xgboost as xgb
+        """A model written by :meth:`to_array` (parsed when it first predicts)."""
+        raw = np.asarray(raw, dtype=np.uint8)
+        if raw.ndim != 1 or not raw.size:
+            raise ValueError("unreadable XGBoost model (no bytes)")
+        return cls(raw=raw, n_jobs=n_jobs)
 
-        booster = xgb.Booster()
-        try:
-            booster.load_model(bytearray(np.asarray(raw, dtype=np.uint8).tobytes()))
-        except xgb.core.XGBoostError as error:
-            raise ValueError(f"unreadable XGBoost model ({error})") from None
-        booster.set_param({"nthread": n_jobs})
-        return cls(booster)
+
+def _parse_booster(raw: np.ndarray | None, n_jobs: int) -> Any:
+    """An ``xgboost.Booster`` from raw UBJSON bytes; ValueError if XGBoost cannot read them."""
+    import xgboost as xgb
+
+    if raw is None:
+        raise ValueError("no XGBoost model")
+    booster = xgb.Booster()
+    try:
+        booster.load_model(bytearray(raw.tobytes()))
+    except xgb.core.XGBoostError as error:
+        raise ValueError(f"unreadable XGBoost model ({error})") from None
+    booster.set_param({"nthread": n_jobs})
+    return booster

@@ -10,6 +10,7 @@ import subprocess
 import sys
 
 import numpy as np
+import pytest
 
 from recommender.ensemble import EnsembleSettings, TasteEnsemble
 from tests.conftest import ROOT
@@ -66,3 +67,25 @@ def test_a_saved_taste_ensemble_scores_in_a_fresh_process(tmp_path) -> None:
     )
     scores = json.loads(result.stdout.strip().splitlines()[-1])
     np.testing.assert_allclose(scores, model.score(x[:20]), rtol=0, atol=1e-12)
+
+
+def test_a_stored_taste_ensemble_loads_without_a_model_library(tmp_path) -> None:
+    """A stored model whose catalog scores are stored too is all /recommend and /blend need after
+    a restart: reading it must not wait ~2 s for XGBoost's imports (they come when it scores)."""
+    rng = np.random.default_rng(4)
+    x = rng.uniform(0.0, 1.0, (120, 3))
+    model = TasteEnsemble(EnsembleSettings(rf_trees=5, xgb_rounds=5, n_jobs=1))
+    model.fit(x, (x[:, 1] > 0.5).astype(int)).save(tmp_path / "taste.model")
+    code = (
+        "from pathlib import Path\nfrom recommender.ensemble import TasteEnsemble\n"
+        f"TasteEnsemble.load(Path({str(tmp_path / 'taste.model')!r}))"
+    )
+    assert _loaded_after(code, MODEL_LIBRARIES) == []
+
+
+def test_xgboost_bytes_it_cannot_read_fail_when_first_used() -> None:
+    from recommender.ensemble_members import RawBooster
+
+    booster = RawBooster.from_array(np.frombuffer(b"not a model", dtype=np.uint8), n_jobs=1)
+    with pytest.raises(ValueError, match="unreadable XGBoost model"):
+        booster.predict_proba(np.zeros((1, 3)))
