@@ -64,8 +64,9 @@ async def test_enough_songs_named_and_liked_train_a_model_of_their_own(rig: Tele
         await rig.fake.send_update(callback(f"fb:like:{track_id}", user_id=ANN))
         answered = await rig.fake.wait_for("answerCallbackQuery", after=mark)
         answers.append(answered.params["text"])
+    assert all(len(a) <= 200 for a in answers)  # what Telegram shows of a button's answer
     assert "like 1 more song " in answers[5]  # 3 named + 6 liked
-    assert "your own taste model is learning from the 10 songs you named and liked" in answers[6]
+    assert "Your own taste model is learning from the 10 songs you named and liked" in answers[6]
     await rig.settle()
     reply = await rig.reply_to("/recommend 5", "tracks for you")
     assert "first guess" not in reply.text

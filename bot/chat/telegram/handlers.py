@@ -112,7 +112,7 @@ async def on_feedback(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
     reply = await guarded(
         user, front.service.taste.feedback(user, track_id, 1 if action == "like" else -1)
     )
-    await query.answer(reply.text[:CALLBACK_ANSWER_LIMIT], show_alert=reply.error)
+    await query.answer(shorten(reply.text, CALLBACK_ANSWER_LIMIT), show_alert=reply.error)
 
 
 async def on_forget(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

@@ -415,15 +415,15 @@ class TasteService:
             songs = await asyncio.to_thread(self.models.seed_songs, uid)
             if songs < SEED_SONGS_TO_TRAIN:
                 more = SEED_SONGS_TO_TRAIN - songs
-                return Reply(
+                return Reply(  # short: Telegram shows ≤ 200 characters of a button's answer
                     text=f"Noted: you {verb} {name}. Your first guess takes it into account "
-                    f"now; like {more} more song{'s' if more > 1 else ''} (or /import an "
-                    "Exportify file, or /link spotify) for a taste model of your own."
+                    f"now; like {more} more song{'s' if more > 1 else ''} for a taste model of "
+                    "your own (or /import, /link spotify)."
                 )
             await self.training.schedule(uid)
             return Reply(
-                text=f"Noted: you {verb} {name}. Your first guess takes it into account now, "
-                f"and your own taste model is learning from the {songs} songs you named and liked."
+                text=f"Noted: you {verb} {name}. Your own taste model is learning from the "
+                f"{songs} songs you named and liked; the first guess answers meanwhile."
             )
         await self.training.schedule(uid)
         return Reply(
