@@ -13,6 +13,7 @@ private playlist on the requester's own linked Spotify (never a member's account
 from __future__ import annotations
 
 import asyncio
+import logging
 from dataclasses import dataclass
 
 import numpy as np
@@ -36,6 +37,7 @@ from storage.taste_store import TasteStore
 from storage.user_store import UserStore
 
 MIN_MEMBERS, MAX_MEMBERS = 2, 12
+log = logging.getLogger(__name__)
 ASK_TEXT = (
     "{who}: your taste can join this group's blends if you allow it — {how} "
     "(nobody sees your library, likes or genres, only which tracks are for you). "
@@ -282,13 +284,14 @@ class BlendService:
         size = await asyncio.to_thread(self.taste.library_size, member.uid)
         if not size:
             return None, f"{member.name} has no library yet (/import): left out."
-        await self.training.schedule(member.uid)
         try:
             guess = await asyncio.to_thread(self.models.first_guess, member.uid)
-        except UserFacingError:
+        except UserFacingError:  # too few tracks with features: a training would fail the same
             return None, f"{member.name}'s library can't make a taste yet: left out."
         except Exception:
+            log.exception("a blend member's first guess failed")
             return None, f"{member.name}'s taste isn't ready yet: left out."
+        await self.training.schedule(member.uid)
         return guess, f"{member.name}: a first guess while their taste model trains."
 
     def _blend(self, members: list[tuple[Member, TrainedTaste]], n: int, context: Context) -> Blend:

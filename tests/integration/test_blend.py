@@ -141,3 +141,21 @@ async def test_a_blend_needs_two_consenting_listeners_and_forget_erases_consent(
     assert app.storage.blend.consent(uid) is None
     shown = await _say(service, ALICE, "/privacy")
     assert "not allowed" in shown.text
+
+
+async def test_a_member_whose_library_is_too_small_is_left_out_without_a_doomed_training(
+    app: Beatmatch, tmp_path: Path, demo: tuple
+) -> None:
+    service = app.service
+    await _library(service, tmp_path, ALICE, "acoustic", demo)
+    tracks, genres = demo
+    few = genres.loc[genres["genre"] == "metal", "track_id"].tolist()[:3]
+    path = write_exportify(tmp_path / "carol.csv", catalog_exportify_rows(tracks, few))
+    await service.taste.import_library(CAROL, str(path))
+    await service.taste.training.idle()
+    for user in (ALICE, CAROL):
+        await _say(service, user, "/privacy blend on")
+    for _ in range(2):
+        reply = await _say(service, YOU, "/blend alice carol 5")
+        assert "carol's library can't make a taste yet: left out." in reply.plain_text()
+        assert service.taste.training.running() == []  # no training queued that must fail
