@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import discord
@@ -28,6 +29,8 @@ from tests.fakes.fake_discord import (
     component_interaction,
     guild_payload,
 )
+from tests.integration.telegram_rig import make_core
+from tests.rig import settle
 
 
 @dataclass
@@ -135,6 +138,25 @@ async def discord_rig(app: Beatmatch, **fake_options: Any) -> AsyncIterator[Disc
             await rig.bot.close()
         discord.http.Route.BASE = saved
         await fake.stop()
+
+
+@asynccontextmanager
+async def core_discord_rig(
+    tmp_path: Path,
+    genre_dir: Path,
+    *,
+    heart: list[tuple[float, float]] | None = None,
+    **fake_options: Any,
+) -> AsyncIterator[DiscordRig]:
+    """The core (``make_core``: demo catalog, fast models, ``genre_dir``'s genre model; ``heart``
+    for workouts) behind the logged-in bot; settled and shut down afterwards."""
+    app = make_core(tmp_path, genre_dir, heart=heart)
+    try:
+        async with discord_rig(app, **fake_options) as running:
+            yield running
+    finally:
+        await settle(app)
+        await app.shutdown()
 
 
 async def _logged_in(app: Beatmatch) -> BeatmatchBot:

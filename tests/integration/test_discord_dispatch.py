@@ -14,8 +14,8 @@ import pytest
 from bot.app import Beatmatch
 from bot.core.replies import ChatUser
 from tests.fakes.fake_discord import EPHEMERAL
-from tests.integration.discord_rig import DiscordRig, discord_rig
-from tests.integration.telegram_rig import library_csv, make_core
+from tests.integration.discord_rig import DiscordRig, core_discord_rig
+from tests.integration.telegram_rig import library_csv
 from tests.rig import genre_ready, settle
 
 TRACK_URL = re.compile(r"https://open\.spotify\.com/track/([A-Za-z0-9]{22})")
@@ -29,11 +29,8 @@ def genre_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture
 async def rig(tmp_path: Path, genre_dir: Path) -> AsyncIterator[DiscordRig]:
-    app = make_core(tmp_path, genre_dir)
-    async with discord_rig(app) as running:
+    async with core_discord_rig(tmp_path, genre_dir) as running:
         yield running
-    await settle(app)
-    await app.shutdown()
 
 
 async def _imported(app: Beatmatch, tmp_path: Path) -> None:

@@ -15,8 +15,8 @@ import pytest
 
 from bot.core.replies import ChatUser
 from tests.fakes.fake_discord import buttons, custom_ids
-from tests.integration.discord_rig import DiscordRig, discord_rig
-from tests.integration.telegram_rig import library_csv, make_core
+from tests.integration.discord_rig import DiscordRig, core_discord_rig
+from tests.integration.telegram_rig import library_csv
 from tests.rig import settle
 
 ANN, BOB = 4242, 5151
@@ -31,14 +31,12 @@ def genre_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture
 async def rig(tmp_path: Path, genre_dir: Path) -> AsyncIterator[DiscordRig]:
-    app = make_core(tmp_path, genre_dir)
-    async with discord_rig(app) as running:
+    async with core_discord_rig(tmp_path, genre_dir) as running:
+        app = running.app
         data = library_csv(app.service, tmp_path / "liked.csv")
         await app.service.taste.import_library(ChatUser("discord", str(ANN)), data=data)
         await settle(app)
         yield running
-    await settle(app)
-    await app.shutdown()
 
 
 def _shown(message: dict[str, Any]) -> list[tuple[int, str]]:

@@ -13,9 +13,7 @@ from pathlib import Path
 import pytest
 
 from bot.core.replies import ChatUser, Reply, StatusReply
-from tests.integration.discord_rig import DiscordRig, discord_rig
-from tests.integration.telegram_rig import make_core
-from tests.rig import settle
+from tests.integration.discord_rig import DiscordRig, core_discord_rig
 
 WELCOMING, REFUSING, GONE = 888, 777, 666
 
@@ -27,11 +25,10 @@ def genre_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture
 async def rig(tmp_path: Path, genre_dir: Path) -> AsyncIterator[DiscordRig]:
-    app = make_core(tmp_path, genre_dir)
-    async with discord_rig(app, refusing={REFUSING}, unknown={GONE}) as running:
+    async with core_discord_rig(
+        tmp_path, genre_dir, refusing={REFUSING}, unknown={GONE}
+    ) as running:
         yield running
-    await settle(app)
-    await app.shutdown()
 
 
 async def _uid(rig: DiscordRig, user_id: int) -> int:

@@ -12,9 +12,8 @@ import pytest
 
 from bot.core.replies import ChatUser
 from tests.fakes.fake_discord import Request, custom_ids
-from tests.integration.discord_rig import DiscordRig, discord_rig
-from tests.integration.telegram_rig import heart_script, make_core
-from tests.rig import settle
+from tests.integration.discord_rig import DiscordRig, core_discord_rig
+from tests.integration.telegram_rig import heart_script
 
 OWNER = 4242
 GUILD = 880000000000000100
@@ -28,11 +27,10 @@ def genre_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture
 async def rig(tmp_path: Path, genre_dir: Path) -> AsyncIterator[DiscordRig]:
-    app = make_core(tmp_path, genre_dir, heart=heart_script((90.0, 40), (150.0, 80)))
-    async with discord_rig(app) as running:
+    async with core_discord_rig(
+        tmp_path, genre_dir, heart=heart_script((90.0, 40), (150.0, 80))
+    ) as running:
         yield running
-    await settle(app)
-    await app.shutdown()
 
 
 def _dm_with(text: str) -> object:
