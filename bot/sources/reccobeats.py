@@ -7,8 +7,9 @@ simply absent. 429 with Retry-After is honoured up to the wait budget, then Serv
 For the tracks it has features of, ``GET {api_base}track?ids=…`` then adds ``popularity`` and
 ``durationMs``, which Spotify no longer gives (popularity) and which tell genres apart the best
 after the sound (unseen-artist top-1 0.35 → 0.50, ``bench/quality_genre.py``). Those details are a
-bonus: when that call fails the features still count, and a service without the endpoint (404) is
-not asked again.
+bonus: when that call fails the features still count and it is not asked for
+``DETAILS_PAUSE_SECONDS`` (its retries would slow every fill), and a service without the endpoint
+(404) is not asked again.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import asyncio
 import contextlib
 import logging
 import re
+import time
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
 from typing import Any
 
@@ -33,6 +35,8 @@ _BARE_ID = re.compile(r"^[A-Za-z0-9]{22}$")
 SERVICE = "ReccoBeats"
 #: Track details ReccoBeats gives beside the features: its field → ours, and the values allowed.
 DETAILS = {"popularity": ("popularity", 0.0, 100.0), "durationMs": ("duration_ms", 1.0, 864e5)}
+#: After ``/track`` failed (after its retries), fills go on without it for this long.
+DETAILS_PAUSE_SECONDS = 300.0
 
 Parser = Callable[[Any, Sequence[str]], dict[str, dict[str, float]]]
 
@@ -100,6 +104,7 @@ class ReccoBeats:
         self.url = api_base.rstrip("/") + "/audio-features"
         self.details_url = api_base.rstrip("/") + "/track"
         self.details = True  # False once the service said it has no /track
+        self._details_resume = 0.0  # time.monotonic() from which /track is asked again
         self.policy = policy or RetryPolicy()
         self._session: aiohttp.ClientSession | None = None
         self._users = 0
@@ -131,7 +136,7 @@ class ReccoBeats:
         async with self.opened() as session:
             assert isinstance(session, aiohttp.ClientSession)
             found = await self._fetch(session, self.url, list(track_ids), parse_features)
-            if found and self.details:
+            if found and self.details and time.monotonic() >= self._details_resume:
                 for track_id, values in (await self._details(session, list(found))).items():
                     found[track_id].update(values)
             return found
@@ -146,7 +151,12 @@ class ReccoBeats:
             log.info("ReccoBeats has no /track here: audio features only from now on")
             self.details = False
         except (ServiceBusy, MalformedResponse) as error:
-            log.info("ReccoBeats track details skipped: %s", error.message)
+            self._details_resume = time.monotonic() + DETAILS_PAUSE_SECONDS
+            log.info(
+                "ReccoBeats track details skipped for %.0f s: %s",
+                DETAILS_PAUSE_SECONDS,
+                error.message,
+            )
         return {}
 
     async def _fetch(
