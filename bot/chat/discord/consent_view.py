@@ -10,7 +10,7 @@ from typing import Any
 
 import discord
 
-from bot.chat.discord.identity import NO_MENTIONS, chat_user, pressed_by, service_of
+from bot.chat.discord.identity import NO_MENTIONS, chat_user, pressed_by, pressed_label, service_of
 from bot.core.blend import ALLOW, ALLOW_LABEL
 from bot.core.dispatch import guarded
 from bot.core.replies import Button, Reply
@@ -45,8 +45,7 @@ class ConsentButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=TEM
         match: re.Match[str],
     ) -> ConsentButton:
         """Rebuild the button from a pressed component's custom_id."""
-        label = item.label if isinstance(item, discord.ui.Button) else None
-        return cls(match["owner"], label or "")
+        return cls(match["owner"], pressed_label(item))
 
     async def interaction_check(self, interaction: discord.Interaction) -> bool:
         """Only the member named may allow it; anyone else is told so privately."""

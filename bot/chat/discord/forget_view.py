@@ -9,7 +9,7 @@ from typing import Any
 
 import discord
 
-from bot.chat.discord.identity import NO_MENTIONS, chat_user, pressed_by, service_of
+from bot.chat.discord.identity import NO_MENTIONS, chat_user, pressed_by, pressed_label, service_of
 from bot.core.dispatch import guarded
 from bot.core.forgetting import CANCEL, CONFIRM
 from bot.core.replies import Button
@@ -47,8 +47,7 @@ class ForgetButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=TEMP
         match: re.Match[str],
     ) -> ForgetButton:
         """Rebuild the button from a pressed component's custom_id."""
-        label = item.label if isinstance(item, discord.ui.Button) else None
-        return cls(match["choice"], match["owner"], label or "")
+        return cls(match["choice"], match["owner"], pressed_label(item))
 
     async def interaction_check(self, interaction: discord.Interaction) -> bool:
         """Only the owner may answer; anyone else is told so privately."""

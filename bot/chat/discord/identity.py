@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import discord
 
@@ -43,3 +43,8 @@ async def pressed_by(interaction: discord.Interaction, owner: str, refusal: str)
         return True
     await interaction.response.send_message(refusal, ephemeral=True, allowed_mentions=NO_MENTIONS)
     return False
+
+
+def pressed_label(item: discord.ui.Item[Any]) -> str:
+    """The label of a pressed button (what ``DynamicItem.from_custom_id`` keeps); "" if none."""
+    return (item.label if isinstance(item, discord.ui.Button) else None) or ""

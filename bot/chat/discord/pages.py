@@ -12,7 +12,7 @@ from typing import Any
 
 import discord
 
-from bot.chat.discord.identity import NO_MENTIONS, service_of
+from bot.chat.discord.identity import NO_MENTIONS, pressed_label, service_of
 from bot.chat.discord.render import (
     COLOUR,
     DESCRIPTION_LIMIT,
@@ -65,8 +65,7 @@ class PageButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=TEMPLA
         match: re.Match[str],
     ) -> PageButton:
         """Rebuild the button from a pressed component's custom_id."""
-        label = item.label if isinstance(item, discord.ui.Button) else None
-        return cls(match["key"], int(match["page"]), label or "")
+        return cls(match["key"], int(match["page"]), pressed_label(item))
 
     async def callback(self, interaction: discord.Interaction) -> None:
         """Replace the message with the wanted page (UPDATE_MESSAGE); a list no longer kept is

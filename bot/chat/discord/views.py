@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 import discord
 
-from bot.chat.discord.identity import NO_MENTIONS, chat_user, service_of
+from bot.chat.discord.identity import NO_MENTIONS, chat_user, pressed_label, service_of
 from bot.core.dispatch import guarded
 from bot.core.replies import Button
 
@@ -49,8 +49,7 @@ class FeedbackButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=TE
         match: re.Match[str],
     ) -> FeedbackButton:
         """Rebuild the button from a pressed component's custom_id."""
-        label = item.label if isinstance(item, discord.ui.Button) else None
-        return cls(match["action"], match["track"], label or "")
+        return cls(match["action"], match["track"], pressed_label(item))
 
     async def callback(self, interaction: discord.Interaction) -> None:
         """Store the like/dislike and confirm it to the presser only."""
