@@ -151,6 +151,13 @@ def _track(summary: str) -> Option:
     return Option("track", summary, keyed=False)
 
 
+#: The options /recommend and /blend share (read by ``bot.core.taste.service.list_asked``).
+LIST_OPTIONS = (
+    Option("count", "How many tracks (default 10)", "int", "The count", 1, "max_count"),
+    Option("mood", "Fit a mood", choices=MOOD_NAMES),
+    Option("bpm", "Pull tempos towards this many beats per minute", "int", "bpm", 40, 220),
+)
+
 COMMANDS: tuple[CommandSpec, ...] = (
     CommandSpec(
         "help",
@@ -210,16 +217,7 @@ COMMANDS: tuple[CommandSpec, ...] = (
         "Tracks you don't have yet that fit your taste — and the moment.",
         "taste.recommend",
         (
-            Option("count", "How many tracks (default 10)", "int", "The count", 1, "max_count"),
-            Option("mood", "Fit a mood", choices=MOOD_NAMES),
-            Option(
-                "bpm",
-                "Pull tempos towards this many beats per minute",
-                "int",
-                "bpm",
-                40,
-                220,
-            ),
+            *LIST_OPTIONS,
             Option("playlist", 'Also post them as a private Spotify playlist: "yes", or its name'),
             Option(
                 "fresh",
@@ -237,16 +235,7 @@ COMMANDS: tuple[CommandSpec, ...] = (
         "blend.blend",
         (
             Option("members", "Who it is for: names, @handles (yourself included)", keyed=False),
-            Option("count", "How many tracks (default 10)", "int", "The count", 1, "max_count"),
-            Option("mood", "Fit a mood", choices=MOOD_NAMES),
-            Option(
-                "bpm",
-                "Pull tempos towards this many beats per minute",
-                "int",
-                "bpm",
-                40,
-                220,
-            ),
+            *LIST_OPTIONS,
             Option(
                 "playlist",
                 'Also post it as a private playlist on your linked Spotify: "yes", or its name',
