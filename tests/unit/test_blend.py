@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import numpy as np
-import pandas as pd
 
 from recommender.blend import (
     TOP_DECILE,
@@ -13,28 +12,7 @@ from recommender.blend import (
     fair_pick,
     member_percentiles,
 )
-from recommender.tracks import normalise_tracks
-
-
-def _tracks(n: int, seed: int = 0, n_artists: int | None = None) -> pd.DataFrame:
-    rng = np.random.default_rng(seed)
-    frame = pd.DataFrame(
-        {
-            "name": [f"Song {i}" for i in range(n)],
-            "artists": [f"Artist {i % (n_artists or n)}" for i in range(n)],
-            "danceability": rng.uniform(0, 1, n),
-            "energy": rng.uniform(0, 1, n),
-            "valence": rng.uniform(0, 1, n),
-            "acousticness": rng.uniform(0, 1, n),
-            "tempo": rng.uniform(60, 190, n),
-            "loudness": rng.uniform(-30, -2, n),
-            "key": rng.integers(0, 12, n).astype(float),
-            "mode": rng.integers(0, 2, n).astype(float),
-            "time_signature": 4.0,
-        },
-        index=pd.Index([f"t{i:04d}" for i in range(n)], name="track_id"),
-    )
-    return normalise_tracks(frame)
+from tests.unit.test_ranking import random_tracks
 
 
 def _majority_and_minority(n: int, seed: int = 0) -> np.ndarray:
@@ -46,7 +24,7 @@ def _majority_and_minority(n: int, seed: int = 0) -> np.ndarray:
 
 
 def test_the_fair_blend_serves_the_odd_one_out_where_the_average_forgets_them() -> None:
-    tracks = _tracks(3000)
+    tracks = random_tracks(3000)
     scores = _majority_and_minority(len(tracks))
     pct = member_percentiles(tracks, scores, np.arange(len(tracks)))
     fair = fair_pick(tracks, pct, 20)
@@ -62,7 +40,7 @@ def test_the_odd_one_out_is_served_at_the_stricter_top_2_percent_bar_too() -> No
     """Among tracks equal on top-decile counts, the fair list takes those in each member's own
     top 2 %: the minority (and the worst member) gets more of their very best than with the
     average, at both bars."""
-    tracks = _tracks(3000, seed=2)
+    tracks = random_tracks(3000, seed=2)
     scores = _majority_and_minority(len(tracks), seed=2)
     pct = member_percentiles(tracks, scores, np.arange(len(tracks)))
     fair = fair_pick(tracks, pct, 20)
@@ -76,7 +54,7 @@ def test_the_odd_one_out_is_served_at_the_stricter_top_2_percent_bar_too() -> No
 
 
 def test_a_blend_keeps_two_tracks_per_artist_names_whom_each_serves_and_orders_smoothly() -> None:
-    tracks = _tracks(2000, n_artists=40)
+    tracks = random_tracks(2000, n_artists=40)
     scores = _majority_and_minority(len(tracks), seed=1)
     result = blend(tracks, scores, 12)
     assert len(result.picks) == 12
@@ -90,7 +68,7 @@ def test_a_blend_keeps_two_tracks_per_artist_names_whom_each_serves_and_orders_s
 
 
 def test_a_blend_leaves_out_what_keep_excludes() -> None:
-    tracks = _tracks(500)
+    tracks = random_tracks(500)
     scores = np.vstack([np.arange(500.0), np.arange(500.0)])
     keep = np.ones(500, dtype=bool)
     keep[-50:] = False  # the best of both

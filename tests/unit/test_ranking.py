@@ -21,7 +21,8 @@ from recommender.tracks import normalise_tracks
 FAST_TEMPO = 150.0
 
 
-def _tracks(n: int, seed: int, n_artists: int | None = None) -> pd.DataFrame:
+def random_tracks(n: int, seed: int = 0, n_artists: int | None = None) -> pd.DataFrame:
+    """``n`` tracks of random sound, by ``n_artists`` artists (each its own by default)."""
     rng = np.random.default_rng(seed)
     frame = pd.DataFrame(
         {
@@ -42,7 +43,7 @@ def _tracks(n: int, seed: int, n_artists: int | None = None) -> pd.DataFrame:
     return normalise_tracks(frame)
 
 
-TRACKS = _tracks(300, seed=0)
+TRACKS = random_tracks(300, seed=0)
 TASTE = np.random.default_rng(1).uniform(0, 1, len(TRACKS))
 NO_LIBRARY = TRACKS.iloc[0:0]
 
