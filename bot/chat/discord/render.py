@@ -81,16 +81,11 @@ def messages(reply: Reply) -> list[Outgoing]:
         if index == 0 and reply.title:
             embed.title = shorten(reply.title, TITLE_LIMIT)
         # The title is said once, in the embed: no content line repeating it above.
+        # A reply carries one kind of buttons: 👍/👎 under their tracks, or /forget's or
+        # /blend's consent buttons under the first message.
         view = feedback_view(piece, reply.buttons) or (
-            forget_view(reply.buttons) if index == 0 else None
+            (forget_view(reply.buttons) or consent_view(reply.buttons)) if index == 0 else None
         )
-        if index == 0:  # /blend's consent buttons, under the first message
-            asked = consent_view(reply.buttons)
-            if view is None:
-                view = asked
-            elif asked is not None:
-                for item in asked.children[: 25 - len(view.children)]:
-                    view.add_item(item)
         out.append(Outgoing(embed=embed, view=view))
     last = out[-1]
     if reply.footer and last.embed is not None:

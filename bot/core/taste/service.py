@@ -238,11 +238,12 @@ class TasteService:
         self.picks.remember(uid, [p.track_id for p in selection.picks])
         if self.shown is not None:
             await asyncio.to_thread(self.shown.remember, uid, [p.track_id for p in selection.picks])
+        from_seeds = trained.from_seeds
         cards = tuple(
             track_card(
                 p.track_id,
                 self._pick_row(p.track_id, extra),
-                seeded_reason(p.reason) if trained.from_seeds else p.reason,
+                seeded_reason(p.reason) if from_seeds else p.reason,
             )
             for p in selection.picks
         )
