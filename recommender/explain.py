@@ -52,12 +52,7 @@ def sound_matrix(tracks: pd.DataFrame) -> np.ndarray:
 
 def nearest_library_tracks(candidates: pd.DataFrame, library: pd.DataFrame) -> list[str | None]:
     """For each candidate, the library track id that sounds most like it (None without a library)."""
-    if library.empty or candidates.empty:
-        return [None] * len(candidates)
-    cand = sound_matrix(candidates)
-    lib = sound_matrix(library)
-    distances = ((cand[:, None, :] - lib[None, :, :]) ** 2).sum(axis=2)
-    return [str(library.index[i]) for i in distances.argmin(axis=1)]
+    return _nearest_with_distance(candidates, library)[0]
 
 
 def _context_reason(row: pd.Series, context: Context) -> str:

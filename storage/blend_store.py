@@ -79,7 +79,7 @@ class BlendStore:
         """The user of ``platform`` whose stored handle is ``handle`` ("@name", any case)."""
         rows = self.sql.rows(
             "select id from users where platform = ? and "
-            "json_extract(settings, '$.handle') = ? order by id limit 1",
-            [platform, handle.lower()],
+            "json_extract(settings, ?) = ? order by id limit 1",
+            [platform, f"$.{HANDLE_KEY}", handle.lower()],
         )
         return int(rows[0]["id"]) if rows else None
