@@ -269,6 +269,12 @@ def write_exportify(
     return path
 
 
+@pytest.fixture(scope="module")
+def genre_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Where the demo catalog's genre classifier is stored: trained once for a test module."""
+    return tmp_path_factory.mktemp("genre-models")
+
+
 @pytest.fixture
 def shared_data() -> Path:
     """../shared/data beside the repository; the test is skipped where it is absent."""

@@ -47,11 +47,6 @@ class Clock:
         return self.now
 
 
-@pytest.fixture(scope="module")
-def genre_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return tmp_path_factory.mktemp("genre-models")
-
-
 @pytest.fixture
 async def app(tmp_path: Path, genre_dir: Path) -> AsyncIterator[Beatmatch]:
     core = make_core(tmp_path, genre_dir)

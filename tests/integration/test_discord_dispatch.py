@@ -22,11 +22,6 @@ TRACK_URL = re.compile(r"https://open\.spotify\.com/track/([A-Za-z0-9]{22})")
 ANN, GUILD = 4242, 9090
 
 
-@pytest.fixture(scope="module")
-def genre_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return tmp_path_factory.mktemp("genre-models")
-
-
 @pytest.fixture
 async def rig(tmp_path: Path, genre_dir: Path) -> AsyncIterator[DiscordRig]:
     async with core_discord_rig(tmp_path, genre_dir) as running:

@@ -21,11 +21,6 @@ OWNER, OTHER = 4242, 5151
 GUILD = 880000000000000100
 
 
-@pytest.fixture(scope="module")
-def genre_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return tmp_path_factory.mktemp("genre-models")
-
-
 @pytest.fixture
 async def rig(tmp_path: Path, genre_dir: Path) -> AsyncIterator[DiscordRig]:
     async with core_discord_rig(tmp_path, genre_dir) as running:

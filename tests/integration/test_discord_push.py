@@ -18,11 +18,6 @@ from tests.integration.discord_rig import DiscordRig, core_discord_rig
 WELCOMING, REFUSING, GONE = 888, 777, 666
 
 
-@pytest.fixture(scope="module")
-def genre_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return tmp_path_factory.mktemp("genre-models")
-
-
 @pytest.fixture
 async def rig(tmp_path: Path, genre_dir: Path) -> AsyncIterator[DiscordRig]:
     async with core_discord_rig(

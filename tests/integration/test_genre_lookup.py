@@ -15,12 +15,6 @@ from tests.rig import genre_ready
 LINK = "https://open.spotify.com/track/"
 
 
-@pytest.fixture(scope="module")
-def genre_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The demo catalog's genre classifier, trained once for the module."""
-    return tmp_path_factory.mktemp("genre-models")
-
-
 @pytest.fixture
 async def env(tmp_path: Path, genre_dir: Path) -> AsyncIterator[SpotifyEnv]:
     async with spotify_env(tmp_path, genre_dir=genre_dir) as e:

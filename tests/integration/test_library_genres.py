@@ -39,12 +39,6 @@ def _rap_catalog(tmp_path: Path) -> CatalogState:
     return CatalogState(tracks, labels, is_demo=False)
 
 
-@pytest.fixture(scope="module")
-def genre_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The rap catalog's genre classifier, trained once for the module."""
-    return tmp_path_factory.mktemp("genre-models")
-
-
 @pytest.fixture
 async def app(tmp_path: Path, genre_dir: Path) -> AsyncIterator[Beatmatch]:
     built = make_app(tmp_path, _rap_catalog(tmp_path), genre_dir=genre_dir)

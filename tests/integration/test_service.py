@@ -58,12 +58,6 @@ def catalog(demo: tuple[pd.DataFrame, pd.DataFrame]) -> CatalogState:
     return CatalogState(tracks=tracks, genres=genres, is_demo=True)
 
 
-@pytest.fixture(scope="module")
-def genre_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Where the demo catalog's genre classifier is stored: trained once for the module."""
-    return tmp_path_factory.mktemp("genre-models")
-
-
 def _app(tmp_path: Path, catalog: CatalogState, **parts: object) -> Beatmatch:
     """The core as ``bot.app.assemble`` wires it; no heart monitor (the chat fronts' setting)."""
     parts.setdefault("simulated_heart", False)

@@ -21,12 +21,6 @@ TRACK_URL = re.compile(r"https://open\.spotify\.com/track/([A-Za-z0-9]{22})")
 ANN = 1001
 
 
-@pytest.fixture(scope="module")
-def genre_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The demo catalog's genre classifier, trained once for the module."""
-    return tmp_path_factory.mktemp("genre-models")
-
-
 @pytest.fixture
 async def rig(
     tmp_path: Path, genre_dir: Path, caplog: pytest.LogCaptureFixture

@@ -25,11 +25,6 @@ PEOPLE = {
 ASKED = "@carol: your taste can join this group's blends if you allow it"
 
 
-@pytest.fixture(scope="module")
-def genre_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return tmp_path_factory.mktemp("genre-models")
-
-
 @pytest.fixture
 async def rig(tmp_path: Path, genre_dir: Path) -> AsyncIterator[TelegramRig]:
     started = await start_rig(tmp_path, genre_dir)

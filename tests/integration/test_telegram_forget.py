@@ -19,11 +19,6 @@ IN_GROUP = {"chat_id": GROUP, "kind": "group"}
 QUESTION = "Nothing is erased until you confirm"
 
 
-@pytest.fixture(scope="module")
-def genre_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return tmp_path_factory.mktemp("genre-models")
-
-
 @pytest.fixture
 async def rig(tmp_path: Path, genre_dir: Path) -> AsyncIterator[TelegramRig]:
     started = await start_rig(tmp_path, genre_dir)

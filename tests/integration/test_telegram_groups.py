@@ -16,11 +16,6 @@ ANN, GROUP = 1001, -7007
 IN_GROUP = {"chat_id": GROUP, "kind": "group"}
 
 
-@pytest.fixture(scope="module")
-def genre_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return tmp_path_factory.mktemp("genre-models")
-
-
 @pytest.fixture
 async def rig(tmp_path: Path, genre_dir: Path) -> AsyncIterator[TelegramRig]:
     started = await start_rig(tmp_path, genre_dir)

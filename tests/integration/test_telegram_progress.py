@@ -16,11 +16,6 @@ from tests.integration.telegram_rig import TelegramRig, library_csv, start_rig, 
 ANN = 1001
 
 
-@pytest.fixture(scope="module")
-def genre_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return tmp_path_factory.mktemp("genre-models")
-
-
 @pytest.fixture
 async def rig(tmp_path: Path, genre_dir: Path) -> AsyncIterator[TelegramRig]:
     started = await start_rig(tmp_path, genre_dir)

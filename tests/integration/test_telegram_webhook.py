@@ -31,11 +31,6 @@ PUBLIC = "https://beatmatch.example"
 ANN, GROUP = 1001, -5005
 
 
-@pytest.fixture(scope="module")
-def genre_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return tmp_path_factory.mktemp("genre-models")
-
-
 @pytest.fixture
 async def hooked(tmp_path: Path, genre_dir: Path) -> AsyncIterator[tuple[TelegramRig, str]]:
     """A webhook-mode front and the web server carrying its route: (rig, server address)."""

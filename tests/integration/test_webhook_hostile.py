@@ -27,11 +27,6 @@ PUBLIC = "https://beatmatch.example"
 MARK = "HOSTILE"  # in every hostile value: it must not show up in any log
 
 
-@pytest.fixture(scope="module")
-def genre_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return tmp_path_factory.mktemp("genre-models")
-
-
 @pytest.fixture
 async def hooked(tmp_path: Path, genre_dir: Path) -> AsyncIterator[tuple[TelegramRig, str]]:
     """A webhook-mode front and the web app carrying its route, as the runner serves them."""

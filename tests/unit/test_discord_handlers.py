@@ -30,11 +30,6 @@ TRACK_URL = re.compile(r"https://open\.spotify\.com/track/([A-Za-z0-9]{22})")
 USER_ID = 4242
 
 
-@pytest.fixture(scope="module")
-def genre_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return tmp_path_factory.mktemp("genre-models")
-
-
 @pytest.fixture
 async def app(tmp_path: Path, genre_dir: Path) -> AsyncIterator[Beatmatch]:
     core = make_core(tmp_path, genre_dir)

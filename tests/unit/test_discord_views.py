@@ -25,11 +25,6 @@ TRACK = "4LRPiXqCikLlN15c3yImP7"
 USER_ID = 777
 
 
-@pytest.fixture(scope="module")
-def genre_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return tmp_path_factory.mktemp("genre-models")
-
-
 @pytest.fixture
 async def app(tmp_path: Path, genre_dir: Path) -> AsyncIterator[Beatmatch]:
     core = make_core(tmp_path, genre_dir)
