@@ -9,7 +9,8 @@ Prints, for the shared listener (../shared/data/exportify_user_a.csv):
   genres (target >= 0.8);
 * genre top-1/top-3 on the unseen-artist tracks of a grouped 80/20 split of the catalog, with all
   features, with what ReccoBeats gives (its /audio-features and its /track's popularity and
-  duration: no time signature) and with audio features only (no popularity, duration, time
+  duration: no time signature), with duration but no popularity (a linked Spotify's track object
+  when /track is unreachable) and with audio features only (no popularity, duration, time
   signature), and the expected calibration error of the top-1 probability on those tracks (``--skip-genre`` leaves this out: it trains the
   full classifier, about two minutes on 2 cores; ``--split-model PATH`` keeps it in a file and
   loads it from there next time);
@@ -190,6 +191,7 @@ def genre_figures(model: Any, test: pd.DataFrame, truth: dict) -> dict[str, obje
     for name, blank in (
         ("full", ()),
         ("reccobeats", NOT_FROM_RECCOBEATS),
+        ("no popularity", ("popularity", "time_signature")),  # /track down, duration from Spotify
         ("audio only", NOT_FROM_AUDIO_FEATURES),
     ):
         frame = test.copy()
