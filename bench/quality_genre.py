@@ -12,8 +12,8 @@ Prints, for the shared listener (../shared/data/exportify_user_a.csv):
   duration: no time signature), with duration but no popularity (a linked Spotify's track object
   when /track is unreachable) and with audio features only (no popularity, duration, time
   signature), and the expected calibration error of the top-1 probability on those tracks
-  (``--skip-genre`` leaves this out: it trains the full classifier, about two minutes on 2 cores; ``--split-model PATH`` keeps it in a file and
-  loads it from there next time);
+  (``--skip-genre`` leaves this out: it trains the full classifier, about two minutes on 2
+  cores; ``--split-model PATH`` keeps it in a file and loads it from there next time);
 * the shared listener's Exportify Genres as evidence beside the audio model, on library tracks
   whose artists the catalog labels (as if unseen): the evidence weight and temperature of least
   log-loss, cross-validated over the library's artists, with ECE and reliability tables.
